@@ -1,0 +1,161 @@
+"""The ``audit`` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+app = typer.Typer(help="Fund supervision and anti-fraud auditing for poverty-alleviation money.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+fixtures_app = typer.Typer(help="Synthetic county data.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(fixtures_app, name="fixtures")
+
+console = Console()
+err = Console(stderr=True)
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed as one line, never a traceback."""
+
+
+def fail(message: str) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code=1)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Create or upgrade the schema to the latest migration."""
+    from audit.migrate import upgrade
+
+    try:
+        upgrade(revision)
+    except Exception as exc:  # connection refused, permissions: one line for the user
+        fail(f"could not upgrade the database: {exc.__class__.__name__}: {str(exc).splitlines()[0]}")
+    console.print("schema is at the latest revision")
+
+
+@app.command("import")
+def import_(
+    path: Annotated[Path, typer.Argument(help="A dataset folder, .zip or .xlsx workbook")],
+    partial: Annotated[bool, typer.Option("--partial", help="Store valid rows; quarantine the rest")] = False,
+    json_report: Annotated[Path | None, typer.Option("--json", help="Write the full report here")] = None,
+) -> None:
+    """Import a dataset in interchange-v1: all or nothing unless --partial."""
+    from audit.config import get_settings
+    from audit.db import get_engine
+    from audit.importer.read import DatasetError
+    from audit.importer.service import import_path
+    from audit.migrate import ensure_current
+
+    engine = get_engine()
+    ensure_current(engine)
+    with Progress(TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err, transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(table: str, done: int, expected: int) -> None:
+            if table not in tasks:
+                tasks[table] = bar.add_task(table, total=max(expected, done))
+            bar.update(tasks[table], completed=done, total=max(expected, done))
+
+        try:
+            report = import_path(engine, path, partial=partial, progress=progress)
+        except DatasetError as exc:
+            fail(str(exc))
+    if json_report:
+        json_report.write_text(json.dumps(report.as_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+    _print_counts(report)
+    shown = get_settings().import_errors_shown
+    for problem in report.errors[:shown]:
+        err.print("error  " + problem.line(), highlight=False, markup=False, soft_wrap=True)
+    if len(report.errors) > shown:
+        err.print(f"... and {len(report.errors) - shown} more errors (see --json for all)")
+    if report.warnings:
+        for problem in report.warnings[:10]:
+            err.print("warning  " + problem.line(), highlight=False, markup=False, soft_wrap=True)
+        if len(report.warnings) > 10:
+            err.print(f"... and {len(report.warnings) - 10} more warnings")
+    if report.outcome == "rejected":
+        fail(f"{len(report.errors)} row errors: nothing was imported "
+             "(fix them, or use --partial to store the valid rows)")
+    verb = "imported with rows quarantined" if report.outcome == "committed_partial" else "imported"
+    console.print(f"{verb} as batch {report.batch_id} in {report.seconds:.1f} s")
+
+
+def _print_counts(report) -> None:  # noqa: ANN001
+    table = Table(title=f"import of {report.source}")
+    for heading in ("table", "read", "inserted", "updated", "unchanged", "rejected"):
+        table.add_column(heading, justify="left" if heading == "table" else "right")
+    for name, counts in report.counts.items():
+        table.add_row(name, *(f"{getattr(counts, f):,}" for f in
+                              ("read", "inserted", "updated", "unchanged", "rejected")))
+    console.print(table)
+
+
+@app.command("stats")
+def stats(as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False) -> None:
+    """Counts and money per table, town and year."""
+    from audit.db import get_engine
+    from audit.migrate import ensure_current
+    from audit.stats import collect
+
+    engine = get_engine()
+    ensure_current(engine)
+    data = collect(engine)
+    if as_json:
+        console.print_json(json.dumps(data, ensure_ascii=False))
+        return
+    tables = Table(title="stored rows")
+    tables.add_column("table")
+    tables.add_column("rows", justify="right")
+    tables.add_column("money (yuan)", justify="right")
+    for name, entry in data["tables"].items():
+        tables.add_row(name, f"{entry['rows']:,}", entry.get("yuan", ""))
+    console.print(tables)
+    towns = Table(title="money by town and year (card payments + project disbursements, yuan)")
+    for heading in ("town", "year", "card payments", "card yuan", "disbursements", "disbursed yuan"):
+        towns.add_column(heading, justify="left" if heading == "town" else "right")
+    for row in data["by_town_year"]:
+        towns.add_row(row["town"], str(row["year"]), f"{row['card_payments']:,}", row["card_yuan"],
+                      f"{row['disbursements']:,}", row["disbursed_yuan"])
+    console.print(towns)
+
+
+@fixtures_app.command("generate")
+def fixtures_generate(
+    out: Annotated[Path, typer.Option(help="Folder to write the dataset into")],
+    households: Annotated[int, typer.Option(help="Registered poor households")] = 2000,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same county")] = 2017,
+    preset: Annotated[str | None, typer.Option(help="miluo-2017: the county of domain.md")] = None,
+) -> None:
+    """Write a synthetic county in interchange-v1, its truth.json and a bad-rows dataset."""
+    from audit.synth.county import PRESETS, generate
+
+    if preset is not None:
+        if preset not in PRESETS:
+            fail(f"unknown preset {preset}; known: {', '.join(PRESETS)}")
+    summary = generate(out, households=households, seed=seed, preset=preset)
+    console.print(f"wrote {summary['rows']:,} rows in {len(summary['tables'])} tables to {out}, "
+                  f"{summary['planted']} planted cases, {summary['decoys']} decoys, "
+                  f"bad-rows dataset in {summary['bad_dir']}")
+
+
+def main() -> None:
+    try:
+        app()
+    except UserError as exc:
+        fail(str(exc))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

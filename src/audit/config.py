@@ -1,0 +1,24 @@
+"""One place for every setting; each can be overridden by an ``AUDIT_*`` environment variable."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AUDIT_", env_file=".env", extra="ignore")
+
+    # SQLite in the working directory so a new user needs nothing installed;
+    # production sets postgresql+psycopg://user@host/db.
+    database_url: str = f"sqlite:///{Path.cwd() / 'audit.db'}"
+    # Rows handed to the database per batch while importing: large enough to amortise
+    # round trips, small enough to keep peak memory flat on million-row tables.
+    import_chunk_rows: int = 20_000
+    # How many row errors the terminal prints before summarising (the JSON report has all).
+    import_errors_shown: int = 50
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,488 @@
+"""The import service: a dataset into the store, all or nothing.
+
+Flow, inside one transaction of the caller's connection:
+
+1. every table's rows are parsed and validated cell by cell (values cached, since an ID
+   number or a date repeats across many payments) and the valid ones are streamed into a
+   temporary staging table (``COPY`` on PostgreSQL, ``executemany`` on SQLite);
+2. checks that span rows run as SQL over the staging tables: duplicate keys, references
+   to the dataset or the store, a payment's period against its program's period;
+3. unless errors remain (and the import is not partial), each table is merged into the
+   store set-based: counts by comparison, the earlier values of changed rows copied into
+   ``row_history``, then one UPDATE … FROM and one INSERT … SELECT.
+
+The caller commits or rolls back (:func:`import_path` does both for commands and routes),
+so a crash or a kill at any point leaves the store as it was.
+"""
+
+from __future__ import annotations
+
+import getpass
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    Integer,
+    MetaData,
+    Table,
+    and_,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    union_all,
+    update,
+)
+
+from audit.config import get_settings
+from audit.importer import parse
+from audit.importer.read import Dataset, DatasetError, SourceTable, open_dataset
+from audit.importer.report import ImportReport, Problem
+from audit.importer.spec import BY_NAME, TABLES
+from audit.importer.spec import Table as TableSpec
+from audit.models import ImportBatch, QuarantinedRow, RowHistory
+
+ProgressFn = Callable[[str, int, int], None]  # table, rows done, rows expected
+
+ROW = "_row"  # staging column holding the source row number
+
+
+def _cached(parser: Callable[[Any], Any], enabled: bool) -> Callable[[Any], tuple[Any, str | None, str | None]]:
+    """Wrap a parser so it returns (value, error, warning) and remembers distinct inputs."""
+    cache: dict[Any, tuple[Any, str | None, str | None]] = {}
+
+    def run(raw: Any) -> tuple[Any, str | None, str | None]:
+        if enabled:
+            hit = cache.get(raw)
+            if hit is not None:
+                return hit
+        try:
+            result: tuple[Any, str | None, str | None] = (parser(raw), None, None)
+        except parse.CellWarning as warning:
+            result = (warning.value, None, warning.reason)
+        except parse.CellError as error:
+            result = (None, str(error), None)
+        if enabled:
+            if len(cache) > 300_000:  # bound memory on columns that rarely repeat
+                cache.clear()
+            cache[raw] = result
+        return result
+
+    return run
+
+
+class _Staging:
+    """Temporary tables, one per table in the dataset, shaped like the stored table."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.metadata = MetaData()
+        self.tables: dict[str, Table] = {}
+        self.postgres = conn.dialect.name == "postgresql"
+
+    def create(self, spec: TableSpec) -> Table:
+        target = spec.model.__table__
+        columns = [Column(ROW, Integer)] + [
+            Column(column.db_name, target.c[column.db_name].type) for column in spec.columns
+        ]
+        kwargs = {"postgresql_on_commit": "DROP"} if self.postgres else {}
+        table = Table(f"stg_{spec.name}", self.metadata, *columns, prefixes=["TEMPORARY"], **kwargs)
+        table.create(self.conn)
+        self.tables[spec.name] = table
+        return table
+
+    def write(self, spec: TableSpec, rows: list[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+        table = self.tables[spec.name]
+        names = [column.name for column in table.columns]
+        if self.postgres:
+            cursor = self.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            with cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        # SQLite stores dates as ISO text, the form SQLAlchemy's Date type reads back.
+        date_at = [i for i, value in enumerate(rows[0]) if isinstance(value, date)]
+        if not date_at:
+            date_at = [i for i, c in enumerate(table.columns) if c.type.python_type is date]
+        if date_at:
+            rows = [tuple(v.isoformat() if isinstance(v, date) else v for v in row) for row in rows]
+        placeholders = ", ".join("?" for _ in names)
+        self.conn.exec_driver_sql(
+            f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({placeholders})", rows)
+
+    def drop_all(self) -> None:
+        if not self.postgres:
+            for table in self.tables.values():
+                table.drop(self.conn, checkfirst=True)
+
+
+class _Import:
+    def __init__(self, conn: Connection, dataset: Dataset, report: ImportReport, batch_id: int,
+                 progress: ProgressFn | None) -> None:
+        self.conn = conn
+        self.dataset = dataset
+        self.report = report
+        self.batch_id = batch_id
+        self.progress = progress
+        self.staging = _Staging(conn)
+        self.chunk = get_settings().import_chunk_rows
+        # Keys of rows refused in this dataset, so a reference to them says so.
+        self.rejected_keys: dict[str, dict[str, int]] = {}
+        # Raw cells of refused rows, kept for the quarantine (partial imports).
+        self.rejected_raw: dict[tuple[str, int], dict[str, Any]] = {}
+
+    # ------------------------------------------------------------ step 1: parse and stage
+
+    def error(self, table: str, row: int, column: str, value: Any, reason: str) -> None:
+        self.report.errors.append(Problem(table, row, column, "" if value is None else str(value), reason))
+
+    def warn(self, table: str, row: int, column: str, value: Any, reason: str) -> None:
+        self.report.warnings.append(Problem(table, row, column, "" if value is None else str(value), reason))
+
+    def stage(self, source: SourceTable) -> None:
+        spec = BY_NAME[source.table]
+        counts = self.report.table(spec.name)
+        header, rows = source.open_rows()
+        lookup = spec.header_lookup()
+        positions: dict[str, int] = {}
+        for index, heading in enumerate(header):
+            cleaned = heading.replace("\ufeff", "").strip()
+            if not cleaned:
+                continue
+            name = lookup.get(cleaned) or lookup.get(cleaned.lower())
+            if name is None:
+                self.warn(spec.name, 1, cleaned, cleaned, "unknown column, ignored")
+            elif name in positions:
+                self.error(spec.name, 1, name, cleaned, "column given twice")
+            else:
+                positions[name] = index
+        missing = [c.name for c in spec.columns if c.required and c.name not in positions]
+        staging = self.staging.create(spec)
+        if missing:
+            for name in missing:
+                self.error(spec.name, 1, name, "", "required column is missing")
+            for number, values in rows:
+                counts.read += 1
+                counts.rejected += 1
+                self.rejected_raw[(spec.name, number)] = dict(zip(header, map(parse.as_text, values)))
+            return
+
+        plan = [(positions.get(c.name), c.name, _cached(c.parser, c.cached), c.required)
+                for c in spec.columns]
+        key_names = spec.key
+        row_check = spec.row_check
+        rejected_keys = self.rejected_keys.setdefault(spec.name, {})
+        buffer: list[tuple[Any, ...]] = []
+        for number, values in rows:
+            counts.read += 1
+            width = len(values)
+            record: dict[str, Any] = {}
+            bad = False
+            for index, name, run, required in plan:
+                raw = values[index] if index is not None and index < width else None
+                value, problem, warning = run(raw)
+                if problem is not None:
+                    self.error(spec.name, number, name, parse.as_text(raw), problem)
+                    bad = True
+                elif value is None and required:
+                    self.error(spec.name, number, name, "", "required value is missing")
+                    bad = True
+                elif warning is not None:
+                    self.warn(spec.name, number, name, parse.as_text(raw), warning)
+                record[name] = value
+            if row_check is not None and not bad:
+                for found in row_check(record):
+                    self.error(spec.name, number, found.column, found.value, found.reason)
+                    bad = True
+            if bad:
+                counts.rejected += 1
+                key_value = "|".join(str(record.get(k)) for k in key_names)
+                rejected_keys.setdefault(key_value, number)
+                self.rejected_raw[(spec.name, number)] = {
+                    heading: parse.as_text(values[i]) for i, heading in enumerate(header) if i < width}
+                continue
+            buffer.append((number, *record.values()))
+            if len(buffer) >= self.chunk:
+                self.staging.write(spec, buffer)
+                buffer.clear()
+                if self.progress:
+                    self.progress(spec.name, counts.read, source.estimated_rows)
+        self.staging.write(spec, buffer)
+        if self.progress:
+            self.progress(spec.name, counts.read, counts.read)
+        del staging
+
+    # ------------------------------------------------------------ step 2: checks across rows
+
+    def _drop_rows(self, spec: TableSpec, bad: dict[int, list[tuple[str, Any, str]]]) -> None:
+        """Record errors for staged rows and take them out of staging."""
+        if not bad:
+            return
+        staging = self.staging.tables[spec.name]
+        keys = self.rejected_keys.setdefault(spec.name, {})
+        rows = list(bad)
+        for start in range(0, len(rows), 900):
+            part = rows[start:start + 900]
+            for staged in self.conn.execute(select(staging).where(staging.c[ROW].in_(part))).mappings():
+                number = staged[ROW]
+                raw = {c.name: _text(staged[c.db_name], c.db_name) for c in spec.columns}
+                self.rejected_raw[(spec.name, number)] = raw
+                keys.setdefault("|".join(str(staged[BY_NAME[spec.name].by_name[k].db_name])
+                                         for k in spec.key), number)
+            self.conn.execute(delete(staging).where(staging.c[ROW].in_(part)))
+        for number, problems in sorted(bad.items()):
+            for column, value, reason in problems:
+                self.error(spec.name, number, column, value, reason)
+        self.report.table(spec.name).rejected += len(bad)
+
+    def _known_keys(self, table: str, column: str):  # noqa: ANN202 - a selectable
+        """Keys of ``table`` valid in this import: the staged ones and the stored ones."""
+        stored = BY_NAME[table].model.__table__.c[column]
+        parts = [select(stored.label("k"))]
+        if table in self.staging.tables:
+            parts.append(select(self.staging.tables[table].c[column].label("k")))
+        return union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+
+    def check(self, spec: TableSpec) -> None:
+        staging = self.staging.tables[spec.name]
+        bad: dict[int, list[tuple[str, Any, str]]] = {}
+        key_columns = [staging.c[spec.by_name[k].db_name] for k in spec.key]
+
+        # Duplicate keys in the dataset: identical copies are dropped with a warning,
+        # conflicting ones are errors on every copy (which one is right is not ours to say).
+        duplicate_keys = select(*key_columns).group_by(*key_columns).having(func.count() > 1).subquery()
+        match = and_(*[column == duplicate_keys.c[column.name] for column in key_columns])
+        groups: dict[tuple[Any, ...], list[Any]] = {}
+        for row in self.conn.execute(select(staging).join(duplicate_keys, match).order_by(staging.c[ROW])):
+            groups.setdefault(tuple(row._mapping[c.name] for c in key_columns), []).append(row)
+        identical_drop: list[int] = []
+        for key_value, copies in groups.items():
+            first = copies[0]
+            bodies = {tuple(r[1:]) for r in copies}
+            shown = "|".join(str(k) for k in key_value)
+            if len(bodies) == 1:
+                for copy in copies[1:]:
+                    identical_drop.append(copy._mapping[ROW])
+                    self.warn(spec.name, copy._mapping[ROW], spec.key[0], shown,
+                              f"same row as row {first._mapping[ROW]}; the copy is ignored")
+            else:
+                rows_named = ", ".join(str(r._mapping[ROW]) for r in copies)
+                for copy in copies:
+                    bad.setdefault(copy._mapping[ROW], []).append(
+                        (spec.key[0], shown, f"key appears at rows {rows_named} with different values"))
+        if identical_drop:
+            self.conn.execute(delete(staging).where(staging.c[ROW].in_(identical_drop)))
+            # An exact copy changes nothing: it counts as unchanged, so the counts add up to read.
+            self.report.table(spec.name).unchanged += len(identical_drop)
+
+        for reference in spec.references:
+            known = self._known_keys(reference.table, reference.target)
+            child = staging.c[reference.column]
+            missing = select(staging.c[ROW], child).where(
+                child.is_not(None), ~exists().where(known.c.k == child))
+            refused = self.rejected_keys.get(reference.table, {})
+            for number, value in self.conn.execute(missing):
+                if value in refused:
+                    reason = f"refers to {reference.table} {value}, whose row {refused[value]} is rejected"
+                else:
+                    reason = f"refers to {reference.table} {value}, which is neither in this dataset nor in the store"
+                bad.setdefault(number, []).append((reference.column, value, reason))
+
+        if spec.name == "card_payments":
+            self._check_periods(staging, bad)
+        self._drop_rows(spec, bad)
+
+    def _check_periods(self, staging: Table, bad: dict[int, list[tuple[str, Any, str]]]) -> None:
+        """A monthly program's payment names a month; a yearly or one-off one names a year."""
+        stored = BY_NAME["programs"].model.__table__
+        parts = [select(stored.c.program_code, stored.c.period)]
+        if "programs" in self.staging.tables:
+            staged = self.staging.tables["programs"]
+            parts = [select(stored.c.program_code, stored.c.period).where(
+                stored.c.program_code.not_in(select(staged.c.program_code))),
+                select(staged.c.program_code, staged.c.period)]
+        programs = union_all(*parts).subquery()
+        wrong = select(staging.c[ROW], staging.c.period, programs.c.program_code, programs.c.period).join(
+            programs, programs.c.program_code == staging.c.program_code).where(
+            or_(and_(programs.c.period == "month", func.length(staging.c.period) != 7),
+                and_(programs.c.period != "month", func.length(staging.c.period) != 4)))
+        for number, value, program, kind in self.conn.execute(wrong):
+            form = "YYYY-MM" if kind == "month" else "YYYY"
+            bad.setdefault(number, []).append(
+                ("period", value, f"program {program} pays per {kind}; the period must be {form}"))
+
+    # ------------------------------------------------------------ step 3: merge
+
+    def merge(self, spec: TableSpec) -> None:
+        staging = self.staging.tables[spec.name]
+        target = spec.model.__table__
+        counts = self.report.table(spec.name)
+        key_db = [spec.by_name[k].db_name for k in spec.key]
+        data_db = [c.db_name for c in spec.columns if c.name not in spec.key]
+        same_key = and_(*[target.c[k] == staging.c[k] for k in key_db])
+        differs = or_(*[target.c[c].is_distinct_from(staging.c[c]) for c in data_db]) if data_db else None
+
+        total = self.conn.execute(select(func.count()).select_from(staging)).scalar_one()
+        existing = self.conn.execute(select(func.count()).select_from(staging).join(target, same_key)).scalar_one()
+        changed = 0
+        if differs is not None and existing:
+            changed_rows = select(target).join(staging, same_key).where(differs)
+            now = datetime.now(UTC)
+            history: list[dict[str, Any]] = []
+            for old in self.conn.execute(changed_rows).mappings():
+                changed += 1
+                history.append({
+                    "batch_id": self.batch_id, "table_name": spec.name,
+                    "row_key": "|".join(str(old[k]) for k in key_db),
+                    "old_values": {name: _jsonable(value) for name, value in old.items() if name != "batch_id"},
+                    "changed_at": now,
+                })
+                if len(history) >= self.chunk:
+                    self.conn.execute(insert(RowHistory.__table__), history)
+                    history.clear()
+            if history:
+                self.conn.execute(insert(RowHistory.__table__), history)
+            if changed:
+                self.conn.execute(
+                    update(target).where(same_key).where(differs).values(
+                        {**{c: staging.c[c] for c in data_db}, "batch_id": self.batch_id}))
+        counts.inserted += total - existing
+        counts.updated += changed
+        counts.unchanged += existing - changed
+        if total > existing:
+            columns = key_db + data_db
+            new_rows = select(*[staging.c[c] for c in columns], literal(self.batch_id)).where(
+                ~exists().where(same_key))
+            self.conn.execute(insert(target).from_select([*columns, "batch_id"], new_rows))
+
+    def quarantine(self) -> None:
+        errors: dict[tuple[str, int], list[dict[str, Any]]] = {}
+        for problem in self.report.errors:
+            errors.setdefault((problem.table, problem.row), []).append(
+                {"column": problem.column, "value": problem.value, "reason": problem.reason})
+        rows = [{"batch_id": self.batch_id, "table_name": table, "row_number": number,
+                 "raw": self.rejected_raw.get((table, number), {}), "errors": found}
+                for (table, number), found in errors.items() if number > 1 or (table, number) in self.rejected_raw]
+        rows += [{"batch_id": self.batch_id, "table_name": table, "row_number": number, "raw": raw,
+                  "errors": [{"column": "", "value": "", "reason": "the table's header is not usable"}]}
+                 for (table, number), raw in self.rejected_raw.items() if (table, number) not in errors]
+        for start in range(0, len(rows), 5000):
+            self.conn.execute(insert(QuarantinedRow.__table__), rows[start:start + 5000])
+
+    # ------------------------------------------------------------ all steps
+
+    def run(self) -> None:
+        by_table = {source.table: source for source in self.dataset.tables}
+        for name in self.dataset.ignored:
+            self.warn("", 0, "", name, "not a table of interchange-v1; ignored")
+        for spec in TABLES:  # dependency order: a parent is staged and checked before its children
+            if spec.name in by_table:
+                self.stage(by_table[spec.name])
+        for spec in TABLES:
+            if spec.name in self.staging.tables:
+                self.check(spec)
+        if self.report.errors and not self.report.partial:
+            return
+        for spec in TABLES:
+            if spec.name in self.staging.tables:
+                self.merge(spec)
+        if self.report.errors:
+            self.quarantine()
+        self.staging.drop_all()
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date | datetime) else value
+
+
+def _text(value: Any, column: str) -> str | None:
+    if value is None:
+        return None
+    if column.endswith("_fen") and isinstance(value, int):
+        return f"{value // 100}.{value % 100:02d}"
+    return _jsonable(value) if not isinstance(value, str) else value
+
+
+def load_dataset(conn: Connection, dataset: Dataset, *, partial: bool, imported_by: str,
+                 progress: ProgressFn | None = None) -> ImportReport:
+    """Stage, check and (when clean, or partial) merge ``dataset`` on ``conn``.
+
+    Does not commit: the caller commits when ``report.stored`` and rolls back otherwise.
+    """
+    started = time.perf_counter()
+    report = ImportReport(source=dataset.source, partial=partial, hashes=dataset.hashes)
+    batch_id = conn.execute(insert(ImportBatch.__table__).values(
+        started_at=datetime.now(UTC), imported_by=imported_by, source=dataset.source,
+        source_hashes=dataset.hashes, partial=partial, outcome="running", counts={},
+    ).returning(ImportBatch.__table__.c.id)).scalar_one()
+    report.batch_id = batch_id
+    _Import(conn, dataset, report, batch_id, progress).run()
+    if report.errors and not partial:
+        report.outcome = "rejected"
+    else:
+        report.outcome = "committed_partial" if report.errors else "committed"
+    report.seconds = time.perf_counter() - started
+    if report.stored:
+        _finish_batch(conn, report)
+    return report
+
+
+def _finish_batch(conn: Connection, report: ImportReport) -> None:
+    values = {
+        "finished_at": datetime.now(UTC), "outcome": report.outcome,
+        "counts": report.as_dict()["counts"], "error_count": len(report.errors),
+        "warning_count": len(report.warnings),
+    }
+    if report.batch_id is None:
+        return
+    conn.execute(update(ImportBatch.__table__).where(ImportBatch.__table__.c.id == report.batch_id).values(values))
+
+
+def import_path(engine: Engine, path: Path, *, partial: bool = False, imported_by: str | None = None,
+                progress: ProgressFn | None = None) -> ImportReport:
+    """Import a dataset in one transaction: committed when clean (or partial), else rolled
+    back, and then the rejected attempt alone is recorded in ``import_batches``."""
+    who = imported_by or _current_user()
+    with ExitStack() as stack:
+        dataset = open_dataset(path, stack)
+        with engine.connect() as conn:
+            transaction = conn.begin()
+            try:
+                report = load_dataset(conn, dataset, partial=partial, imported_by=who, progress=progress)
+            except BaseException:
+                transaction.rollback()
+                raise
+            if report.stored:
+                transaction.commit()
+                return report
+            transaction.rollback()
+            with conn.begin():
+                report.batch_id = conn.execute(insert(ImportBatch.__table__).values(
+                    started_at=datetime.now(UTC), imported_by=who, source=dataset.source,
+                    source_hashes=dataset.hashes, partial=partial, outcome=report.outcome,
+                    counts={}, error_count=len(report.errors), warning_count=len(report.warnings),
+                ).returning(ImportBatch.__table__.c.id)).scalar_one()
+                _finish_batch(conn, report)
+    return report
+
+
+def _current_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no user database entry in some containers
+        return "unknown"
+
+
+__all__ = ["DatasetError", "ImportReport", "import_path", "load_dataset"]

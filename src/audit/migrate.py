@@ -1,0 +1,42 @@
+"""Running the Alembic migrations from code (the command line and the tests)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+
+from audit.config import get_settings
+
+_ROOT = Path(__file__).resolve().parents[2]
+
+
+class SchemaNotCurrent(Exception):
+    pass
+
+
+def alembic_config(url: str | None = None) -> Config:
+    config = Config(str(_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(_ROOT / "migrations"))
+    config.set_main_option("sqlalchemy.url", (url or get_settings().database_url).replace("%", "%%"))
+    return config
+
+
+def upgrade(revision: str = "head", url: str | None = None) -> None:
+    command.upgrade(alembic_config(url), revision)
+
+
+def ensure_current(engine: Engine) -> None:
+    """Refuse to work on a database whose schema is not at the latest migration."""
+    head = ScriptDirectory.from_config(alembic_config(str(engine.url))).get_current_head()
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    if current != head:
+        from audit.cli import fail
+
+        where = "has no schema" if current is None else f"is at revision {current}, not {head}"
+        fail(f"the database {where}: run `audit db upgrade` first")

@@ -1,0 +1,32 @@
+"""All models, imported here so that ``Base.metadata`` is complete for Alembic."""
+
+from audit.models.base import Base
+from audit.models.data import (
+    Account,
+    Allocation,
+    CardPayment,
+    Death,
+    Disbursement,
+    Disclosure,
+    Household,
+    Kinship,
+    Official,
+    Organization,
+    Person,
+    Program,
+    Project,
+    PublicEmployee,
+    Shareholder,
+    Town,
+    Transfer,
+    Vehicle,
+    Village,
+)
+from audit.models.imports import ImportBatch, QuarantinedRow, RowHistory
+
+__all__ = [
+    "Account", "Allocation", "Base", "CardPayment", "Death", "Disbursement", "Disclosure",
+    "Household", "ImportBatch", "Kinship", "Official", "Organization", "Person", "Program",
+    "Project", "PublicEmployee", "QuarantinedRow", "RowHistory", "Shareholder", "Town",
+    "Transfer", "Vehicle", "Village",
+]

@@ -1,0 +1,67 @@
+"""Counts and money per table, town and year (the ``audit stats`` command)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, extract, func, select, union_all
+
+from audit.importer.spec import TABLES
+from audit.models import CardPayment, Disbursement, Household, Person, Project, Town, Village
+
+
+def yuan(fen: int | None) -> str:
+    fen = fen or 0
+    return f"{fen // 100:,}.{fen % 100:02d}"
+
+
+def collect(engine: Engine) -> dict[str, Any]:
+    result: dict[str, Any] = {"tables": {}, "by_town_year": []}
+    with engine.connect() as conn:
+        for spec in TABLES:
+            table = spec.model.__table__
+            money_columns = [c for c in table.columns if c.name.endswith("_fen") and c.name != "cap_amount_fen"
+                             and c.name != "standard_amount_fen"]
+            row = conn.execute(select(func.count(), *[func.sum(c) for c in money_columns])).one()
+            entry: dict[str, Any] = {"rows": row[0]}
+            if money_columns:
+                entry["yuan"] = yuan(row[1])
+            result["tables"][spec.name] = entry
+
+        household = func.coalesce(CardPayment.household_id, Person.household_id)
+        cards = (
+            select(Village.town_code.label("town"), extract("year", CardPayment.paid_on).label("year"),
+                   func.count().label("card_payments"), func.sum(CardPayment.amount_fen).label("card_fen"),
+                   func.cast(0, CardPayment.amount_fen.type).label("disbursements"),
+                   func.cast(0, CardPayment.amount_fen.type).label("disbursed_fen"))
+            .select_from(CardPayment)
+            .outerjoin(Person, Person.id_number == CardPayment.id_number)
+            .join(Household, Household.household_id == household)
+            .join(Village, Village.village_code == Household.village_code)
+            .group_by(Village.town_code, extract("year", CardPayment.paid_on))
+        )
+        projects = (
+            select(Village.town_code.label("town"), extract("year", Disbursement.paid_on).label("year"),
+                   func.cast(0, CardPayment.amount_fen.type).label("card_payments"),
+                   func.cast(0, CardPayment.amount_fen.type).label("card_fen"),
+                   func.count().label("disbursements"), func.sum(Disbursement.amount_fen).label("disbursed_fen"))
+            .select_from(Disbursement)
+            .join(Project, Project.project_id == Disbursement.project_id)
+            .join(Village, Village.village_code == Project.village_code)
+            .group_by(Village.town_code, extract("year", Disbursement.paid_on))
+        )
+        both = union_all(cards, projects).subquery()
+        rows = conn.execute(
+            select(both.c.town, Town.town_name, both.c.year, func.sum(both.c.card_payments),
+                   func.sum(both.c.card_fen), func.sum(both.c.disbursements), func.sum(both.c.disbursed_fen))
+            .outerjoin(Town, Town.town_code == both.c.town)
+            .group_by(both.c.town, Town.town_name, both.c.year)
+            .order_by(both.c.town, both.c.year)
+        )
+        for town, name, year, payments, card_fen, disbursements, disbursed_fen in rows:
+            result["by_town_year"].append({
+                "town": f"{name or town}", "town_code": town, "year": int(year),
+                "card_payments": int(payments or 0), "card_yuan": yuan(card_fen),
+                "disbursements": int(disbursements or 0), "disbursed_yuan": yuan(disbursed_fen),
+            })
+    return result
