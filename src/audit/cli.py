@@ -23,10 +23,6 @@ console = Console()
 err = Console(stderr=True)
 
 
-class UserError(Exception):
-    """A problem the user can fix; printed as one line, never a traceback."""
-
-
 def fail(message: str) -> None:
     err.print(f"[bold red]error:[/] {message}", highlight=False)
     raise typer.Exit(code=1)
@@ -151,10 +147,27 @@ def fixtures_generate(
 
 
 def main() -> None:
+    """Console entry point: a user sees one line per failure, never a traceback
+    (``AUDIT_DEBUG=1`` shows it, for developers)."""
+    import os
+
     try:
-        app()
-    except UserError as exc:
-        fail(str(exc))
+        app(standalone_mode=False)
+    except typer.Exit as exit_:
+        sys.exit(exit_.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        err.print("aborted")
+        sys.exit(130)
+    except Exception as exc:
+        # Usage errors (typer vendors its own click, so match by shape, not by class).
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if os.environ.get("AUDIT_DEBUG"):
+            raise
+        first_line = (str(exc).splitlines() or [""])[0]
+        err.print(f"[bold red]error:[/] {type(exc).__name__}: {first_line}", highlight=False)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ from audit.models import CardPayment, Disbursement, Household, Person, Project, 
 
 
 def yuan(fen: int | None) -> str:
-    fen = fen or 0
+    # PostgreSQL's SUM over BIGINT is NUMERIC (a Decimal here); it is still whole fen.
+    fen = int(fen or 0)
     return f"{fen // 100:,}.{fen % 100:02d}"
 
 
@@ -22,7 +23,7 @@ def collect(engine: Engine) -> dict[str, Any]:
             table = spec.model.__table__
             money_columns = [c for c in table.columns if c.name.endswith("_fen") and c.name != "cap_amount_fen"
                              and c.name != "standard_amount_fen"]
-            row = conn.execute(select(func.count(), *[func.sum(c) for c in money_columns])).one()
+            row = conn.execute(select(func.count(), *[func.sum(c) for c in money_columns]).select_from(table)).one()
             entry: dict[str, Any] = {"rows": row[0]}
             if money_columns:
                 entry["yuan"] = yuan(row[1])

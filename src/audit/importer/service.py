@@ -393,6 +393,8 @@ class _Import:
         for spec in TABLES:
             if spec.name in self.staging.tables:
                 self.check(spec)
+        order = {spec.name: index for index, spec in enumerate(TABLES)}
+        self.report.errors.sort(key=lambda e: (order.get(e.table, -1), e.row))
         if self.report.errors and not self.report.partial:
             return
         for spec in TABLES:

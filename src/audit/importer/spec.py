@@ -165,7 +165,9 @@ def _typed_id(kind_column: str, id_column: str) -> RowCheck:
         except p.CellWarning as warning:
             row[id_column] = warning.value
         except p.CellError as error:
-            return [RowProblem(id_column, value, str(error))]
+            expected = "a credit code" if row.get(kind_column) == "org" else "a resident ID number"
+            return [RowProblem(id_column, value, f"{kind_column} is {row.get(kind_column)}, so this must be "
+                                                 f"{expected}: {error}")]
         return []
     return check
 

@@ -1,0 +1,820 @@
+"""Planted cases for every red flag of red-flags.md, and near-miss decoys.
+
+Each plant changes or adds the fewest rows that make its rule fire, on households and
+projects no other plant touches, and is listed in ``truth.json`` with the records a
+detector must name (``records``) and who it is about (``subjects``). ``may_also`` lists
+other codes the same rows rightly raise (an eval counts them neither as misses nor as
+false alarms). Decoys are rows that look suspicious and are not: no finding of their
+``code`` may name them.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+from itertools import count
+from typing import Any
+
+from audit.synth import names
+from audit.synth.county import (
+    AGRICULTURE_BUREAU,
+    AS_OF,
+    COUNTY_FINANCE,
+    POVERTY_OFFICE,
+    PROJECT_KINDS,
+    YEAR,
+    County,
+    Household,
+    Member,
+    Village,
+    fen,
+)
+
+ROAD, CHANNEL, SOLAR, PEACH, CATTLE = PROJECT_KINDS
+
+
+def period_start(period: str) -> date:
+    return date(int(period[:4]), int(period[5:7]) if len(period) == 7 else 1, 1)
+
+
+def ref(kind: str, key: str) -> dict[str, str]:
+    return {"kind": kind, "key": key}
+
+
+class Planter:
+    def __init__(self, county: County) -> None:
+        self.c = county
+        self.rng = random.Random(county.seed * 7 + 1)
+        self.cases: list[dict[str, Any]] = []
+        self.decoys: list[dict[str, Any]] = []
+        self.special_allocations: list[dict[str, Any]] = []
+        self.used: set[str] = set()
+        self.used_contractors: set[str] = set()
+        self.used_projects: set[str] = set()
+        self.case_seq = count(1)
+        self.special_seq = count(1)
+        self.repeat = 1 if len(county.households) < 5000 else 2
+        self.by_person: dict[str, list[dict[str, Any]]] = {}
+        for payment in county.rows["card_payments"]:
+            self.by_person.setdefault(payment["id_number"], []).append(payment)
+        self.slots = {(p["village_code"], p["category"], p["approved_on"].year) for p in county.projects}
+
+    # ------------------------------------------------------------------ bookkeeping
+
+    def case(self, code: str, subjects: list[dict[str, str]], records: list[dict[str, str]], note: str,
+             may_also: tuple[str, ...] = ()) -> None:
+        assert records, f"{code}: a planted case must name records"
+        self.cases.append({"id": f"T{next(self.case_seq):03d}-{code}", "code": code, "may_also": list(may_also),
+                           "subjects": subjects, "records": records, "note": note})
+
+    def decoy(self, code: str, subjects: list[dict[str, str]], records: list[dict[str, str]], note: str) -> None:
+        assert records, f"{code}: a decoy must name records"
+        self.decoys.append({"id": f"D{len(self.decoys) + 1:03d}-{code}", "code": code, "subjects": subjects,
+                            "records": records, "note": note})
+
+    def pay(self, program: str, member: Member, amount_yuan: float, period: str, paid_on: date,
+            household: Household | None = None, unit: str | None = None) -> dict[str, Any]:
+        row = self.c.card_payment(program, member, fen(amount_yuan), period, paid_on, household, unit)
+        self.by_person.setdefault(member.id_number, []).append(row)
+        return row
+
+    def household(self, attribute: str | None = None, village: Village | None = None,
+                  test: Any = None) -> Household:
+        """An untouched household, registered since 2014 and not exited, all alive."""
+        pool = [h for h in self.c.households if h.household_id not in self.used
+                and h.exited_on is None and h.registered_on.year == 2014
+                and all(m.died_on is None for m in h.members)
+                and (attribute is None or h.attribute == attribute)
+                and (village is None or h.village is village) and (test is None or test(h))]
+        if not pool:
+            raise RuntimeError("the county is too small for its plants; generate more households")
+        chosen = self.rng.choice(pool)
+        self.used.add(chosen.household_id)
+        return chosen
+
+    def payments_of(self, household: Household) -> list[dict[str, Any]]:
+        return [p for m in household.members for p in self.by_person.get(m.id_number, [])
+                if p["household_id"] == household.household_id]
+
+    def add_member(self, household: Household, name: str, born: date, male: bool, relation: str = "other",
+                   id_number: str | None = None) -> Member:
+        member = Member(id_number or self.c.ids.resident(born, male), name, born, male, relation, household)
+        household.members.append(member)
+        self.c.members[member.id_number] = member
+        return member
+
+    def free_village(self, category: str, *years: int) -> Village:
+        pool = [v for v in self.c.villages if all((v.code, category, y) not in self.slots for y in years)
+                and v.code not in self.used]
+        village = self.rng.choice(pool)
+        self.used.add(village.code)
+        for y in years:
+            self.slots.add((village.code, category, y))
+        return village
+
+    def contractor(self, exclusive: bool = False) -> dict[str, Any]:
+        """A background contractor that no contractor-level plant has tainted; ``exclusive``
+        taints it, for plants whose flag is about the contractor itself."""
+        pool = [c for c in self.c.contractors if c["uscc"] not in self.used_contractors]
+        chosen = self.rng.choice(pool)
+        if exclusive:
+            self.used_contractors.add(chosen["uscc"])
+        return chosen
+
+    def background_project(self, test: Any = None, exclusive: bool = False) -> dict[str, Any]:
+        """A paid background project of this year that no other plant touches."""
+        pool = [p for p in self.c.projects if p["project_id"] not in self.used_projects
+                and p["approved_on"].year == YEAR and p["_contractor"]["uscc"] not in self.used_contractors
+                and self.disbursements_of(p) and (test is None or test(p))]
+        chosen = self.rng.choice(pool)
+        self.used_projects.add(chosen["project_id"])
+        if exclusive:
+            self.used_contractors.add(chosen["_contractor"]["uscc"])
+        return chosen
+
+    def carried_by(self, account: str, first_hop: date, test: Any = None) -> list[dict[str, Any]]:
+        """Disbursements into ``account`` in the 90 days before money left it: a path from
+        that account carries any of them, so a detector rightly names each."""
+        return [d for d in self.c.rows["disbursements"] if d["payee_account"] == account
+                and timedelta(0) <= first_hop - d["paid_on"] <= timedelta(days=90) and (test is None or test(d))]
+
+    def disbursements_of(self, project: dict[str, Any]) -> list[dict[str, Any]]:
+        return [d for d in self.c.rows["disbursements"] if d["project_id"] == project["project_id"]]
+
+    def rebucket(self, row: dict[str, Any], purpose: str, source: str = "central") -> None:
+        for rows in self.c.buckets.values():
+            if any(r is row for r in rows):
+                rows[:] = [r for r in rows if r is not row]
+        self.c.bucket(purpose, row["paid_on"], row, source)
+
+    def special_allocation(self, purpose: str, issued: date, amount_fen: int, rows: list[dict[str, Any]],
+                           source: str = "provincial") -> dict[str, Any]:
+        for row in rows:
+            for bucket_rows in self.c.buckets.values():
+                bucket_rows[:] = [r for r in bucket_rows if r is not row]
+        allocation = {"allocation_id": f"ZX{issued.year}-{next(self.special_seq):03d}",
+                      "doc_number": f"湘财农指〔{issued.year}〕{self.rng.randrange(10, 99)}号", "source_level": source,
+                      "purpose": purpose, "amount": amount_fen, "issued_on": issued, "recipient_unit": COUNTY_FINANCE}
+        for row in rows:
+            row["allocation_id"] = allocation["allocation_id"]
+        self.special_allocations.append(allocation)
+        return allocation
+
+    def project(self, kind: tuple[Any, ...], approved: date, *, village: Village | None = None,
+                contractor: dict[str, Any] | None = None, quantity: float | None = None, **kwargs: Any) -> dict[str, Any]:
+        village = village or self.free_village(kind[0], approved.year)
+        contractor = contractor or self.contractor()
+        project = self.c.new_project(village, kind, approved, contractor, quantity=quantity, **kwargs)
+        self.used_projects.add(project["project_id"])
+        return project
+
+    def tranche(self, project: dict[str, Any], amount_fen: int, paid: date, source: str | None = None,
+                account: str | None = None) -> dict[str, Any]:
+        contractor = project["_contractor"]
+        return self.c.disbursement(project["category"], project, COUNTY_FINANCE, "org", contractor["uscc"],
+                                   account or contractor["account"], amount_fen, paid, f"{project['name']}工程款",
+                                   self.c.county_finance_officers[0]["official_id"], source=source)
+
+    # ------------------------------------------------------------------ all plants
+
+    def plant_all(self) -> None:
+        for _ in range(self.repeat):
+            for plant in (self.fp01, self.fp02, self.fp03, self.fp04, self.fp05, self.fp06, self.fp07, self.fp08,
+                          self.dc01, self.dc02, self.dc03, self.dc04, self.dc05, self.dc06, self.dc07, self.dc08,
+                          self.dc09, self.dc10, self.dv01, self.dv02, self.dv03, self.dv04, self.dv05, self.dv06):
+                plant()
+        self.an01()
+        self.an02()
+        self.an03()
+
+    # ------------------------------------------------------------------ FP: fictitious projects
+
+    def fp01(self) -> None:
+        project = self.project(ROAD, date(YEAR, 5, 20), quantity=3.0)
+        early = date(YEAR, 5, 10)
+        self.c.disclose("project", project["project_id"], early)
+        first = self.tranche(project, project["budget"] * 30 // 100, early)
+        self.tranche(project, project["budget"] * 35 // 100, date(YEAR, 8, 1))
+        self.c.wages(project["_contractor"], [first])
+        self.case("FP-01", [ref("project", project["project_id"])],
+                  [ref("disbursement", first["disbursement_id"]), ref("project", project["project_id"])],
+                  "first tranche paid 10 days before the project's approval")
+
+    def fp02(self) -> None:
+        never = self.project(PEACH, date(YEAR, 2, 20), quantity=120, planned_days=90)
+        never["completed_on"] = never["planned_end"] + timedelta(days=5)
+        self.c.disclose("project", never["project_id"], date(YEAR, 3, 25))
+        paid = [self.tranche(never, never["budget"] * 30 // 100, date(YEAR, 3, 25)),
+                self.tranche(never, never["budget"] * 45 // 100, date(YEAR, 5, 30))]
+        self.c.wages(never["_contractor"], paid)
+        self.case("FP-02", [ref("project", never["project_id"])], [ref("project", never["project_id"])],
+                  "75% of the budget paid, completed in June, never accepted")
+        failed = self.project(CATTLE, date(YEAR, 2, 25), quantity=40, planned_days=90)
+        failed["completed_on"] = failed["planned_end"]
+        failed["accepted_on"] = failed["completed_on"] + timedelta(days=20)
+        failed["acceptance_result"] = "fail"
+        self.c.disclose("project", failed["project_id"], date(YEAR, 3, 30))
+        paid = [self.tranche(failed, failed["budget"] * 30 // 100, date(YEAR, 3, 30)),
+                self.tranche(failed, failed["budget"] * 35 // 100, date(YEAR, 5, 10))]
+        after = self.tranche(failed, failed["budget"] * 25 // 100, failed["accepted_on"] + timedelta(days=30))
+        self.c.wages(failed["_contractor"], paid)
+        self.case("FP-02", [ref("project", failed["project_id"])],
+                  [ref("project", failed["project_id"]), ref("disbursement", after["disbursement_id"])],
+                  "acceptance failed and a further tranche was paid a month later")
+
+    def fp03(self) -> None:
+        hidden = self.project(SOLAR, date(YEAR, 4, 12), quantity=100)
+        paid = [self.tranche(hidden, hidden["budget"] * 30 // 100, date(YEAR, 5, 20))]
+        self.c.wages(hidden["_contractor"], paid)
+        self.case("FP-03", [ref("project", hidden["project_id"])],
+                  [ref("project", hidden["project_id"]), ref("disbursement", paid[0]["disbursement_id"])],
+                  "project paid with no public notice at all")
+        short = self.project(ROAD, date(YEAR, 3, 15), quantity=2.5)
+        first_day = date(YEAR, 4, 28)
+        self.c.disclose("project", short["project_id"], first_day, days=6)
+        paid = [self.tranche(short, short["budget"] * 30 // 100, first_day)]
+        self.c.wages(short["_contractor"], paid)
+        self.case("FP-03", [ref("project", short["project_id"])],
+                  [ref("project", short["project_id"]), ref("disbursement", paid[0]["disbursement_id"])],
+                  "project notice posted for only 6 days")
+        household = self.household("low_income")
+        batch_ref = f"MIN_LIVING/{YEAR}-04/{household.village.code}"
+        self.c.undisclosed_batches.add(batch_ref)
+        records = [ref("card_payment", p["payment_id"]) for p in self.c.rows["card_payments"]
+                   if p["program_code"] == "MIN_LIVING" and p["period"] == f"{YEAR}-04"
+                   and p["_village"] == household.village.code]
+        self.case("FP-03", [ref("payment_batch", batch_ref)], records,
+                  "April minimum-living batch of a village paid without a notice")
+
+    def fp04(self) -> None:
+        village = self.free_village("industry", YEAR)
+        first = self.project(PEACH, date(YEAR, 3, 10), village=village, quantity=150)
+        second = self.project(PEACH, date(YEAR, 3, 28), village=village, quantity=150,
+                              name=f"{village.name}黄桃种植基地建设项目")
+        for project, source in ((first, "central"), (second, "provincial")):
+            day = project["planned_start"] + timedelta(days=3)
+            self.c.disclose("project", project["project_id"], day)
+            paid = [self.tranche(project, project["budget"] * 30 // 100, day, source=source)]
+            self.c.wages(project["_contractor"], paid)
+        self.case("FP-04", [ref("project", first["project_id"]), ref("project", second["project_id"])],
+                  [ref("project", first["project_id"]), ref("project", second["project_id"])],
+                  "one peach orchard approved twice in one village, paid from two allocations")
+        other = self.free_village("infrastructure", YEAR - 1, YEAR)
+        phases = []
+        for year, phase in ((YEAR - 1, "一期"), (YEAR, "二期")):
+            project = self.project(CHANNEL, date(year, 3, 1), village=other, quantity=1500,
+                                   name=f"{other.name}灌溉渠道修复工程{phase}", planned_days=120)
+            project["completed_on"] = project["planned_end"]
+            project["accepted_on"] = project["planned_end"] + timedelta(days=20)
+            project["acceptance_result"] = "pass"
+            day = project["planned_start"] + timedelta(days=3)
+            self.c.disclose("project", project["project_id"], day)
+            paid = [self.tranche(project, project["budget"] * 30 // 100, day)]
+            self.c.wages(project["_contractor"], paid)
+            phases.append(project)
+        self.decoy("FP-04", [ref("project", p["project_id"]) for p in phases],
+                   [ref("project", p["project_id"]) for p in phases],
+                   "phase one and phase two of a canal: similar names, periods do not overlap")
+
+    def fp05(self) -> None:
+        approved = date(YEAR, 4, 10)
+        rep = self.c.outsider(1970, 1985)
+        code = self.c.organization("company", f"湖南汨{self.rng.choice('鑫恒')}路建工程有限公司",
+                                   approved - timedelta(days=30), rep)
+        fresh = {"uscc": code, "name": "new", "rep": rep, "account": self.c.org_accounts[code],
+                 "workers": [self.c.outsider(1970, 1995)], "projects": []}
+        self.used_contractors.add(code)
+        project = self.project(ROAD, approved, contractor=fresh, quantity=2.0)
+        self.c.pay_project(project)
+        self.case("FP-05", [ref("organization", code)],
+                  [ref("project", project["project_id"]), ref("organization", code)],
+                  "contractor registered 30 days before the approval")
+        rep = self.c.outsider(1970, 1985)
+        code = self.c.organization("company", f"岳阳{self.rng.choice('福满')}农业开发有限公司", date(2012, 6, 1), rep)
+        shell = {"uscc": code, "name": "shell", "rep": rep, "account": self.c.org_accounts[code], "workers": [],
+                 "projects": []}
+        self.used_contractors.add(code)
+        project = self.project(CATTLE, date(YEAR, 3, 5), contractor=shell, quantity=50)
+        self.c.pay_project(project)  # no workers: the shell pays no wages
+        self.case("FP-05", [ref("organization", code)],
+                  [ref("project", project["project_id"]), ref("organization", code)],
+                  "contractor with this one project whose accounts pay no one")
+
+    def fp06(self) -> None:
+        project = self.background_project(exclusive=True)
+        contractor = project["_contractor"]
+        secretary = project["_village"].cadres[0]
+        self.c.rows["kinship"].append({"id_number_a": secretary["id_number"], "id_number_b": contractor["rep"]["id_number"],
+                                       "kind": "sibling", "source": "纪检监察调查"})
+        in_village = [p for p in contractor["projects"] if p["village_code"] == project["village_code"]]
+        self.case("FP-06", [ref("organization", contractor["uscc"]), ref("official", secretary["official_id"])],
+                  [ref("project", p["project_id"]) for p in in_village],
+                  "the contractor's legal representative is the village secretary's sibling")
+        other = self.background_project(exclusive=True)
+        owner = other["_contractor"]
+        approver = next(a for a in self.c.approvers if a["official_id"] == other["approver_official_id"])
+        self.c.rows["shareholders"].append({"uscc": owner["uscc"], "id_number": approver["id_number"], "share_pct": 15.0})
+        approved_by_them = [p for p in owner["projects"] if p["approver_official_id"] == approver["official_id"]]
+        self.case("FP-06", [ref("organization", owner["uscc"]), ref("official", approver["official_id"])],
+                  [ref("project", p["project_id"]) for p in approved_by_them],
+                  "the project's approver holds 15% of the contractor")
+        third = self.contractor(exclusive=True)
+        villages = {p["village_code"] for p in third["projects"]}
+        outside = next(v for v in self.c.villages if v.code not in villages)
+        self.c.rows["shareholders"].append({"uscc": third["uscc"], "id_number": outside.cadres[1]["id_number"],
+                                            "share_pct": 10.0})
+        self.decoy("FP-06", [ref("organization", third["uscc"])],
+                   [ref("project", p["project_id"]) for p in third["projects"]] or [ref("organization", third["uscc"])],
+                   "a shareholder is a cadre of a village where this contractor has no project")
+
+    def fp07(self) -> None:
+        project = self.background_project(lambda p: len(self.disbursements_of(p)) >= 2)
+        rep = project["_contractor"]["rep"]
+        moved = self.disbursements_of(project)[1]
+        moved["payee_account"] = self.c.person_cards[rep["id_number"]]
+        self.case("FP-07", [ref("project", project["project_id"])],
+                  [ref("disbursement", moved["disbursement_id"])],
+                  "a tranche paid to the legal representative's personal card")
+
+    def fp08(self) -> None:
+        project = self.project(ROAD, date(YEAR, 4, 2), quantity=2.0, cost_factor=4.0)
+        self.c.pay_project(project)
+        self.case("FP-08", [ref("project", project["project_id"])], [ref("project", project["project_id"])],
+                  "road hardening at four times its peers' cost per km")
+
+    # ------------------------------------------------------------------ DC: false and duplicate claims
+
+    def dc01(self) -> None:
+        household = self.household(test=lambda h: h.attribute != "extreme_poor")
+        patient = household.members[-1]
+        first = self.pay("MEDICAL_AID", patient, 2860, str(YEAR), date(YEAR, 4, 18))
+        second = self.pay("MEDICAL_AID", patient, 2860, str(YEAR), date(YEAR, 9, 6), unit="汨罗市民政局")
+        self.case("DC-01", [ref("person", patient.id_number)],
+                  [ref("card_payment", first["payment_id"]), ref("card_payment", second["payment_id"])],
+                  "one hospital bill reimbursed twice, by the town and by the civil-affairs bureau")
+        household = self.household(test=lambda h: not any(p["program_code"] == "HOUSING_RENOVATION"
+                                                           for p in self.payments_of(h)))
+        first = self.pay("HOUSING_RENOVATION", household.head, 10000, str(YEAR - 1), date(YEAR - 1, 7, 20))
+        second = self.pay("HOUSING_RENOVATION", household.head, 10000, str(YEAR), date(YEAR, 7, 20))
+        self.case("DC-01", [ref("person", household.head.id_number)],
+                  [ref("card_payment", first["payment_id"]), ref("card_payment", second["payment_id"])],
+                  "a one-off house renovation grant paid in 2016 and again in 2017", may_also=("DC-04",))
+        household = self.household(test=lambda h: h.attribute != "extreme_poor" and len(h.members) >= 2
+                                   and all(m.disability is None for m in h.members))
+        pair = household.members[:2]
+        rows = []
+        for member in pair:
+            member.disability = 4
+            rows.append(self.pay("DIS_LIVING", member, 600, str(YEAR), date(YEAR, 5, 20)))
+        self.decoy("DC-01", [ref("household", household.household_id)],
+                   [ref("card_payment", r["payment_id"]) for r in rows],
+                   "two disabled members of one household, each paid once")
+
+    def _disabled_payee(self) -> tuple[Household, Member, dict[str, Any]]:
+        household = self.household(test=lambda h: h.attribute != "extreme_poor" and any(
+            p["program_code"] == "DIS_LIVING" for p in self.payments_of(h)))
+        payment = next(p for p in self.payments_of(household) if p["program_code"] == "DIS_LIVING")
+        return household, self.c.members[payment["id_number"]], payment
+
+    def dc02(self) -> None:
+        for variant in (False, True):
+            _, person, payment = self._disabled_payee()
+            other = self.household(village=person.household.village,
+                                   test=lambda h: h.attribute != "extreme_poor")
+            name = names.variant_of(person.name) if variant else person.name
+            twin = self.add_member(other, name, person.born, person.male,
+                                   id_number=self.c.ids.sibling_identity(person.id_number))
+            twin.disability = person.disability
+            second = self.pay("DIS_LIVING", twin, 600, str(YEAR), date(YEAR, 5, 21))
+            self.case("DC-02", [ref("person", person.id_number), ref("person", twin.id_number)],
+                      [ref("card_payment", payment["payment_id"]), ref("card_payment", second["payment_id"])],
+                      f"one person registered twice in {person.household.village.name}"
+                      + (f" as {person.name} and {name}" if variant else " under two ID numbers"))
+        member_home = self.household("low_income", test=lambda h: len(h.members) >= 2)
+        member = member_home.members[1]
+        village = self.rng.choice(self.c.villages)
+        ghost = Household(f"{village.code}9{self.rng.randrange(100, 999)}", village, "low_income",
+                          date(2014, 6, 1), None, self.c.ids.card(), [member])
+        ghost.ghost = True  # type: ignore[attr-defined]  # its member is already a person elsewhere
+        ghost.village.households.append(ghost)
+        self.c.households.append(ghost)
+        self.used.add(ghost.household_id)
+        self.c.rows["accounts"].append({"account_number": ghost.card, "bank": "湖南农村信用社", "holder_kind": "person",
+                                        "holder_id": member.id_number, "opened_on": date(2014, 7, 1)})
+        rows = [self.pay("MIN_LIVING", member, 260, f"{YEAR}-{month:02d}", date(YEAR, month, 22), household=ghost)
+                for month in range(1, 13)]
+        self.case("DC-02", [ref("person", member.id_number)],
+                  [ref("card_payment", r["payment_id"]) for r in rows],
+                  "a member of one registered household is also the head of another, drawing its benefits")
+        _, person, payment = self._disabled_payee()
+        other = self.household(village=person.household.village, test=lambda h: h.attribute != "extreme_poor")
+        older = date(person.born.year - 3, person.born.month, min(person.born.day, 28))
+        namesake = self.add_member(other, person.name, older, person.male)
+        namesake.disability = 3
+        second = self.pay("DIS_LIVING", namesake, 600, str(YEAR), date(YEAR, 5, 21))
+        self.decoy("DC-02", [ref("person", person.id_number), ref("person", namesake.id_number)],
+                   [ref("card_payment", payment["payment_id"]), ref("card_payment", second["payment_id"])],
+                   "two people of one name in one village, born three years apart: namesakes, not one person")
+
+    def dc03(self) -> None:
+        household = self.household("extreme_poor")
+        person = household.head
+        support = next(p for p in self.payments_of(household)
+                       if p["program_code"] == "EXTREME_SUPPORT" and p["id_number"] == person.id_number)
+        person.disability = person.disability or 3
+        living = self.pay("DIS_LIVING", person, 600, str(YEAR), date(YEAR, 5, 20))
+        self.case("DC-03", [ref("person", person.id_number)],
+                  [ref("card_payment", support["payment_id"]), ref("card_payment", living["payment_id"])],
+                  "extreme-poverty support and the disability living allowance, mutually exclusive, both paid")
+
+    def dc04(self) -> None:
+        _, person, payment = self._disabled_payee()
+        payment["amount"] = fen(1200)
+        self.case("DC-04", [ref("person", person.id_number)], [ref("card_payment", payment["payment_id"])],
+                  "disability living allowance paid at 1,200 yuan against a standard of 600")
+        household = self.household(test=lambda h: h.attribute != "extreme_poor")
+        big = self.pay("MEDICAL_AID", household.head, 32000, str(YEAR), date(YEAR, 6, 21))
+        self.case("DC-04", [ref("person", household.head.id_number)], [ref("card_payment", big["payment_id"])],
+                  "medical aid of 32,000 yuan above the 30,000 cap", may_also=("AN-01",))
+        household = self.household("low_income")
+        month = next(p for p in self.payments_of(household) if p["program_code"] == "MIN_LIVING")
+        month["amount"] = fen(1300)
+        self.case("DC-04", [ref("person", household.head.id_number)], [ref("card_payment", month["payment_id"])],
+                  "a month of minimum-living allowance of 1,300 yuan above the 800 cap")
+
+    def dc05(self) -> None:
+        household = self.household("low_income")
+        household.exited_on = date(YEAR, 6, 30)
+        after = [p for p in self.payments_of(household) if p["paid_on"] > household.exited_on]
+        before = [p for p in self.payments_of(household) if p["paid_on"] <= household.exited_on]
+        self.case("DC-05", [ref("household", household.household_id)],
+                  [ref("card_payment", p["payment_id"]) for p in after],
+                  "household exited poverty on 30 June; payments went on")
+        self.decoy("DC-05", [ref("household", household.household_id)],
+                   [ref("card_payment", p["payment_id"]) for p in before],
+                   "payments of the same household before its exit")
+        household = self.household(test=lambda h: h.attribute != "extreme_poor" and any(
+            m.school == "junior" and not m.boarding for m in h.members))
+        pupil = next(m for m in household.members if m.school == "junior" and not m.boarding)
+        wrong = self.pay("EDU_BOARD_JUNIOR", pupil, 1250, str(YEAR), date(YEAR, 9, 20))
+        self.case("DC-05", [ref("person", pupil.id_number)], [ref("card_payment", wrong["payment_id"])],
+                  "boarding allowance paid to a junior-school pupil who does not board")
+        household = self.household(test=lambda h: h.attribute != "extreme_poor" and any(
+            m.disability == 3 for m in h.members))
+        disabled = next(m for m in household.members if m.disability == 3)
+        care = self.pay("DIS_CARE", disabled, 1200, str(YEAR), date(YEAR, 5, 20))
+        self.case("DC-05", [ref("person", disabled.id_number)], [ref("card_payment", care["payment_id"])],
+                  "severe-disability care paid for a level-3 disability (levels 1-2 qualify)")
+        household = self.household("low_income")
+        household.registered_on = date(YEAR, 5, 10)
+        early = [p for p in self.payments_of(household) if p["paid_on"] < household.registered_on]
+        self.case("DC-05", [ref("household", household.household_id)],
+                  [ref("card_payment", p["payment_id"]) for p in early],
+                  "paid from January for a household registered only on 10 May")
+
+    def dc06(self) -> None:
+        _, person, payment = self._disabled_payee()
+        if person.relation == "head":
+            _, person, payment = self._disabled_payee()
+        person.died_on = date(YEAR - 1, 11, 2)
+        self.c.rows["deaths"].append({"id_number": person.id_number, "died_on": person.died_on, "source": "民政殡葬火化登记"})
+        records = [p for p in self.by_person[person.id_number] if p["period"][:4] >= str(YEAR)]
+        self.case("DC-06", [ref("person", person.id_number)], [ref("card_payment", p["payment_id"]) for p in records],
+                  "disability allowance for 2017 paid to a man cremated in November 2016")
+        household = self.household("low_income")
+        head = household.head
+        head.died_on = date(YEAR, 2, 10)
+        self.c.rows["deaths"].append({"id_number": head.id_number, "died_on": head.died_on, "source": "公安户籍注销"})
+        after = [p for p in self.payments_of(household) if p["id_number"] == head.id_number
+                 and period_start(p["period"]) > head.died_on]
+        self.case("DC-06", [ref("person", head.id_number)], [ref("card_payment", p["payment_id"]) for p in after],
+                  "monthly allowance kept flowing to a head of household who died in February")
+        _, person, payment = self._disabled_payee()
+        person.died_on = date(YEAR, 3, 10)
+        self.c.rows["deaths"].append({"id_number": person.id_number, "died_on": person.died_on, "source": "民政殡葬火化登记"})
+        self.decoy("DC-06", [ref("person", person.id_number)], [ref("card_payment", payment["payment_id"])],
+                   "died in March 2017; the 2017 allowance covers a period that began while alive")
+        household = self.household("low_income", test=lambda h: any(
+            m.relation == "spouse" and m.disability is None and m.school is None for m in h.members))
+        spouse = next(m for m in household.members if m.relation == "spouse")
+        spouse.died_on = date(YEAR, 4, 1)
+        self.c.rows["deaths"].append({"id_number": spouse.id_number, "died_on": spouse.died_on, "source": "民政殡葬火化登记"})
+        self.decoy("DC-06", [ref("person", spouse.id_number)],
+                   [ref("card_payment", p["payment_id"]) for p in self.payments_of(household)
+                    if p["paid_on"] > spouse.died_on],
+                   "a member died; the household allowance rightly goes on to the living head")
+
+    def dc07(self) -> None:
+        household = self.household("low_income", test=lambda h: any(
+            m.relation in {"spouse", "child"} and 1967 <= m.born.year <= 1995 for m in h.members))
+        worker = next(m for m in household.members if m.relation in {"spouse", "child"} and 1967 <= m.born.year <= 1995)
+        self.c.rows["public_employees"].append({"id_number": worker.id_number, "name": worker.name,
+                                                "employer": "汨罗市城关第二小学", "from_on": date(2015, 9, 1), "to_on": None})
+        self.case("DC-07", [ref("household", household.household_id), ref("person", worker.id_number)],
+                  [ref("card_payment", p["payment_id"]) for p in self.payments_of(household)],
+                  "a member of the household is a teacher on the public payroll")
+        household = self.household("low_income")
+        self.c.rows["vehicles"].append({"id_number": household.head.id_number, "plate": self.c.plate(),
+                                        "registered_on": date(2016, 5, 12), "vehicle_type": "小型轿车"})
+        self.case("DC-07", [ref("household", household.household_id), ref("person", household.head.id_number)],
+                  [ref("card_payment", p["payment_id"]) for p in self.payments_of(household)],
+                  "the head of the household registered a car in 2016")
+        household = self.household("low_income")
+        member = household.members[-1] if household.members[-1].born.year < 1999 else household.head
+        self.c.organization("company", f"汨罗市{member.name[0]}氏商贸有限公司", date(2015, 8, 3),
+                            {"id_number": member.id_number, "name": member.name})
+        self.case("DC-07", [ref("household", household.household_id), ref("person", member.id_number)],
+                  [ref("card_payment", p["payment_id"]) for p in self.payments_of(household)],
+                  "a member of the household is the legal representative of a trading company")
+        household = self.household("low_income")
+        self.c.rows["public_employees"].append({"id_number": household.head.id_number, "name": household.head.name,
+                                                "employer": "汨罗市环卫所", "from_on": date(2010, 3, 1),
+                                                "to_on": date(2015, 12, 31)})
+        self.decoy("DC-07", [ref("household", household.household_id)],
+                   [ref("card_payment", p["payment_id"]) for p in self.payments_of(household)],
+                   "the head's public job ended two years before these payments")
+        household = self.household("general", test=lambda h: self.payments_of(h) and all(
+            p["paid_on"] < date(YEAR, 12, 1) for p in self.payments_of(h)))
+        self.c.rows["vehicles"].append({"id_number": household.head.id_number, "plate": self.c.plate(),
+                                        "registered_on": date(YEAR, 12, 5), "vehicle_type": "轻型货车"})
+        self.decoy("DC-07", [ref("household", household.household_id)],
+                   [ref("card_payment", p["payment_id"]) for p in self.payments_of(household)],
+                   "a van registered in December, after every payment")
+        household = self.household("general", test=lambda h: bool(self.payments_of(h)))
+        self.c.organization("cooperative", f"汨罗市{household.village.name}种养专业合作社", date(2016, 3, 1),
+                            {"id_number": household.head.id_number, "name": household.head.name})
+        self.decoy("DC-07", [ref("household", household.household_id)],
+                   [ref("card_payment", p["payment_id"]) for p in self.payments_of(household)],
+                   "the head leads a farmers' cooperative, which is not a company")
+
+    def dc08(self) -> None:
+        keeper = self.household("low_income")
+        lender = self.household("low_income", village=keeper.village)
+        moved = self.payments_of(lender)
+        for payment in moved:
+            payment["card_account"] = keeper.card
+        lender.card = keeper.card
+        self.case("DC-08", [ref("account", keeper.card)], [ref("card_payment", p["payment_id"]) for p in moved],
+                  "a second household's allowances are paid onto the first household's card")
+        captured = self.household("low_income")
+        cadre = captured.village.cadres[2]
+        account = next(a for a in self.c.rows["accounts"] if a["account_number"] == captured.card)
+        account["holder_id"] = cadre["id_number"]
+        self.case("DC-08", [ref("account", captured.card), ref("official", cadre["official_id"])],
+                  [ref("card_payment", p["payment_id"]) for p in self.payments_of(captured)],
+                  "the household's one-card account is held by a village committee member")
+
+    def dc09(self) -> None:
+        first = self.background_project()
+        second = self.background_project()
+        a, b = self.disbursements_of(first)[0], self.disbursements_of(second)[0]
+        b["invoice_number"] = a["invoice_number"]
+        self.case("DC-09", [ref("disbursement", a["disbursement_id"])],
+                  [ref("disbursement", a["disbursement_id"]), ref("disbursement", b["disbursement_id"])],
+                  "one invoice backs payments for two projects")
+        third = self.background_project()
+        fourth = self.background_project()
+        c, d = self.disbursements_of(third)[0], self.disbursements_of(fourth)[0]
+        d["invoice_number"] = "043001700112" + c["invoice_number"][12:]
+        self.decoy("DC-09", [ref("disbursement", c["disbursement_id"])],
+                   [ref("disbursement", c["disbursement_id"]), ref("disbursement", d["disbursement_id"])],
+                   "same invoice number under a different invoice code: two different invoices")
+
+    def dc10(self) -> None:
+        household = self.household(test=lambda h: bool(self.payments_of(h)))
+        secretary = household.village.cadres[0]
+        self.c.rows["kinship"].append({"id_number_a": secretary["id_number"], "id_number_b": household.head.id_number,
+                                       "kind": "sibling", "source": "纪检监察调查"})
+        self.case("DC-10", [ref("household", household.household_id), ref("official", secretary["official_id"])],
+                  [ref("card_payment", p["payment_id"]) for p in self.payments_of(household)],
+                  "the head of the household is the village secretary's brother")
+        household = self.household(test=lambda h: bool(self.payments_of(h)))
+        officer = household.village.town.finance_officer
+        self.c.rows["kinship"].append({"id_number_a": household.head.id_number, "id_number_b": officer["id_number"],
+                                       "kind": "in_law", "source": "干部个人事项报告"})
+        self.case("DC-10", [ref("household", household.household_id), ref("official", officer["official_id"])],
+                  [ref("card_payment", p["payment_id"]) for p in self.payments_of(household)],
+                  "the head is an in-law of the finance officer whose office pays the household")
+        household = self.household(test=lambda h: bool(self.payments_of(h)))
+        far = next(v for v in self.c.villages if v.town is not household.village.town)
+        self.c.rows["kinship"].append({"id_number_a": far.cadres[0]["id_number"], "id_number_b": household.head.id_number,
+                                       "kind": "sibling", "source": "干部个人事项报告"})
+        self.decoy("DC-10", [ref("household", household.household_id)],
+                   [ref("card_payment", p["payment_id"]) for p in self.payments_of(household)],
+                   "kin of a secretary of a village in another town, with no power over this money")
+
+    # ------------------------------------------------------------------ DV: diversion
+
+    def dv01(self) -> None:
+        project = self.background_project(lambda p: p["category"] == "infrastructure" and len(self.disbursements_of(p)) >= 2)
+        moved = self.disbursements_of(project)[1]
+        self.rebucket(moved, "education")
+        self.case("DV-01", [ref("project", project["project_id"])], [ref("disbursement", moved["disbursement_id"])],
+                  "a road tranche paid from an education allocation")
+        stranger = self.c.outsider(1970, 1990)
+        row = self.c.disbursement("industry", None, POVERTY_OFFICE, "person", stranger["id_number"],
+                                  self.c.person_cards[stranger["id_number"]], fen(38000), date(YEAR, 7, 12),
+                                  "产业扶持资金", self.c.county_finance_officers[1]["official_id"])
+        self.case("DV-01", [ref("person", stranger["id_number"])], [ref("disbursement", row["disbursement_id"])],
+                  "industry money paid to a person in no registered household, with no project")
+
+    def dv02(self) -> None:
+        project = self.project(SOLAR, date(YEAR, 2, 20), quantity=80, planned_days=100)
+        paid = self.c.pay_project(project)
+        extra = self.tranche(project, project["budget"] * 20 // 100, paid[-1]["paid_on"] + timedelta(days=7))
+        self.case("DV-02", [ref("project", project["project_id"])],
+                  [ref("project", project["project_id"]), ref("disbursement", extra["disbursement_id"])],
+                  "paid 117% of the approved budget")
+        town = self.rng.choice(self.c.towns)
+        rows = [p for p in self.c.rows["card_payments"] if p["program_code"] == "EDU_BOARD_JUNIOR"
+                and p["paying_unit"] == town.finance_office and p["allocation_id"] is None][:40]
+        if len(rows) < 3:
+            rows = [p for p in self.c.rows["card_payments"] if p["program_code"] == "EDU_BOARD_JUNIOR"][:40]
+        spent = sum(r["amount"] for r in rows)
+        allocation = self.special_allocation("education", date(YEAR, 8, 25), spent * 80 // 100 // 100 * 100, rows)
+        self.case("DV-02", [ref("allocation", allocation["allocation_id"])],
+                  [ref("allocation", allocation["allocation_id"])],
+                  "an education allocation paid out 125% of its amount")
+
+    def _insider_account(self, person: dict[str, Any]) -> str:
+        return self.c.person_cards[person["id_number"]]
+
+    def dv03(self) -> None:
+        project = self.background_project(lambda p: p["_village"].cadres[0]["kin"], exclusive=True)
+        paid = self.disbursements_of(project)[0]
+        secretary = project["_village"].cadres[0]
+        rep = project["_contractor"]["rep"]
+        t1 = self.c.transfer(paid["payee_account"], self.c.person_cards[rep["id_number"]], fen(60000),
+                             paid["paid_on"] + timedelta(days=5), "借款")
+        t2 = self.c.transfer(self.c.person_cards[rep["id_number"]], self._insider_account(secretary["kin"][0]),
+                             fen(50000), paid["paid_on"] + timedelta(days=12), "还款")
+        in_village = self.carried_by(paid["payee_account"], t1["transferred_on"],
+                                     lambda d: d["project_id"] in {p["project_id"] for p in project["_contractor"]["projects"]
+                                                                   if p["village_code"] == project["village_code"]})
+        self.case("DV-03", [ref("official", secretary["official_id"]), ref("project", project["project_id"])],
+                  [ref("disbursement", d["disbursement_id"]) for d in in_village]
+                  + [ref("transfer", t1["transfer_id"]), ref("transfer", t2["transfer_id"])],
+                  "50,000 yuan reached the village secretary's wife through the contractor's boss in 12 days")
+        project = self.background_project(exclusive=True)
+        paid = self.disbursements_of(project)[0]
+        approver = next(a for a in self.c.approvers if a["official_id"] == project["approver_official_id"])
+        x, y = self.c.outsider(), self.c.outsider()
+        hops = [self.c.transfer(paid["payee_account"], self.c.person_cards[x["id_number"]], fen(90000),
+                                paid["paid_on"] + timedelta(days=9), "材料款"),
+                self.c.transfer(self.c.person_cards[x["id_number"]], self.c.person_cards[y["id_number"]], fen(85000),
+                                paid["paid_on"] + timedelta(days=30), "转账"),
+                self.c.transfer(self.c.person_cards[y["id_number"]], self._insider_account(approver["kin"][0]),
+                                fen(80000), paid["paid_on"] + timedelta(days=60), "购房款")]
+        approved = {p["project_id"] for p in self.c.projects if p["approver_official_id"] == approver["official_id"]}
+        carried = self.carried_by(paid["payee_account"], hops[0]["transferred_on"], lambda d: d["project_id"] in approved)
+        self.case("DV-03", [ref("official", approver["official_id"]), ref("project", project["project_id"])],
+                  [ref("disbursement", d["disbursement_id"]) for d in carried]
+                  + [ref("transfer", t["transfer_id"]) for t in hops],
+                  "80,000 yuan reached the approver's wife in three hops within 60 days")
+        project = self.background_project(lambda p: p["_village"].cadres[0]["kin"], exclusive=True)
+        paid = self.disbursements_of(project)[0]
+        secretary = project["_village"].cadres[0]
+        rep = project["_contractor"]["rep"]
+        late = [self.c.transfer(paid["payee_account"], self.c.person_cards[rep["id_number"]], fen(30000),
+                                paid["paid_on"] + timedelta(days=5), "借款"),
+                self.c.transfer(self.c.person_cards[rep["id_number"]], self._insider_account(secretary["kin"][0]),
+                                fen(20000), paid["paid_on"] + timedelta(days=130), "还款")]
+        self.decoy("DV-03", [ref("official", secretary["official_id"])],
+                   [ref("transfer", t["transfer_id"]) for t in late],
+                   "money reached an insider's kin, but 130 days after the payment (window 90)")
+        project = self.background_project(exclusive=True)
+        paid = self.disbursements_of(project)[0]
+        approver = next(a for a in self.c.approvers if a["official_id"] == project["approver_official_id"])
+        chain = [self.c.outsider() for _ in range(3)]
+        accounts = [paid["payee_account"]] + [self.c.person_cards[p["id_number"]] for p in chain] + \
+                   [self._insider_account(approver["kin"][0])]
+        far = [self.c.transfer(accounts[i], accounts[i + 1], fen(40000 - 1000 * i),
+                               paid["paid_on"] + timedelta(days=5 + 5 * i), "转账") for i in range(4)]
+        self.decoy("DV-03", [ref("official", approver["official_id"])],
+                   [ref("transfer", t["transfer_id"]) for t in far],
+                   "money reached an insider's kin, but in four hops (limit three)")
+
+    def dv04(self) -> None:
+        def quiet(contractor: dict[str, Any], start: date) -> bool:
+            return all(abs((d - start).days) > 60 for d in self.c.small_payment_days[contractor["uscc"]])
+
+        start = date(YEAR, 5, 2)
+        contractor = next(c for c in self.c.contractors if c["uscc"] not in self.used_contractors and quiet(c, start))
+        self.used_contractors.add(contractor["uscc"])
+        project = self.project(CHANNEL, date(YEAR, 3, 20), contractor=contractor, quantity=400, planned_days=100)
+        project["budget"] = fen(150000)
+        project["completed_on"] = project["planned_end"] - timedelta(days=5)
+        project["accepted_on"] = project["planned_end"] + timedelta(days=20)
+        project["acceptance_result"] = "pass"
+        self.c.disclose("project", project["project_id"], start)
+        rows = [self.tranche(project, fen(amount), start + timedelta(days=offset))
+                for amount, offset in ((45000, 0), (48000, 13), (40000, 26))]
+        self.c.wages(contractor, rows)
+        self.case("DV-04", [ref("organization", contractor["uscc"])],
+                  [ref("disbursement", r["disbursement_id"]) for r in rows],
+                  "133,000 yuan in three payments under 50,000 within 26 days")
+        start = date(YEAR, 6, 5)
+        contractor = next(c for c in self.c.contractors if c["uscc"] not in self.used_contractors and quiet(c, start))
+        self.used_contractors.add(contractor["uscc"])
+        project = self.project(CHANNEL, date(YEAR, 4, 20), contractor=contractor, quantity=130, planned_days=60)
+        project["budget"] = fen(50000)
+        project["completed_on"] = project["planned_end"]
+        project["accepted_on"] = project["planned_end"] + timedelta(days=15)
+        project["acceptance_result"] = "pass"
+        self.c.disclose("project", project["project_id"], start)
+        rows = [self.tranche(project, fen(amount), start + timedelta(days=offset))
+                for amount, offset in ((20000, 0), (24000, 14))]
+        self.c.wages(contractor, rows)
+        self.decoy("DV-04", [ref("organization", contractor["uscc"])],
+                   [ref("disbursement", r["disbursement_id"]) for r in rows],
+                   "two small payments within 30 days that together stay under the threshold")
+
+    def dv05(self) -> None:
+        project = self.background_project(exclusive=True)
+        paid = self.disbursements_of(project)[0]
+        middle = self.c.outsider()
+        broker_rep = self.c.outsider()
+        broker = self.c.organization("company", f"汨罗市{self.rng.choice('顺通达')}商贸有限公司", date(2010, 5, 1), broker_rep)
+        loop = [self.c.transfer(paid["payee_account"], self.c.person_cards[middle["id_number"]], fen(70000),
+                                paid["paid_on"] + timedelta(days=3), "劳务费"),
+                self.c.transfer(self.c.person_cards[middle["id_number"]], self.c.org_accounts[broker], fen(68000),
+                                paid["paid_on"] + timedelta(days=7), "货款"),
+                self.c.transfer(self.c.org_accounts[broker], self.c.org_accounts[self.c.unit_uscc[COUNTY_FINANCE]],
+                                fen(65000), paid["paid_on"] + timedelta(days=11), "往来款")]
+        self.case("DV-05", [ref("project", project["project_id"])],
+                  [ref("disbursement", d["disbursement_id"]) for d in self.carried_by(paid["payee_account"], loop[0]["transferred_on"])]
+                  + [ref("transfer", t["transfer_id"]) for t in loop],
+                  "money paid out by the finance bureau came back to its own account in 11 days")
+        project = self.background_project(exclusive=True)
+        paid = self.disbursements_of(project)[0]
+        contractor = project["_contractor"]
+        second = self.c.ids.corporate_account()
+        self.c.rows["accounts"].append({"account_number": second, "bank": "中国银行汨罗支行", "holder_kind": "org",
+                                        "holder_id": contractor["uscc"], "opened_on": date(2016, 2, 1)})
+        middle = self.c.outsider()
+        loop = [self.c.transfer(paid["payee_account"], self.c.person_cards[middle["id_number"]], fen(50000),
+                                paid["paid_on"] + timedelta(days=4), "咨询费"),
+                self.c.transfer(self.c.person_cards[middle["id_number"]], second, fen(49000),
+                                paid["paid_on"] + timedelta(days=9), "还款")]
+        self.case("DV-05", [ref("organization", contractor["uscc"])],
+                  [ref("disbursement", d["disbursement_id"]) for d in self.carried_by(paid["payee_account"], loop[0]["transferred_on"])]
+                  + [ref("transfer", t["transfer_id"]) for t in loop],
+                  "the contractor's payment went out and returned to its own second account")
+
+    def dv06(self) -> None:
+        issued = date(YEAR, 3, 1)
+        window_end = issued + timedelta(days=180)
+        rows = [d for d in self.c.rows["disbursements"] if d["project_id"] and d["paid_on"] >= issued
+                and d["paid_on"] <= window_end - timedelta(days=10) and d["allocation_id"] is None
+                and d["payer_unit"] == COUNTY_FINANCE and any(
+                    p["project_id"] == d["project_id"] and p["category"] == "industry" for p in self.c.projects)
+                and d["project_id"] not in self.used_projects][:4]
+        spent = sum(r["amount"] for r in rows)
+        allocation = self.special_allocation("industry", issued, spent * 100 // 55 // 100 * 100, rows, "central")
+        self.case("DV-06", [ref("allocation", allocation["allocation_id"])],
+                  [ref("allocation", allocation["allocation_id"])],
+                  "45% of an industry allocation still unspent 180 days after it arrived")
+
+    # ------------------------------------------------------------------ AN: anomalies
+
+    def an01(self) -> None:
+        household = self.household(test=lambda h: h.attribute != "extreme_poor" and not any(
+            p["program_code"] == "MEDICAL_AID" for p in self.payments_of(h)))
+        other_town = next(t for t in self.c.towns if t is not household.village.town)
+        odd = self.pay("MEDICAL_AID", household.head, 29950, str(YEAR), date(YEAR, 8, 3), unit=other_town.finance_office)
+        self.case("AN-01", [ref("person", household.head.id_number)], [ref("card_payment", odd["payment_id"])],
+                  "medical aid of 29,950 yuan, ten times the usual, paid by another town's office on an odd day")
+
+    def an02(self) -> None:
+        heads = [h for h in self.c.households if h.household_id not in self.used and h.exited_on is None
+                 and h.registered_on.year == 2014 and h.head.died_on is None][:120]
+        rows = []
+        for index, household in enumerate(heads):
+            self.used.add(household.household_id)
+            paid = date(YEAR, 3, 1) + timedelta(days=index * 2)
+            rows.append(self.c.disbursement("industry", None, AGRICULTURE_BUREAU, "person", household.head.id_number,
+                                            household.card, fen(self.rng.randrange(4000, 6000)), paid, "产业奖补",
+                                            self.c.county_finance_officers[0]["official_id"], source="provincial"))
+        self.case("AN-02", [ref("paying_unit", AGRICULTURE_BUREAU)],
+                  [ref("disbursement", r["disbursement_id"]) for r in rows],
+                  "120 payments whose amounts all begin with 4 or 5")
+
+    def an03(self) -> None:
+        town = next(t for t in self.c.towns if any(v.poor for v in t.villages))
+        rows = [d for d in self.c.rows["disbursements"] if d["payer_unit"] == town.finance_office]
+        keep = []
+        for village in town.villages:
+            if not village.poor:
+                continue
+            mine = [d for d in rows if d["payee_id"] == village.committee_uscc]
+            first = mine[0]
+            first["amount"], first["paid_on"] = fen(170000), date(YEAR, 12, 20)
+            keep.append(first)
+            for extra in mine[1:]:
+                self.c.rows["disbursements"].remove(extra)
+                for bucket_rows in self.c.buckets.values():
+                    bucket_rows[:] = [r for r in bucket_rows if r is not extra]
+        self.special_allocation("village_operation", date(YEAR, 11, 20), sum(r["amount"] for r in keep), keep, "county")
+        self.case("AN-03", [ref("paying_unit", town.finance_office)],
+                  [ref("disbursement", r["disbursement_id"]) for r in keep],
+                  "the town paid its whole year of village running costs in December")
