@@ -140,7 +140,12 @@ def fixtures_generate(
     if preset is not None:
         if preset not in PRESETS:
             fail(f"unknown preset {preset}; known: {', '.join(PRESETS)}")
-    summary = generate(out, households=households, seed=seed, preset=preset)
+    from audit.synth.plants import TooSmall
+
+    try:
+        summary = generate(out, households=households, seed=seed, preset=preset)
+    except TooSmall as exc:
+        fail(str(exc))
     console.print(f"wrote {summary['rows']:,} rows in {len(summary['tables'])} tables to {out}, "
                   f"{summary['planted']} planted cases, {summary['decoys']} decoys, "
                   f"bad-rows dataset in {summary['bad_dir']}")

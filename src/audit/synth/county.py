@@ -304,6 +304,8 @@ class County:
             roll = self.rng.random()
             exited = (day(self.rng, date(2016, 10, 1), date(2016, 12, 20)) if roll < 0.12 else
                       day(self.rng, date(2017, 10, 1), date(2017, 12, 20)) if roll < 0.32 else None)
+            if exited is not None and exited < registered + timedelta(days=180):
+                exited = None  # a household exits after at least half a year of help
             household = Household(f"{village.code}{seq[village.code]:04d}", village, attribute, registered,
                                   exited, self.ids.card())
             family = names.surname(self.rng)
@@ -541,7 +543,7 @@ class County:
         return row
 
     def build_projects(self) -> None:
-        n_projects = max(12, int(len(self.villages) * 1.6))
+        n_projects = max(12, int(len(self.villages) * 1.4))
         self.build_contractors(n_projects)
         slots: set[tuple[str, str, int]] = set()
         made = 0

@@ -33,6 +33,13 @@ from audit.synth.county import (
 ROAD, CHANNEL, SOLAR, PEACH, CATTLE = PROJECT_KINDS
 
 
+class TooSmall(Exception):
+    """The county has too few households, villages or contractors for every plant."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"the county is too small for its planted cases ({what}); use at least 2,000 households")
+
+
 def period_start(period: str) -> date:
     return date(int(period[:4]), int(period[5:7]) if len(period) == 7 else 1, 1)
 
@@ -58,6 +65,7 @@ class Planter:
         for payment in county.rows["card_payments"]:
             self.by_person.setdefault(payment["id_number"], []).append(payment)
         self.slots = {(p["village_code"], p["category"], p["approved_on"].year) for p in county.projects}
+        self.named = {(p["village_code"], p["name"], p["approved_on"].year) for p in county.projects}
 
     # ------------------------------------------------------------------ bookkeeping
 
@@ -87,7 +95,7 @@ class Planter:
                 and (attribute is None or h.attribute == attribute)
                 and (village is None or h.village is village) and (test is None or test(h))]
         if not pool:
-            raise RuntimeError("the county is too small for its plants; generate more households")
+            raise TooSmall("no untouched household of the kind a plant needs is left")
         chosen = self.rng.choice(pool)
         self.used.add(chosen.household_id)
         return chosen
@@ -103,20 +111,33 @@ class Planter:
         self.c.members[member.id_number] = member
         return member
 
-    def free_village(self, category: str, *years: int) -> Village:
-        pool = [v for v in self.c.villages if all((v.code, category, y) not in self.slots for y in years)
-                and v.code not in self.used]
+    def free_village(self, category: str, *years: int, kind: tuple[Any, ...] | None = None) -> Village:
+        """A village with no project of ``category`` in ``years``; failing that (small
+        counties), given ``kind``, one with no project of that kind: a project of another
+        kind has a dissimilar name, so no duplicate-project flag can join the two."""
+        pool = [v for v in self.c.villages if all((v.code, category, y) not in self.slots for y in years)]
+        if not pool and kind is not None:
+            pool = [v for v in self.c.villages
+                    if all((v.code, kind[2].format(v=v.name), y) not in self.named for y in years)]
+        if not pool:
+            raise TooSmall(f"no village without a {category} project left for the plants")
         village = self.rng.choice(pool)
-        self.used.add(village.code)
         for y in years:
             self.slots.add((village.code, category, y))
+            if kind is not None:
+                self.named.add((village.code, kind[2].format(v=village.name), y))
         return village
+
+    def pick(self, pool: list[Any], what: str) -> Any:
+        if not pool:
+            raise TooSmall(what)
+        return self.rng.choice(pool)
 
     def contractor(self, exclusive: bool = False) -> dict[str, Any]:
         """A background contractor that no contractor-level plant has tainted; ``exclusive``
         taints it, for plants whose flag is about the contractor itself."""
         pool = [c for c in self.c.contractors if c["uscc"] not in self.used_contractors]
-        chosen = self.rng.choice(pool)
+        chosen = self.pick(pool, "no untouched contractor left")
         if exclusive:
             self.used_contractors.add(chosen["uscc"])
         return chosen
@@ -126,7 +147,7 @@ class Planter:
         pool = [p for p in self.c.projects if p["project_id"] not in self.used_projects
                 and p["approved_on"].year == YEAR and p["_contractor"]["uscc"] not in self.used_contractors
                 and self.disbursements_of(p) and (test is None or test(p))]
-        chosen = self.rng.choice(pool)
+        chosen = self.pick(pool, "no untouched paid project left")
         self.used_projects.add(chosen["project_id"])
         if exclusive:
             self.used_contractors.add(chosen["_contractor"]["uscc"])
@@ -162,7 +183,7 @@ class Planter:
 
     def project(self, kind: tuple[Any, ...], approved: date, *, village: Village | None = None,
                 contractor: dict[str, Any] | None = None, quantity: float | None = None, **kwargs: Any) -> dict[str, Any]:
-        village = village or self.free_village(kind[0], approved.year)
+        village = village or self.free_village(kind[0], approved.year, kind=kind)
         contractor = contractor or self.contractor()
         project = self.c.new_project(village, kind, approved, contractor, quantity=quantity, **kwargs)
         self.used_projects.add(project["project_id"])
@@ -699,7 +720,8 @@ class Planter:
             return all(abs((d - start).days) > 60 for d in self.c.small_payment_days[contractor["uscc"]])
 
         start = date(YEAR, 5, 2)
-        contractor = next(c for c in self.c.contractors if c["uscc"] not in self.used_contractors and quiet(c, start))
+        contractor = self.pick([c for c in self.c.contractors if c["uscc"] not in self.used_contractors
+                                and quiet(c, start)], "no contractor free of small payments in the window")
         self.used_contractors.add(contractor["uscc"])
         project = self.project(CHANNEL, date(YEAR, 3, 20), contractor=contractor, quantity=400, planned_days=100)
         project["budget"] = fen(150000)
@@ -714,7 +736,8 @@ class Planter:
                   [ref("disbursement", r["disbursement_id"]) for r in rows],
                   "133,000 yuan in three payments under 50,000 within 26 days")
         start = date(YEAR, 6, 5)
-        contractor = next(c for c in self.c.contractors if c["uscc"] not in self.used_contractors and quiet(c, start))
+        contractor = self.pick([c for c in self.c.contractors if c["uscc"] not in self.used_contractors
+                                and quiet(c, start)], "no contractor free of small payments in the window")
         self.used_contractors.add(contractor["uscc"])
         project = self.project(CHANNEL, date(YEAR, 4, 20), contractor=contractor, quantity=130, planned_days=60)
         project["budget"] = fen(50000)

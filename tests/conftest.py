@@ -1,0 +1,88 @@
+"""Test databases: SQLite by default, PostgreSQL when AUDIT_TEST_DATABASE_URL names one.
+
+Every database is built with ``alembic upgrade head`` (never ``create_all``), once per run,
+and emptied before each test.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.engine import make_url
+
+from audit.config import get_settings
+from audit.db import make_engine
+from audit.migrate import upgrade
+from audit.models import Base
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "fixtures"
+COUNTY = FIXTURES / "county-small"
+BAD = FIXTURES / "county-small-bad"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("AUDIT_TEST_DATABASE_URL")
+    if not url:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'audit-test.db'}"
+    else:
+        name = make_url(url).database or ""
+        # The suite drops everything in this database: refuse one not meant for tests.
+        if "test" not in name:
+            raise pytest.UsageError(f"AUDIT_TEST_DATABASE_URL must name a test database, not {name!r}")
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    upgrade("head", url)
+    return url
+
+
+def empty_all(engine: Engine) -> None:
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture
+def engine(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    monkeypatch.setenv("AUDIT_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    engine = make_engine(database_url)
+    empty_all(engine)
+    yield engine
+    engine.dispose()
+    get_settings.cache_clear()
+
+
+def row_counts(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
+                for t in Base.metadata.sorted_tables}
+
+
+def data_counts(engine: Engine) -> dict[str, int]:
+    """Rows in the interchange tables (bookkeeping tables excluded)."""
+    from audit.importer.spec import TABLES
+
+    counts = row_counts(engine)
+    return {spec.name: counts[spec.name] for spec in TABLES}
+
+
+@pytest.fixture
+def county_copy(tmp_path: Path) -> Path:
+    """A writable copy of the shipped county, for tests that alter it."""
+    target = tmp_path / "county"
+    shutil.copytree(COUNTY, target, ignore=shutil.ignore_patterns("truth.json"))
+    return target
