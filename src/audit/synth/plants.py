@@ -575,7 +575,8 @@ class Planter:
         for payment in moved:
             payment["card_account"] = keeper.card
         lender.card = keeper.card
-        self.case("DC-08", [ref("account", keeper.card)], [ref("card_payment", p["payment_id"]) for p in moved],
+        self.case("DC-08", [ref("account", keeper.card)],
+                  [ref("card_payment", p["payment_id"]) for p in self.payments_of(keeper) + moved],
                   "a second household's allowances are paid onto the first household's card")
         captured = self.household("low_income")
         cadre = captured.village.cadres[2]

@@ -1,0 +1,290 @@
+"""The synthetic county: deterministic, complete, and clean where it is not planted.
+
+For the rules simple enough to restate in a few lines of Python, an oracle here reads the
+generated CSV files (not the store, not the detectors) and checks both directions: every
+planted case of the code breaks the rule, and every row that breaks it is planted.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from collections import defaultdict
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from audit.detectors.catalogue import CODES
+from audit.importer.spec import BY_NAME
+from audit.synth.county import PRESETS, generate
+from tests.conftest import COUNTY
+
+TRUTH = json.loads((COUNTY / "truth.json").read_text(encoding="utf-8"))
+KEY_OF_KIND = {spec.kind: spec for spec in BY_NAME.values()}
+
+
+def load(folder: Path, table: str) -> list[dict[str, str]]:
+    path = folder / f"{table}.csv"
+    if not path.exists():
+        return []
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def fen(text: str) -> int:
+    yuan, _, cents = text.partition(".")
+    return int(yuan) * 100 + int((cents + "00")[:2])
+
+
+def d(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+def period_start(period: str) -> date:
+    return date(int(period[:4]), int(period[5:7]) if len(period) == 7 else 1, 1)
+
+
+def digest(folder: Path) -> dict[str, str]:
+    return {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in sorted(folder.iterdir())}
+
+
+class County(dict):
+    """The tables of one generated county, with its truth."""
+
+    truth: dict
+
+
+def planted(truth: dict, code: str) -> list[set[tuple[str, str]]]:
+    return [{(r["kind"], r["key"]) for r in case["records"]} for case in truth["cases"] if case["code"] == code]
+
+
+def allowed(truth: dict, code: str) -> set[tuple[str, str]]:
+    """Records a finding of ``code`` may name: those of cases planted for it or that may raise it."""
+    return {(r["kind"], r["key"]) for case in truth["cases"]
+            if case["code"] == code or code in case["may_also"] for r in case["records"]}
+
+
+def check(tables: County, code: str, flagged: set[tuple[str, str]]) -> None:
+    """Both directions: nothing flagged outside the plants, every plant flagged."""
+    assert flagged - allowed(tables.truth, code) == set(), f"{code}: background rows break the rule"
+    for records in planted(tables.truth, code):
+        assert records & flagged, f"{code}: a planted case does not break the rule: {sorted(records)[:3]}"
+
+
+@pytest.fixture(scope="module", params=["shipped", "miluo-2017-seed-5"])
+def tables(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> County:
+    folder = COUNTY
+    if request.param != "shipped":
+        folder = tmp_path_factory.mktemp("oracle") / "miluo"
+        generate(folder, preset="miluo-2017", seed=5)
+    county = County({name: load(folder, name) for name in BY_NAME})
+    county.truth = json.loads((folder / "truth.json").read_text(encoding="utf-8"))
+    return county
+
+
+class TestGenerator:
+    def test_the_same_seed_gives_the_same_county(self, tmp_path: Path) -> None:
+        generate(tmp_path / "a", households=2000, seed=11)
+        generate(tmp_path / "b", households=2000, seed=11)
+        assert digest(tmp_path / "a") == digest(tmp_path / "b")
+        assert digest(tmp_path / "a-bad") == digest(tmp_path / "b-bad")
+
+    def test_the_shipped_fixture_is_what_the_generator_makes(self, tmp_path: Path) -> None:
+        generate(tmp_path / "county-small", households=2000, seed=2017)
+        assert digest(tmp_path / "county-small") == digest(COUNTY), \
+            "regenerate: audit fixtures generate --out fixtures/county-small --households 2000 --seed 2017"
+
+    def test_the_miluo_preset_has_the_shape_of_domain_md(self, tmp_path: Path) -> None:
+        generate(tmp_path / "miluo", preset="miluo-2017", seed=1)
+        villages = load(tmp_path / "miluo", "villages")
+        assert len(load(tmp_path / "miluo", "towns")) == 15
+        assert len(villages) == 154
+        assert sum(v["is_poor_village"] == "1" for v in villages) == 24
+        assert len(load(tmp_path / "miluo", "households")) == pytest.approx(PRESETS["miluo-2017"]["households"], abs=5)
+
+    def test_a_county_too_small_for_its_plants_says_so(self, tmp_path: Path) -> None:
+        from audit.synth.plants import TooSmall
+
+        with pytest.raises(TooSmall, match="at least 2,000 households"):
+            generate(tmp_path / "tiny", households=300, seed=1)
+
+
+class TestTruth:
+    def test_every_code_of_the_catalogue_is_planted(self) -> None:
+        assert {case["code"] for case in TRUTH["cases"]} == set(CODES)
+
+    def test_decoys_cover_the_rules_with_known_near_misses(self) -> None:
+        assert {decoy["code"] for decoy in TRUTH["decoys"]} >= {
+            "FP-04", "FP-06", "DC-01", "DC-02", "DC-05", "DC-06", "DC-07", "DC-09", "DC-10", "DV-03", "DV-04"}
+
+    def test_every_named_record_exists(self, tables: County) -> None:
+        keys = {spec.kind: {row[spec.key[0]] for row in tables[spec.name]} for spec in BY_NAME.values()
+                if len(spec.key) == 1}
+        for entry in tables.truth["cases"] + tables.truth["decoys"]:
+            for record in entry["records"]:
+                if record["kind"] in keys:
+                    assert record["key"] in keys[record["kind"]], (entry["id"], record)
+
+    def test_names_are_realistic_with_many_namesakes(self, tables: County) -> None:
+        names = [p["name"] for p in tables["persons"]]
+        surnames = defaultdict(int)
+        for name in names:
+            surnames[name[0]] += 1
+        top = sorted(surnames.values(), reverse=True)
+        assert top[0] / len(names) > 0.05  # 李/王/张 lead, as in real registers
+        counts = defaultdict(int)
+        for name in names:
+            counts[name] += 1
+        assert sum(1 for c in counts.values() if c > 1) > 100  # namesakes are common
+
+
+class TestBackgroundIsClean:
+    """Independent restatements of simple rules over the generated files."""
+
+    def test_dc01_paid_twice(self, tables: County) -> None:
+        programs = {p["program_code"]: p for p in tables["programs"]}
+        groups: dict[tuple[str, ...], list[str]] = defaultdict(list)
+        for p in tables["card_payments"]:
+            once = programs[p["program_code"]]["period"] == "once"
+            key = (p["id_number"], p["program_code"]) if once else (p["id_number"], p["program_code"], p["period"])
+            groups[key].append(p["payment_id"])
+        check(tables, "DC-01", {("card_payment", pid) for ids in groups.values() if len(ids) > 1 for pid in ids})
+
+    def test_dc04_above_standard(self, tables: County) -> None:
+        programs = {p["program_code"]: p for p in tables["programs"]}
+        sums: dict[tuple[str, str, str], list[dict[str, str]]] = defaultdict(list)
+        for p in tables["card_payments"]:
+            sums[(p["id_number"], p["program_code"], p["period"])].append(p)
+        flagged = set()
+        for (_, code, _), rows in sums.items():
+            limit = programs[code]["standard_amount"] or programs[code]["cap_amount"]
+            if sum(fen(r["amount"]) for r in rows) > fen(limit):
+                flagged |= {("card_payment", r["payment_id"]) for r in rows}
+        check(tables, "DC-04", flagged)
+
+    def test_dc05_outside_the_registration(self, tables: County) -> None:
+        households = {h["household_id"]: h for h in tables["households"]}
+        flagged = set()
+        for p in tables["card_payments"]:
+            h = households[p["household_id"]]
+            paid = d(p["paid_on"])
+            if paid < d(h["registered_on"]) or (h["exited_on"] and paid > d(h["exited_on"])):
+                flagged.add(("card_payment", p["payment_id"]))
+        allowed_dc05 = allowed(tables.truth, "DC-05")
+        assert flagged <= allowed_dc05
+        for records in planted(tables.truth, "DC-05"):
+            if any(k == "card_payment" for k, _ in records) and records & flagged:
+                continue
+            # the other DC-05 plants are about disability, school stage and boarding
+            assert records & allowed_dc05
+
+    def test_dc06_paid_after_death(self, tables: County) -> None:
+        died = {r["id_number"]: d(r["died_on"]) for r in tables["deaths"]}
+        check(tables, "DC-06", {("card_payment", p["payment_id"]) for p in tables["card_payments"]
+                        if p["id_number"] in died and period_start(p["period"]) > died[p["id_number"]]})
+
+    def test_dc08_one_card_many_households(self, tables: County) -> None:
+        holders = {a["account_number"]: a["holder_id"] for a in tables["accounts"]}
+        members = defaultdict(set)
+        for person in tables["persons"]:
+            members[person["household_id"]].add(person["id_number"])
+        for h in tables["households"]:
+            members[h["household_id"]].add(h["head_id_number"])
+        by_card = defaultdict(set)
+        for p in tables["card_payments"]:
+            by_card[p["card_account"]].add(p["household_id"])
+        flagged = {("card_payment", p["payment_id"]) for p in tables["card_payments"]
+                   if len(by_card[p["card_account"]]) > 1
+                   or holders.get(p["card_account"]) not in members[p["household_id"]]}
+        check(tables, "DC-08", flagged)
+
+    def test_dc09_reused_invoice(self, tables: County) -> None:
+        seen = defaultdict(list)
+        for row in tables["disbursements"]:
+            if row["invoice_number"]:
+                seen[row["invoice_number"]].append(row["disbursement_id"])
+        check(tables, "DC-09", {("disbursement", i) for ids in seen.values() if len(ids) > 1 for i in ids})
+
+    def test_fp01_paid_before_approval(self, tables: County) -> None:
+        approved = {p["project_id"]: d(p["approved_on"]) for p in tables["projects"]}
+        check(tables, "FP-01", {("disbursement", r["disbursement_id"]) for r in tables["disbursements"]
+                        if r["project_id"] and d(r["paid_on"]) < approved[r["project_id"]]})
+
+    def test_fp03_projects_and_batches_disclosed(self, tables: County) -> None:
+        notices = defaultdict(list)
+        for n in tables["disclosures"]:
+            notices[n["subject_ref"]].append(n)
+
+        def disclosed(ref: str, first_paid: date) -> bool:
+            return any(d(n["end_on"]) < first_paid and (d(n["end_on"]) - d(n["start_on"])).days >= 10
+                       for n in notices[ref])
+
+        first: dict[str, date] = {}
+        for r in tables["disbursements"]:
+            if r["project_id"]:
+                first[r["project_id"]] = min(first.get(r["project_id"], date.max), d(r["paid_on"]))
+        flagged = {("project", pid) for pid, paid in first.items() if not disclosed(pid, paid)}
+        villages = {h["household_id"]: h["village_code"] for h in tables["households"]}
+        batches: dict[str, list[dict[str, str]]] = defaultdict(list)
+        for p in tables["card_payments"]:
+            batches[f"{p['program_code']}/{p['period']}/{villages[p['household_id']]}"].append(p)
+        for ref, rows in batches.items():
+            if not disclosed(ref, min(d(p["paid_on"]) for p in rows)):
+                flagged |= {("card_payment", p["payment_id"]) for p in rows}
+        check(tables, "FP-03", flagged)
+
+    def test_dv02_overspent(self, tables: County) -> None:
+        spent = defaultdict(int)
+        for r in tables["disbursements"]:
+            if r["project_id"]:
+                spent[r["project_id"]] += fen(r["amount"])
+        flagged = {("project", p["project_id"]) for p in tables["projects"] if spent[p["project_id"]] > fen(p["budget"])}
+        by_allocation = defaultdict(int)
+        for r in tables["disbursements"] + tables["card_payments"]:
+            if r["allocation_id"]:
+                by_allocation[r["allocation_id"]] += fen(r["amount"])
+        flagged |= {("allocation", a["allocation_id"]) for a in tables["allocations"]
+                    if by_allocation[a["allocation_id"]] > fen(a["amount"])}
+        check(tables, "DV-02", flagged)
+
+    def test_dv04_split_payments(self, tables: County) -> None:
+        threshold = fen(tables.truth["approval_threshold"])
+        by_payee = defaultdict(list)
+        for r in tables["disbursements"]:
+            if fen(r["amount"]) < threshold:
+                by_payee[r["payee_id"]].append(r)
+        flagged = set()
+        for rows in by_payee.values():
+            rows.sort(key=lambda r: r["paid_on"])
+            for i, first in enumerate(rows):
+                window = [r for r in rows[i:] if (d(r["paid_on"]) - d(first["paid_on"])).days <= 30]
+                if len(window) > 1 and sum(fen(r["amount"]) for r in window) > threshold:
+                    flagged |= {("disbursement", r["disbursement_id"]) for r in window}
+        check(tables, "DV-04", flagged)
+
+    def test_dv06_idle_allocations(self, tables: County) -> None:
+        as_of = d(tables.truth["as_of"])
+        spent = defaultdict(int)
+        issued = {a["allocation_id"]: d(a["issued_on"]) for a in tables["allocations"]}
+        for r in tables["disbursements"] + tables["card_payments"]:
+            if r["allocation_id"] and d(r["paid_on"]) <= issued[r["allocation_id"]] + timedelta(days=180):
+                spent[r["allocation_id"]] += fen(r["amount"])
+        check(tables, "DV-06", {("allocation", a["allocation_id"]) for a in tables["allocations"]
+                        if d(a["issued_on"]) + timedelta(days=180) <= as_of
+                        and fen(a["amount"]) - spent[a["allocation_id"]] > fen(a["amount"]) * 20 // 100})
+
+
+def test_the_miluo_county_imports_twice_with_the_same_counts(engine: Engine, tmp_path: Path) -> None:
+    from audit.importer.service import import_path
+
+    generate(tmp_path / "miluo", preset="miluo-2017", seed=2017)
+    first = import_path(engine, tmp_path / "miluo")
+    assert first.outcome == "committed" and not first.errors and not first.warnings
+    second = import_path(engine, tmp_path / "miluo")
+    for table, counts in first.counts.items():
+        again = second.counts[table]
+        assert counts.read == counts.inserted == again.read == again.unchanged, table
+        assert again.inserted == again.updated == again.rejected == 0
