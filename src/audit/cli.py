@@ -157,7 +157,9 @@ def main() -> None:
     import os
 
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click returns (not raises) the code of a typer.Exit.
+        code = app(standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
     except typer.Exit as exit_:
         sys.exit(exit_.exit_code)
     except (typer.Abort, KeyboardInterrupt):

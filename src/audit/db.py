@@ -20,7 +20,6 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 - DB-API
     # WAL lets readers (the API) see the last committed state while an import runs.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.execute("PRAGMA cache_size=-200000")
     cursor.close()
     # Let SQLAlchemy, not the driver, decide when a transaction begins (see _sqlite_begin):

@@ -12,7 +12,16 @@ from sqlalchemy import Engine
 
 from audit.config import get_settings
 
-_ROOT = Path(__file__).resolve().parents[2]
+def _project_root() -> Path:
+    """Where alembic.ini and migrations/ live: beside the source in a checkout (or an
+    editable install), else the working directory (the Docker image runs from /app)."""
+    for candidate in (Path(__file__).resolve().parents[2], Path.cwd()):
+        if (candidate / "alembic.ini").exists():
+            return candidate
+    raise FileNotFoundError("alembic.ini not found: run audit from the project folder")
+
+
+_ROOT = _project_root()
 
 
 class SchemaNotCurrent(Exception):

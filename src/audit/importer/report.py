@@ -27,6 +27,8 @@ class TableCounts:
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
+    # Wall time spent on this table: parsing and staging, checks across rows, merging.
+    seconds: float = 0.0
 
 
 @dataclass
@@ -55,7 +57,8 @@ class ImportReport:
             "outcome": self.outcome,
             "batch_id": self.batch_id,
             "seconds": round(self.seconds, 3),
-            "counts": {name: asdict(counts) for name, counts in self.counts.items()},
+            "counts": {name: {**asdict(counts), "seconds": round(counts.seconds, 3)}
+                       for name, counts in self.counts.items()},
             "errors": [asdict(problem) for problem in self.errors],
             "warnings": [asdict(problem) for problem in self.warnings],
             "files": self.hashes,

@@ -1,0 +1,73 @@
+"""The command line as a user runs it: real processes, one line per failure."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from tests.conftest import BAD, COUNTY
+
+
+def audit(*args: str, url: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "AUDIT_DATABASE_URL": url, "COLUMNS": "200"}
+    env.pop("AUDIT_DEBUG", None)
+    return subprocess.run([sys.executable, "-m", "audit", *args], capture_output=True, text=True,
+                          env=env, cwd=cwd, timeout=600)
+
+
+def test_import_then_stats(engine: Engine, database_url: str, tmp_path: Path) -> None:
+    report = tmp_path / "report.json"
+    done = audit("import", str(COUNTY), "--json", str(report), url=database_url)
+    assert done.returncode == 0, done.stderr
+    assert "imported as batch" in done.stdout
+    data = json.loads(report.read_text(encoding="utf-8"))
+    assert data["outcome"] == "committed" and data["counts"]["households"]["inserted"] == 2001
+    stats = audit("stats", "--json", url=database_url)
+    assert stats.returncode == 0, stats.stderr
+    numbers = json.loads(stats.stdout)
+    assert numbers["tables"]["households"]["rows"] == 2001
+    assert {row["year"] for row in numbers["by_town_year"]} == {2016, 2017}
+
+
+def test_a_rejected_import_exits_non_zero_and_lists_errors_one_per_line(engine: Engine, database_url: str) -> None:
+    audit("import", str(COUNTY), url=database_url)
+    done = audit("import", str(BAD), url=database_url)
+    assert done.returncode == 1
+    lines = [line for line in done.stderr.splitlines() if line.startswith("error  ")]
+    assert len(lines) == 25
+    assert "error  card_payments, row 5, amount, '12.345': amount has more than 2 decimals" in lines
+    assert "nothing was imported" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_missing_path_is_one_clear_line(engine: Engine, database_url: str, tmp_path: Path) -> None:
+    done = audit("import", str(tmp_path / "nowhere"), url=database_url)
+    assert done.returncode == 1
+    assert "no such file or folder" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_an_unmigrated_database_is_refused_with_the_fix(tmp_path: Path) -> None:
+    done = audit("stats", url=f"sqlite:///{tmp_path / 'new.db'}")
+    assert done.returncode == 1
+    assert "audit db upgrade" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_db_upgrade_then_generate_then_import(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    assert audit("db", "upgrade", url=url).returncode == 0
+    made = audit("fixtures", "generate", "--out", str(tmp_path / "c"), "--households", "2000", "--seed", "3", url=url)
+    assert made.returncode == 0, made.stderr
+    assert (tmp_path / "c" / "truth.json").exists() and (tmp_path / "c-bad" / "expected_errors.json").exists()
+    assert audit("import", str(tmp_path / "c"), url=url).returncode == 0
+
+
+def test_a_too_small_county_is_one_clear_line(tmp_path: Path) -> None:
+    done = audit("fixtures", "generate", "--out", str(tmp_path / "c"), "--households", "100",
+                 url=f"sqlite:///{tmp_path / 'x.db'}")
+    assert done.returncode == 1 and "at least 2,000 households" in done.stderr
+    assert "Traceback" not in done.stderr
