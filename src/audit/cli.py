@@ -151,6 +151,136 @@ def fixtures_generate(
                   f"bad-rows dataset in {summary['bad_dir']}")
 
 
+findings_app = typer.Typer(help="Findings of the detectors.", no_args_is_help=True)
+cases_app = typer.Typer(help="Cases: findings gathered by subject.", no_args_is_help=True)
+app.add_typer(findings_app, name="findings")
+app.add_typer(cases_app, name="cases")
+
+
+def _codes(value: str | None) -> list[str] | None:
+    return [c.strip().upper() for c in value.split(",") if c.strip()] if value else None
+
+
+@app.command("detect")
+def detect_(
+    codes: Annotated[str | None, typer.Option(help="Comma-separated codes (default: all)")] = None,
+    as_of: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default: the latest date in the store)")] = None,
+    settings: Annotated[Path | None, typer.Option(help="JSON file of {code: {setting: value}} overrides")] = None,
+) -> None:
+    """Run the red-flag detectors over the whole store and keep their findings."""
+    from datetime import date
+
+    from audit.db import get_engine
+    from audit.detection.service import detect
+    from audit.migrate import ensure_current
+
+    engine = get_engine()
+    ensure_current(engine)
+    overrides = {}
+    if settings is not None:
+        try:
+            overrides = {k.upper(): v for k, v in json.loads(settings.read_text(encoding="utf-8")).items()}
+        except (OSError, ValueError) as exc:
+            fail(f"cannot read settings {settings}: {exc}")
+    try:
+        day = date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        fail(f"--as-of must be YYYY-MM-DD, not {as_of}")
+    with Progress(TextColumn("{task.description:<8}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=True) as bar:
+        task = bar.add_task("detect", total=None)
+
+        def progress(code: str, done: int, total: int) -> None:
+            bar.update(task, description=code, completed=done, total=total)
+
+        try:
+            report = detect(engine, codes=_codes(codes), as_of=day, overrides=overrides, progress=progress)
+        except ValueError as exc:
+            fail(str(exc))
+    table = Table(title=f"detection run {report.run_id} as of {report.as_of}")
+    for heading in ("code", "findings", "new", "updated", "stale", "seconds"):
+        table.add_column(heading, justify="left" if heading == "code" else "right")
+    for code, entry in report.detectors.items():
+        table.add_row(code, str(entry["findings"]), str(entry["new"]), str(entry["updated"]), str(entry["stale"]),
+                      f"{entry['seconds']:.2f}")
+    console.print(table)
+    console.print(f"{report.findings} findings in {report.seconds:.1f} s")
+
+
+@findings_app.command("export")
+def findings_export(
+    format_: Annotated[str, typer.Option("--format", help="json or csv")] = "json",
+    out: Annotated[Path | None, typer.Option(help="File to write (default: standard output)")] = None,
+    codes: Annotated[str | None, typer.Option(help="Comma-separated codes")] = None,
+    include_stale: Annotated[bool, typer.Option("--include-stale", help="Also stale findings")] = False,
+) -> None:
+    """Export findings in the shape of red-flags.md (JSON list) or one per CSV line."""
+    from audit.db import get_engine
+    from audit.detection.export import findings_csv, findings_json
+    from audit.migrate import ensure_current
+
+    if format_ not in {"json", "csv"}:
+        fail("--format is json or csv")
+    engine = get_engine()
+    ensure_current(engine)
+    with engine.connect() as conn:
+        text = (findings_json if format_ == "json" else findings_csv)(conn, _codes(codes), include_stale)
+    if out:
+        out.write_text(text, encoding="utf-8-sig" if format_ == "csv" else "utf-8")
+        err.print(f"wrote {out}")
+    else:
+        sys.stdout.write(text)
+
+
+@cases_app.command("list")
+def cases_list(top: Annotated[int, typer.Option(help="How many cases")] = 20) -> None:
+    """The highest-scoring open cases: score, subject, codes and amount at risk."""
+    from audit.db import get_engine
+    from audit.detection.queries import top_cases
+    from audit.detectors.base import yuan
+    from audit.migrate import ensure_current
+
+    engine = get_engine()
+    ensure_current(engine)
+    with engine.connect() as conn:
+        rows = top_cases(conn, top)
+    table = Table(title=f"top {len(rows)} open cases")
+    for heading in ("case", "score", "subject", "codes", "at risk (yuan)"):
+        table.add_column(heading, justify="right" if heading in {"case", "score", "at risk (yuan)"} else "left")
+    for row in rows:
+        table.add_row(str(row.id), f"{row.score:.2f}", row.title.split(":")[0], ", ".join(row.codes),
+                      yuan(row.amount_at_risk_fen))
+    console.print(table)
+
+
+@app.command("eval")
+def eval_(truth: Annotated[Path, typer.Option(help="truth.json written by audit fixtures generate")]) -> None:
+    """Recall and precision per code of the stored findings against planted cases."""
+    from audit.db import get_engine
+    from audit.detection.evaluate import evaluate
+    from audit.migrate import ensure_current
+
+    engine = get_engine()
+    ensure_current(engine)
+    try:
+        planted = json.loads(truth.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        fail(f"cannot read {truth}: {exc}")
+    with engine.connect() as conn:
+        result = evaluate(conn, planted)
+    table = Table(title="findings against planted cases")
+    for heading in ("code", "planted", "found", "recall", "findings", "true", "precision", "decoys flagged"):
+        table.add_column(heading, justify="left" if heading == "code" else "right")
+    for code, row in result.items():
+        table.add_row(code, str(row["planted"]), str(row["found"]), _pct(row["recall"]), str(row["findings"]),
+                      str(row["true"]), _pct(row["precision"]), str(len(row["decoys_flagged"])))
+    console.print(table)
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
 def main() -> None:
     """Console entry point: a user sees one line per failure, never a traceback
     (``AUDIT_DEBUG=1`` shows it, for developers)."""

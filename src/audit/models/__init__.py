@@ -22,10 +22,11 @@ from audit.models.data import (
     Vehicle,
     Village,
 )
+from audit.models.findings import Case, CaseEvent, DetectionRun, Finding
 from audit.models.imports import ImportBatch, QuarantinedRow, RowHistory
 
 __all__ = [
-    "Account", "Allocation", "Base", "CardPayment", "Death", "Disbursement", "Disclosure",
+    "Account", "Allocation", "Base", "CardPayment", "Case", "CaseEvent", "DetectionRun", "Finding", "Death", "Disbursement", "Disclosure",
     "Household", "ImportBatch", "Kinship", "Official", "Organization", "Person", "Program",
     "Project", "PublicEmployee", "QuarantinedRow", "RowHistory", "Shareholder", "Town",
     "Transfer", "Vehicle", "Village",

@@ -29,7 +29,7 @@ VARIANTS: dict[str, str] = {
     "国": "果", "志": "智", "红": "鸿", "文": "雯", "斌": "彬", "辉": "晖", "峰": "锋",
     "芳": "方", "娟": "鹃", "敏": "民", "静": "晶", "丽": "莉", "艳": "燕", "英": "瑛",
     "梅": "媚", "兰": "岚", "玲": "琳", "霞": "侠", "秀": "修", "云": "芸", "春": "椿",
-    "林": "琳", "海": "凯", "东": "冬", "波": "博", "学": "雪", "新": "欣", "福": "富",
+    "林": "琳", "海": "亥", "东": "冬", "波": "博", "学": "雪", "新": "欣", "福": "富",
 }
 
 _SURNAME_LIST = list(SURNAMES)
@@ -52,9 +52,13 @@ def full_name(rng: random.Random, male: bool, family: str | None = None) -> str:
     return (family or surname(rng)) + given_name(rng, male)
 
 
+def has_variant(name: str) -> bool:
+    return any(char in VARIANTS for char in name[1:])
+
+
 def variant_of(name: str) -> str:
     """The same name with one character replaced by a homophone (张伟 → 张玮)."""
     for index in range(len(name) - 1, 0, -1):
         if name[index] in VARIANTS:
             return name[:index] + VARIANTS[name[index]] + name[index + 1:]
-    return name[:-1] + "玮"
+    raise ValueError(f"{name} has no character with a homophone variant")

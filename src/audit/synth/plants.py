@@ -391,15 +391,17 @@ class Planter:
                    [ref("card_payment", r["payment_id"]) for r in rows],
                    "two disabled members of one household, each paid once")
 
-    def _disabled_payee(self) -> tuple[Household, Member, dict[str, Any]]:
+    def _disabled_payee(self, variant_name: bool = False) -> tuple[Household, Member, dict[str, Any]]:
         household = self.household(test=lambda h: h.attribute != "extreme_poor" and any(
-            p["program_code"] == "DIS_LIVING" for p in self.payments_of(h)))
-        payment = next(p for p in self.payments_of(household) if p["program_code"] == "DIS_LIVING")
+            p["program_code"] == "DIS_LIVING" and (not variant_name or names.has_variant(
+                self.c.members[p["id_number"]].name)) for p in self.payments_of(h)))
+        payment = next(p for p in self.payments_of(household) if p["program_code"] == "DIS_LIVING"
+                       and (not variant_name or names.has_variant(self.c.members[p["id_number"]].name)))
         return household, self.c.members[payment["id_number"]], payment
 
     def dc02(self) -> None:
         for variant in (False, True):
-            _, person, payment = self._disabled_payee()
+            _, person, payment = self._disabled_payee(variant_name=variant)
             other = self.household(village=person.household.village,
                                    test=lambda h: h.attribute != "extreme_poor")
             name = names.variant_of(person.name) if variant else person.name

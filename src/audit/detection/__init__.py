@@ -1,0 +1,1 @@
+"""Running detectors over the store, keeping their findings, and gathering cases."""

@@ -1,0 +1,206 @@
+"""One detection run: every selected detector over the whole store, in one transaction.
+
+Findings are keyed by a fingerprint (code + the records they name): a second run updates
+them instead of adding copies, and marks stale (never deletes) those whose facts are gone.
+Findings gather into cases by their first subject. An open case is rescored from its open
+findings; a decided case keeps its decision and score, and a finding arriving after the
+decision is written into the case's history instead. A detector that raises fails the
+whole run: nothing is half-written, and the failure is recorded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, bindparam, insert, update
+
+from audit.detection import queries
+from audit.detectors.base import Context, Detector, Found, fen_of, yuan
+from audit.detectors.registry import select_detectors
+from audit.models import Case, CaseEvent, DetectionRun, Finding
+
+DECIDED = {"confirmed", "dismissed", "referred", "closed"}
+ProgressFn = Callable[[str, int, int], None]
+
+
+@dataclass
+class RunReport:
+    run_id: int
+    as_of: date
+    detectors: dict[str, dict[str, Any]] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def findings(self) -> int:
+        return sum(d["findings"] for d in self.detectors.values())
+
+
+def fingerprint(code: str, found: Found) -> str:
+    keys = sorted(f"{r.kind}:{r.key}" for r in found.records)
+    return hashlib.sha256("\n".join([code, *keys]).encode()).hexdigest()
+
+
+def run_detection(conn: Connection, *, codes: Iterable[str] | None = None, as_of: date | None = None,
+                  overrides: dict[str, dict[str, Any]] | None = None, progress: ProgressFn | None = None
+                  ) -> RunReport:
+    """Run on ``conn`` without committing; the caller commits (see :func:`detect`)."""
+    detectors = select_detectors(codes)
+    as_of = as_of or queries.latest_date(conn)
+    overrides = overrides or {}
+    now = datetime.now(UTC)
+    run_id = conn.execute(insert(DetectionRun).values(
+        started_at=now, as_of=as_of, outcome="running", codes=[d.code for d in detectors], detectors={},
+    ).returning(DetectionRun.id)).scalar_one()
+    report = RunReport(run_id, as_of)
+    started = time.perf_counter()
+    cache: dict[str, Any] = {}
+    touched: dict[int, list[str]] = {}
+    for index, detector in enumerate(detectors):
+        settings = {**detector.defaults, **overrides.get(detector.code, {})}
+        unknown = set(overrides.get(detector.code, {})) - set(detector.defaults)
+        if unknown:
+            raise ValueError(f"{detector.code} has no setting {', '.join(sorted(unknown))}")
+        if progress:
+            progress(detector.code, index, len(detectors))
+        began = time.perf_counter()
+        found = list(detector.run(Context(conn, as_of, settings, cache)))
+        seconds = time.perf_counter() - began
+        counts = _persist(conn, detector, found, settings, run_id, now, touched)
+        report.detectors[detector.code] = {"version": detector.version, "settings": settings,
+                                           "seconds": round(seconds, 3), **counts}
+    _rescore(conn, touched, run_id, now)
+    report.seconds = time.perf_counter() - started
+    conn.execute(update(DetectionRun).where(DetectionRun.id == run_id).values(
+        finished_at=datetime.now(UTC), outcome="completed", detectors=report.detectors))
+    return report
+
+
+def detect(engine: Engine, **kwargs: Any) -> RunReport:
+    """A run as a command: committed when every detector succeeded; otherwise rolled back
+    and the failed run recorded, then the error re-raised."""
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            report = run_detection(conn, **kwargs)
+        except Exception as exc:
+            transaction.rollback()
+            with conn.begin():
+                conn.execute(insert(DetectionRun).values(
+                    started_at=datetime.now(UTC), finished_at=datetime.now(UTC),
+                    as_of=kwargs.get("as_of") or date.today(), outcome="failed",
+                    codes=list(kwargs.get("codes") or []), detectors={}, error=f"{type(exc).__name__}: {exc}"))
+            raise
+        transaction.commit()
+        return report
+
+
+def _persist(conn: Connection, detector: Detector, found: list[Found], settings: dict[str, Any], run_id: int,
+             now: datetime, touched: dict[int, list[str]]) -> dict[str, int]:
+    by_print: dict[str, Found] = {}
+    for item in found:
+        key = fingerprint(detector.code, item)
+        if key not in by_print or item.score > by_print[key].score:
+            by_print[key] = item
+    existing = queries.findings_of(conn, [detector.code])
+    subjects = [(f.subjects[0].kind, f.subjects[0].key) for f in by_print.values()]
+    cases = queries.cases_by_subject(conn, subjects)
+    missing = [s for s in dict.fromkeys(subjects) if s not in cases]
+    if missing:
+        labels = queries.subject_labels(conn, missing)
+        labels.update({(f.subjects[0].kind, f.subjects[0].key): f.subjects[0].label
+                       for f in by_print.values() if f.subjects[0].label})
+        created = conn.execute(insert(Case).returning(Case.id, Case.subject_kind, Case.subject_key), [
+            {"subject_kind": kind, "subject_key": key, "title": f"{kind} {labels.get((kind, key)) or key}",
+             "score": 0.0, "amount_at_risk_fen": 0, "codes": [], "status": "open", "created_at": now,
+             "updated_at": now} for kind, key in missing])
+        for row in created:
+            cases[(row.subject_kind, row.subject_key)] = row.id
+            touched.setdefault(row.id, []).append("created")
+    new_rows, update_rows = [], []
+    for key, item in by_print.items():
+        values = {"score": item.score, "subjects": [s.as_dict() for s in item.subjects],
+                  "records": [r.as_dict() for r in item.records], "amount_at_risk_fen": item.amount_at_risk_fen,
+                  "evidence": [e.as_dict() for e in item.evidence], "params": settings,
+                  "detector_version": detector.version, "status": "open", "last_run_id": run_id, "updated_at": now}
+        case_id = cases[(item.subjects[0].kind, item.subjects[0].key)]
+        if key in existing:
+            update_rows.append({**values, "finding_id": existing[key]["id"]})
+            if existing[key]["status"] != "open":
+                touched.setdefault(existing[key]["case_id"], []).append(f"reopened {detector.code}")
+            else:
+                touched.setdefault(existing[key]["case_id"], [])
+        else:
+            new_rows.append({**values, "fingerprint": key, "code": detector.code, "family": detector.family,
+                             "title": detector.title, "case_id": case_id, "first_run_id": run_id,
+                             "detected_at": now})
+            touched.setdefault(case_id, []).append(f"new {detector.code}")
+    if new_rows:
+        conn.execute(insert(Finding), new_rows)
+    if update_rows:
+        statement = update(Finding).where(Finding.id == bindparam("finding_id")).values(
+            {name: bindparam(name) for name in update_rows[0] if name != "finding_id"})
+        conn.execute(statement, update_rows)
+    stale = [f for key, f in existing.items() if key not in by_print and f["status"] == "open"]
+    if stale:
+        ids = [f["id"] for f in stale]
+        for start in range(0, len(ids), 500):
+            conn.execute(update(Finding).where(Finding.id.in_(ids[start:start + 500]))
+                         .values(status="stale", updated_at=now, last_run_id=run_id))
+        for f in stale:
+            touched.setdefault(f["case_id"], []).append(f"stale {detector.code}")
+    return {"findings": len(by_print), "new": len(new_rows), "updated": len(update_rows), "stale": len(stale)}
+
+
+def _rescore(conn: Connection, touched: dict[int, list[str]], run_id: int, now: datetime) -> None:
+    """Score and total each touched case from its open findings; decided cases keep theirs."""
+    if not touched:
+        return
+    ids = sorted(touched)
+    findings = queries.open_findings_of_cases(conn, ids)
+    statuses = {}
+    for start in range(0, len(ids), 500):
+        for row in conn.execute(Case.__table__.select().where(Case.id.in_(ids[start:start + 500]))):
+            statuses[row.id] = row
+    updates, events = [], []
+    for case_id in ids:
+        case = statuses[case_id]
+        mine = findings.get(case_id, [])
+        changes = touched[case_id]
+        if case.status in DECIDED:
+            if any(not c.startswith("created") for c in changes):
+                events.append({"case_id": case_id, "at": now, "kind": "after_decision", "run_id": run_id,
+                               "detail": {"changes": changes, "note": f"case is {case.status}; not rescored"}})
+            continue
+        # Independent signals combine (noisy-or), but a code counts once, at its strongest
+        # finding: twelve unusual months are one lead, not twelve.
+        strongest: dict[str, float] = {}
+        at_risk: dict[tuple[str, str], int] = {}
+        for finding in mine:
+            strongest[finding.code] = max(strongest.get(finding.code, 0.0), finding.score)
+            for record in finding.records:
+                amount = fen_of(record["amount"]) if "amount" in record else 0
+                key = (record["kind"], record["key"])
+                at_risk[key] = max(at_risk.get(key, 0), amount)
+        miss = 1.0
+        for value in strongest.values():
+            miss *= 1.0 - value
+        score = round(1.0 - miss, 3) if mine else 0.0
+        amount = sum(at_risk.values())
+        codes = sorted({f.code for f in mine})
+        label = case.title.split(":")[0]
+        updates.append({"case_id": case_id, "score": score, "amount_at_risk_fen": amount, "codes": codes,
+                        "title": f"{label}: {', '.join(codes)}" if codes else label, "updated_at": now})
+        if changes or score != case.score:
+            events.append({"case_id": case_id, "at": now, "kind": "detection", "run_id": run_id,
+                           "detail": {"changes": changes, "score": score, "amount_at_risk": yuan(amount)}})
+    if updates:
+        conn.execute(update(Case).where(Case.id == bindparam("case_id")).values(
+            score=bindparam("score"), amount_at_risk_fen=bindparam("amount_at_risk_fen"), codes=bindparam("codes"),
+            title=bindparam("title"), updated_at=bindparam("updated_at")), updates)
+    if events:
+        conn.execute(insert(CaseEvent), events)

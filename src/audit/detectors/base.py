@@ -1,0 +1,115 @@
+"""The detector contract.
+
+A detector is a class with a ``code`` from the catalogue, a ``title``, a ``version`` (bump
+it when its logic changes) and ``defaults`` (its settings). ``run(context)`` yields
+:class:`Found` items: who the finding is about (subjects), the rows that are suspicious
+themselves (records, each with the money at risk on it), an ordered evidence chain that a
+reviewer can follow record by record, and a score in [0, 1]. Detectors query the store
+set-based through ``context.conn``; they never write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, ClassVar
+
+from sqlalchemy import Connection
+
+from audit.detectors.catalogue import CATALOGUE
+
+
+def yuan(fen: int | None) -> str:
+    """Fen as a yuan string with two decimals, the way a finding states money."""
+    fen = int(fen or 0)
+    sign = "-" if fen < 0 else ""
+    fen = abs(fen)
+    return f"{sign}{fen // 100}.{fen % 100:02d}"
+
+
+def fen_of(text: str) -> int:
+    """A yuan string back to fen, exactly (no float on the way)."""
+    from decimal import Decimal
+
+    return int(Decimal(text) * 100)
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A stored row (kind = interchange table, singular) or a derived thing a finding names."""
+
+    kind: str
+    key: str
+    label: str | None = None  # a name to show beside the key (a person's, a project's)
+    amount_fen: int | None = None  # money at risk on this record, for case totals
+
+    def as_dict(self) -> dict[str, str]:
+        out = {"kind": self.kind, "key": self.key}
+        if self.label:
+            out["label"] = self.label
+        if self.amount_fen is not None:
+            out["amount"] = yuan(self.amount_fen)
+        return out
+
+
+@dataclass(frozen=True)
+class Evidence:
+    kind: str
+    key: str
+    fact: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "key": self.key, "fact": self.fact,
+                "fields": {k: _plain(v) for k, v in self.fields.items()}}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+@dataclass
+class Found:
+    subjects: list[Ref]
+    records: list[Ref]
+    evidence: list[Evidence]
+    score: float
+    amount_at_risk_fen: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.records or not self.subjects or not self.evidence:
+            raise ValueError("a finding names its subjects, its records and its evidence")
+        self.score = round(min(1.0, max(0.0, self.score)), 3)
+
+
+@dataclass
+class Context:
+    conn: Connection
+    as_of: date
+    settings: dict[str, Any]
+    # Built once per run and shared by detectors that need the same graph or lookup.
+    cache: dict[str, Any] = field(default_factory=dict)
+
+
+class Detector:
+    code: ClassVar[str]
+    title: ClassVar[str]
+    version: ClassVar[int] = 1
+    defaults: ClassVar[dict[str, Any]] = {}
+
+    @property
+    def family(self) -> str:
+        return self.code.split("-")[0]
+
+    def run(self, context: Context) -> Iterator[Found]:
+        raise NotImplementedError
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        titles = {flag.code: flag.title for flag in CATALOGUE}
+        if cls.code not in titles:
+            raise TypeError(f"{cls.__name__}: {cls.code} is not a code of the catalogue")
+        cls.title = titles[cls.code]

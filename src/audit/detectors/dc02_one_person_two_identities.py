@@ -1,0 +1,150 @@
+"""DC-02 one person, two identities.
+
+What it flags: two person records that are one human being — the same or a near-same
+name (the same pinyin: homophone and one-character variants such as 张伟/张玮), the same
+birth date, and the same village or the same card account, under different ID numbers —
+both drawing benefits; or one ID number drawing benefits in two households.
+
+How: entity resolution. SQL blocks candidate pairs among people who draw benefits (same
+birth date and village; same birth date and card account); only those pairs have their
+names compared (pypinyin, with the southern -n/-ng merger folded). Two people sharing a
+common name in one village is normal in rural China: without the same birth date they are
+never compared, so namesakes are not flagged.
+
+Why it matters: a second identity (a forged or duplicated registration) doubles a
+household's benefits; one ID in two households collects twice under one name.
+
+Settings: none.
+
+Evidence, in order: both people, the comparison (birth date, village or card, names),
+then the payments each drew.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from pypinyin import lazy_pinyin
+from sqlalchemy import func, or_, select, union, union_all
+from sqlalchemy.orm import aliased
+
+from audit.detectors.base import Context, Detector, Evidence, Found, Ref
+from audit.detectors.facts import Facts
+from audit.detectors.members import payment_household
+from audit.models import CardPayment, Household, Person
+
+
+def _fold(syllable: str) -> str:
+    # Hunan and much of the south do not tell -in/-ing, -en/-eng, -an/-ang apart.
+    return syllable[:-1] if syllable.endswith("ng") else syllable
+
+
+def same_name(a: str, b: str) -> str | None:
+    """Why two names are one person's name, or None."""
+    if not a or not b:
+        return None
+    if a == b:
+        return "the same name"
+    if len(a) != len(b) or a[0] != b[0]:
+        return None
+    if [_fold(s) for s in lazy_pinyin(a)] == [_fold(s) for s in lazy_pinyin(b)]:
+        return f"names that sound the same ({' '.join(lazy_pinyin(a))})"
+    return None
+
+
+class OnePersonTwoIdentities(Detector):
+    code = "DC-02"
+    defaults: dict = {}
+
+    def run(self, context: Context) -> Iterator[Found]:
+        household = payment_household()
+        drawers = (select(CardPayment.id_number, household.label("household"), Household.village_code,
+                          CardPayment.card_account, func.substr(CardPayment.id_number, 7, 8).label("born"))
+                   .distinct()
+                   .outerjoin(Person, Person.id_number == CardPayment.id_number)
+                   .join(Household, Household.household_id == household)
+                   .where(CardPayment.paid_on <= context.as_of).subquery())
+        a, b = aliased(drawers), aliased(drawers)
+        pairs = context.conn.execute(
+            select(a.c.id_number.label("a"), b.c.id_number.label("b"), a.c.village_code.label("village_a"),
+                   b.c.village_code.label("village_b"), a.c.card_account.label("card_a"),
+                   b.c.card_account.label("card_b")).distinct()
+            .join(b, (b.c.born == a.c.born) & (b.c.id_number > a.c.id_number)
+                  & or_(b.c.village_code == a.c.village_code, b.c.card_account == a.c.card_account))).all()
+        names = self._names(context, {p.a for p in pairs} | {p.b for p in pairs})
+        facts = Facts(context.conn)
+        matched: dict[tuple[str, str], tuple[Any, str]] = {}
+        for pair in pairs:
+            why = same_name(names.get(pair.a, ""), names.get(pair.b, ""))
+            if why and (pair.a, pair.b) not in matched:
+                matched[(pair.a, pair.b)] = (pair, why)
+        # An ID is in every household it is paid in, registered in, or head of.
+        homes = union(select(drawers.c.id_number, drawers.c.household),
+                      select(Person.id_number, Person.household_id),
+                      select(Household.head_id_number, Household.household_id)).subquery()
+        split = context.conn.execute(
+            select(homes.c.id_number).where(homes.c.id_number.in_(select(drawers.c.id_number)))
+            .group_by(homes.c.id_number).having(func.count() > 1)).scalars().all()
+        payments = self._payments(context, {i for key in matched for i in key} | set(split))
+        facts.load("card_payments", [p.payment_id for rows in payments.values() for p in rows])
+        facts.load("persons", list(names))
+        for (first, second), (pair, why) in matched.items():
+            where = (f"the same village {pair.village_a}" if pair.village_a == pair.village_b
+                     else f"the same card account {pair.card_a}")
+            rows = payments.get(first, []) + payments.get(second, [])
+            born = f"{first[6:10]}-{first[10:12]}-{first[12:14]}"
+            yield Found(
+                subjects=[Ref("person", first, names.get(first)), Ref("person", second, names.get(second))],
+                records=[Ref("card_payment", p.payment_id, amount_fen=p.amount_fen if p.id_number == second else 0)
+                         for p in rows],
+                evidence=[facts.person(first), facts.person(second),
+                          Evidence("comparison", f"{first}|{second}",
+                                   f"{why}, the same birth date {born}, {where}, two ID numbers: one person",
+                                   {"names": [names.get(first), names.get(second)], "birth_date": born})]
+                + [facts.card_payment(p.payment_id) for p in rows],
+                score=0.9 if why == "the same name" else 0.8,
+                amount_at_risk_fen=sum(p.amount_fen for p in rows if p.id_number == second))
+        for id_number in split:
+            rows = payments.get(id_number, [])
+            registered = facts.person(id_number)
+            homes = sorted({p.household for p in rows} | ({registered.fields["household_id"]}
+                                                          if registered.fields.get("household_id") else set()))
+            yield Found(
+                subjects=[Ref("person", id_number, names.get(id_number))],
+                records=[Ref("card_payment", p.payment_id, amount_fen=p.amount_fen) for p in rows
+                         if p.household != registered.fields.get("household_id")],
+                evidence=[registered,
+                          Evidence("comparison", id_number, f"one ID number is in households {', '.join(homes)} "
+                                   "and draws benefits", {"households": homes})]
+                + [facts.card_payment(p.payment_id) for p in rows],
+                score=0.85, amount_at_risk_fen=sum(p.amount_fen for p in rows
+                                                   if p.household != registered.fields.get("household_id")))
+
+    @staticmethod
+    def _names(context: Context, ids: set[str]) -> dict[str, str]:
+        wanted = sorted(ids)
+        names: dict[str, str] = {}
+        for start in range(0, len(wanted), 500):
+            part = wanted[start:start + 500]
+            both = union_all(select(Household.head_id_number.label("id"), Household.head_name.label("name"))
+                             .where(Household.head_id_number.in_(part)),
+                             select(Person.id_number, Person.name).where(Person.id_number.in_(part)))
+            for id_number, name in context.conn.execute(both):
+                names[id_number] = name
+        return names
+
+    @staticmethod
+    def _payments(context: Context, ids: set[str]) -> dict[str, list[Any]]:
+        household = payment_household()
+        wanted = sorted(ids)
+        found: dict[str, list[Any]] = {}
+        for start in range(0, len(wanted), 500):
+            for row in context.conn.execute(
+                    select(CardPayment.payment_id, CardPayment.id_number, CardPayment.amount_fen,
+                           household.label("household"))
+                    .outerjoin(Person, Person.id_number == CardPayment.id_number)
+                    .where(CardPayment.id_number.in_(wanted[start:start + 500]), CardPayment.paid_on <= context.as_of)
+                    .order_by(CardPayment.paid_on, CardPayment.payment_id)):
+                found.setdefault(row.id_number, []).append(row)
+        return found

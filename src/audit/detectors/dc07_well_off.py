@@ -1,0 +1,90 @@
+"""DC-07 well-off beneficiary.
+
+What it flags: payments to a household one of whose members (or its head) was, on the
+payment date, on the public payroll (财政供养人员), owned a registered vehicle, or was the
+legal representative or a shareholder of a company (cooperatives do not count).
+
+Why it matters: households with a salaried official, a car or a company are not poor by
+the registration rules; their benefits are the classic 优亲厚友 and wrong-targeting case.
+
+Settings: none.
+
+Evidence, in order: the household, the member, the register entry (payroll, vehicle,
+company), then each payment made while it held.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import and_, literal, or_, select
+
+from audit.detectors.base import Context, Detector, Found, Ref
+from audit.detectors.facts import Facts
+from audit.detectors.members import household_members, payment_household
+from audit.models import CardPayment, Organization, Person, PublicEmployee, Shareholder, Vehicle
+
+
+class WellOff(Detector):
+    code = "DC-07"
+    defaults: dict = {}
+
+    def run(self, context: Context) -> Iterator[Found]:
+        household = payment_household()
+        members = household_members()
+
+        def paid_to_members(*columns: Any) -> Any:
+            return (select(CardPayment.payment_id, CardPayment.amount_fen, household.label("household"),
+                           members.c.id_number.label("member"), *columns)
+                    .outerjoin(Person, Person.id_number == CardPayment.id_number)
+                    .join(members, members.c.household_id == household)
+                    .where(CardPayment.paid_on <= context.as_of))
+
+        rows: list[tuple[str, Any]] = []
+        payroll = paid_to_members(PublicEmployee.id_number, PublicEmployee.employer, PublicEmployee.from_on).join(
+            PublicEmployee, and_(PublicEmployee.id_number == members.c.id_number,
+                                 PublicEmployee.from_on <= CardPayment.paid_on,
+                                 or_(PublicEmployee.to_on.is_(None), PublicEmployee.to_on >= CardPayment.paid_on)))
+        rows += [("payroll", r) for r in context.conn.execute(payroll)]
+        cars = paid_to_members(Vehicle.id_number, Vehicle.plate).join(
+            Vehicle, and_(Vehicle.id_number == members.c.id_number, Vehicle.registered_on <= CardPayment.paid_on))
+        rows += [("vehicle", r) for r in context.conn.execute(cars)]
+        company_open = or_(Organization.registered_on.is_(None), Organization.registered_on <= CardPayment.paid_on)
+        reps = paid_to_members(Organization.uscc, literal("legal_rep").label("role")).join(
+            Organization, and_(Organization.legal_rep_id_number == members.c.id_number,
+                               Organization.kind == "company", company_open))
+        rows += [("company", r) for r in context.conn.execute(reps)]
+        owners = paid_to_members(Organization.uscc, literal("shareholder").label("role")).join(
+            Shareholder, Shareholder.id_number == members.c.id_number).join(
+            Organization, and_(Organization.uscc == Shareholder.uscc, Organization.kind == "company", company_open))
+        rows += [("company", r) for r in context.conn.execute(owners)]
+
+        groups: dict[tuple[str, str, str, Any], list[Any]] = {}
+        for kind, row in rows:
+            fact_key: Any = {"payroll": lambda r: (r.id_number, r.employer, r.from_on),
+                             "vehicle": lambda r: (r.id_number, r.plate),
+                             "company": lambda r: (r.uscc, r.role)}[kind](row)
+            groups.setdefault((row.household, row.member, kind, fact_key), []).append(row)
+        facts = Facts(context.conn)
+        facts.load("card_payments", [r.payment_id for _, r in rows])
+        facts.load("households", [r.household for _, r in rows])
+        facts.load("persons", [r.member for _, r in rows])
+        for (household_id, member, kind, key), payments in groups.items():
+            unique = list({p.payment_id: p for p in payments}.values())
+            if kind == "payroll":
+                register = facts.public_employee(key)
+            elif kind == "vehicle":
+                register = facts.vehicle(key)
+            else:
+                uscc, role = key
+                register = facts.organization(uscc, f"{member} is its {'legal representative' if role == 'legal_rep' else 'shareholder'}")
+                if role == "shareholder":
+                    register = facts.shareholder(uscc, member)
+            total = sum(p.amount_fen for p in unique)
+            yield Found(
+                subjects=[Ref("household", household_id), Ref("person", member)],
+                records=[Ref("card_payment", p.payment_id, amount_fen=p.amount_fen) for p in unique],
+                evidence=[facts.household(household_id), facts.person(member), register]
+                + [facts.card_payment(p.payment_id) for p in unique],
+                score=0.75, amount_at_risk_fen=total)

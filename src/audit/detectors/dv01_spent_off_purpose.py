@@ -1,0 +1,72 @@
+"""DV-01 spent off purpose.
+
+What it flags: a disbursement from an allocation for a project whose category differs
+from the allocation's ``purpose``; or a disbursement with no project that pays neither a
+member of a registered household nor, from ``village_operation`` money, a village
+committee.
+
+Why it matters: earmarked money (专项资金) spent on something else is diversion (挤占挪用)
+even when nobody pockets it: the purpose it was voted for goes unfunded.
+
+Settings: none.
+
+Evidence, in order: the disbursement, the allocation (its purpose), then the project
+(its category) or the payee (neither a registered member nor a village committee).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sqlalchemy import and_, exists, or_, select
+
+from audit.detectors.base import Context, Detector, Evidence, Found, Ref
+from audit.detectors.facts import Facts
+from audit.detectors.members import household_members
+from audit.models import Allocation, Disbursement, Organization, Project
+
+
+class SpentOffPurpose(Detector):
+    code = "DV-01"
+    defaults: dict = {}
+
+    def run(self, context: Context) -> Iterator[Found]:
+        facts = Facts(context.conn)
+        wrong_category = context.conn.execute(
+            select(Disbursement.disbursement_id, Disbursement.amount_fen, Disbursement.allocation_id,
+                   Project.project_id, Project.name, Project.category, Allocation.purpose)
+            .join(Project, Project.project_id == Disbursement.project_id)
+            .join(Allocation, Allocation.allocation_id == Disbursement.allocation_id)
+            .where(Project.category != Allocation.purpose, Disbursement.paid_on <= context.as_of)).all()
+        members = household_members()
+        member = exists().where(members.c.id_number == Disbursement.payee_id)
+        committee = exists().where(Organization.uscc == Disbursement.payee_id,
+                                   Organization.kind == "village_committee")
+        allowed = or_(and_(Disbursement.payee_kind == "person", member),
+                      and_(Allocation.purpose == "village_operation", committee))
+        no_project = context.conn.execute(
+            select(Disbursement.disbursement_id, Disbursement.amount_fen, Disbursement.allocation_id,
+                   Disbursement.payee_kind, Disbursement.payee_id, Allocation.purpose)
+            .join(Allocation, Allocation.allocation_id == Disbursement.allocation_id)
+            .where(Disbursement.project_id.is_(None), ~allowed, Disbursement.paid_on <= context.as_of)).all()
+        facts.load("disbursements", [r.disbursement_id for r in [*wrong_category, *no_project]])
+        facts.load("allocations", [r.allocation_id for r in [*wrong_category, *no_project]])
+        for row in wrong_category:
+            yield Found(
+                subjects=[Ref("project", row.project_id, row.name)],
+                records=[Ref("disbursement", row.disbursement_id, amount_fen=row.amount_fen)],
+                evidence=[facts.disbursement(row.disbursement_id),
+                          facts.allocation(row.allocation_id, f"earmarked for {row.purpose}"),
+                          facts.project(row.project_id, f"a {row.category} project, not {row.purpose}")],
+                score=0.8, amount_at_risk_fen=row.amount_fen)
+        for row in no_project:
+            why = ("is a member of no registered household" if row.payee_kind == "person" else
+                   "is not a village committee paid from village running money")
+            yield Found(
+                subjects=[Ref("person" if row.payee_kind == "person" else "organization", row.payee_id)],
+                records=[Ref("disbursement", row.disbursement_id, amount_fen=row.amount_fen)],
+                evidence=[facts.disbursement(row.disbursement_id, "no project"),
+                          facts.allocation(row.allocation_id, f"earmarked for {row.purpose}"),
+                          Evidence("search", f"persons,households/{row.payee_id}", f"the payee {row.payee_id} {why}",
+                                   {"payee_id": row.payee_id, "payee_kind": row.payee_kind})],
+                score=0.75, amount_at_risk_fen=row.amount_fen)

@@ -1,0 +1,22 @@
+"""Household membership, shared by the DC detectors: who belongs to the household a
+payment went to (its registered members and its head, who may be registered elsewhere)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select, union
+
+from audit.models import CardPayment, Household, Person
+
+
+def payment_household() -> Any:
+    """The beneficiary's household for a payment: its own ``household_id``, else the person's.
+    Use with ``outerjoin(Person, Person.id_number == CardPayment.id_number)``."""
+    return func.coalesce(CardPayment.household_id, Person.household_id)
+
+
+def household_members() -> Any:
+    """(household_id, id_number) for every member and every head."""
+    return union(select(Person.household_id.label("household_id"), Person.id_number.label("id_number")),
+                 select(Household.household_id, Household.head_id_number)).subquery()

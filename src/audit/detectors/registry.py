@@ -1,0 +1,55 @@
+"""The explicit registry: every detector, by code. A test fails when a code of the
+catalogue is missing here, appears twice, or lacks a positive and a negative test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from audit.detectors.an01_unusual_payment import UnusualPayment
+from audit.detectors.an02_benford import BenfordDeviation
+from audit.detectors.an03_year_end_rush import YearEndRush
+from audit.detectors.base import Detector
+from audit.detectors.catalogue import CODES
+from audit.detectors.dc01_paid_twice import PaidTwice
+from audit.detectors.dc02_one_person_two_identities import OnePersonTwoIdentities
+from audit.detectors.dc03_mutually_exclusive import MutuallyExclusive
+from audit.detectors.dc04_above_standard import AboveStandard
+from audit.detectors.dc05_not_eligible import NotEligible
+from audit.detectors.dc06_paid_after_death import PaidAfterDeath
+from audit.detectors.dc07_well_off import WellOff
+from audit.detectors.dc08_shared_card import SharedCard
+from audit.detectors.dc09_reused_invoice import ReusedInvoice
+from audit.detectors.dc10_kin_of_officials import KinOfOfficials
+from audit.detectors.dv01_spent_off_purpose import SpentOffPurpose
+from audit.detectors.dv02_overspent import Overspent
+from audit.detectors.dv03_money_reaches_insiders import MoneyReachesInsiders
+from audit.detectors.dv04_split_payments import SplitPayments
+from audit.detectors.dv05_round_trip import RoundTrip
+from audit.detectors.dv06_idle_funds import IdleFunds
+from audit.detectors.fp01_paid_before_approval import PaidBeforeApproval
+from audit.detectors.fp02_paid_not_accepted import PaidNotAccepted
+from audit.detectors.fp03_not_disclosed import NotDisclosed
+from audit.detectors.fp04_duplicate_project import DuplicateProject
+from audit.detectors.fp05_contractor_formed_for_award import ContractorFormedForAward
+from audit.detectors.fp06_insider_contractor import InsiderContractor
+from audit.detectors.fp07_payee_not_contractor import PayeeNotContractor
+from audit.detectors.fp08_unit_cost_outlier import UnitCostOutlier
+
+REGISTRY: tuple[type[Detector], ...] = (
+    PaidBeforeApproval, PaidNotAccepted, NotDisclosed, DuplicateProject, ContractorFormedForAward,
+    InsiderContractor, PayeeNotContractor, UnitCostOutlier,
+    PaidTwice, OnePersonTwoIdentities, MutuallyExclusive, AboveStandard, NotEligible, PaidAfterDeath, WellOff,
+    SharedCard, ReusedInvoice, KinOfOfficials,
+    SpentOffPurpose, Overspent, MoneyReachesInsiders, SplitPayments, RoundTrip, IdleFunds,
+    UnusualPayment, BenfordDeviation, YearEndRush,
+)
+
+
+def select_detectors(codes: Iterable[str] | None = None) -> list[Detector]:
+    """Instances of the registered detectors, in catalogue order (all when ``codes`` is empty)."""
+    wanted = [c.upper() for c in codes] if codes else list(CODES)
+    by_code = {cls.code: cls for cls in REGISTRY}
+    unknown = [c for c in wanted if c not in by_code]
+    if unknown:
+        raise ValueError(f"unknown red-flag code {', '.join(unknown)}; known: {', '.join(CODES)}")
+    return [by_code[c]() for c in CODES if c in wanted]

@@ -1,0 +1,89 @@
+"""Detection runs, the findings they produce, and the cases findings gather into.
+
+A finding is keyed by its fingerprint (code + the records it names), so running detection
+again updates it instead of adding a copy; a finding a later run no longer produces is
+marked stale, never deleted. Findings about the same subject share a case. A case a
+reviewer has decided keeps its decision: later runs only add to its history.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from audit.models.base import Base
+
+
+class DetectionRun(Base):
+    __tablename__ = "detection_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    as_of: Mapped[date] = mapped_column(Date)
+    # running | completed | failed
+    outcome: Mapped[str] = mapped_column(String(24))
+    codes: Mapped[list[str]] = mapped_column(JSON)
+    # {code: {"version": n, "settings": {...}, "seconds": s, "findings": n, "new": n, "stale": n}}
+    detectors: Mapped[dict[str, Any]] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class Case(Base):
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subject_kind: Mapped[str] = mapped_column(String(40))
+    subject_key: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(Text)
+    score: Mapped[float] = mapped_column(Float)
+    amount_at_risk_fen: Mapped[int] = mapped_column(BigInteger)
+    codes: Mapped[list[str]] = mapped_column(JSON)
+    # open | confirmed | dismissed | referred | closed (the review workflow sets the last four)
+    status: Mapped[str] = mapped_column(String(24), default="open")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_cases_subject", "subject_kind", "subject_key", unique=True),
+                      Index("ix_cases_score", "score"))
+
+
+class Finding(Base):
+    __tablename__ = "findings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    code: Mapped[str] = mapped_column(String(8), index=True)
+    family: Mapped[str] = mapped_column(String(4))
+    title: Mapped[str] = mapped_column(String(120))
+    score: Mapped[float] = mapped_column(Float)
+    subjects: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    records: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    amount_at_risk_fen: Mapped[int] = mapped_column(BigInteger)
+    evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    detector_version: Mapped[int] = mapped_column(Integer)
+    # open | stale (the facts are gone); the case carries the review decision
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    first_run_id: Mapped[int] = mapped_column(ForeignKey("detection_runs.id"))
+    last_run_id: Mapped[int] = mapped_column(ForeignKey("detection_runs.id"), index=True)
+    detected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CaseEvent(Base):
+    """The history of a case: what detection and reviewers did to it, in order."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # created | finding_added | finding_stale | rescored | finding_after_decision | ...
+    kind: Mapped[str] = mapped_column(String(40))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("detection_runs.id"))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
