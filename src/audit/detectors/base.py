@@ -49,7 +49,7 @@ class Ref:
         if self.label:
             out["label"] = self.label
         if self.amount_fen is not None:
-            out["amount"] = yuan(self.amount_fen)
+            out["amount"] = yuan(int(self.amount_fen))
         return out
 
 
@@ -66,8 +66,13 @@ class Evidence:
 
 
 def _plain(value: Any) -> Any:
+    from decimal import Decimal
+
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, Decimal):
+        # PostgreSQL's SUM over BIGINT comes back as a Decimal; it is whole, or kept exact.
+        return int(value) if value == value.to_integral_value() else str(value)
     return value
 
 
@@ -82,7 +87,8 @@ class Found:
     def __post_init__(self) -> None:
         if not self.records or not self.subjects or not self.evidence:
             raise ValueError("a finding names its subjects, its records and its evidence")
-        self.score = round(min(1.0, max(0.0, self.score)), 3)
+        self.score = round(min(1.0, max(0.0, float(self.score))), 3)
+        self.amount_at_risk_fen = int(self.amount_at_risk_fen)
 
 
 @dataclass

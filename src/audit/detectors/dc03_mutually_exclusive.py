@@ -50,7 +50,7 @@ class MutuallyExclusive(Detector):
                 records=[Ref("card_payment", row.a, amount_fen=smaller if row.amount_a <= row.amount_b else 0),
                          Ref("card_payment", row.b, amount_fen=smaller if row.amount_a > row.amount_b else 0)],
                 evidence=[facts.card_payment(row.a), facts.card_payment(row.b),
-                          Evidence("program", row.exclusive_group,
+                          Evidence("exclusive_group", row.exclusive_group,
                                    f"both programs belong to exclusive group {row.exclusive_group}: one beneficiary "
                                    f"may draw only one of them for period {row.period}",
                                    {"exclusive_group": row.exclusive_group})],

@@ -47,9 +47,17 @@ REGISTRY: tuple[type[Detector], ...] = (
 
 def select_detectors(codes: Iterable[str] | None = None) -> list[Detector]:
     """Instances of the registered detectors, in catalogue order (all when ``codes`` is empty)."""
-    wanted = [c.upper() for c in codes] if codes else list(CODES)
+    wanted = [_normal(c) for c in codes] if codes else list(CODES)
     by_code = {cls.code: cls for cls in REGISTRY}
     unknown = [c for c in wanted if c not in by_code]
     if unknown:
         raise ValueError(f"unknown red-flag code {', '.join(unknown)}; known: {', '.join(CODES)}")
     return [by_code[c]() for c in CODES if c in wanted]
+
+
+def _normal(code: str) -> str:
+    """``dc06``, ``DC06`` and ``dc-06`` all mean DC-06."""
+    code = code.strip().upper()
+    if "-" not in code and len(code) == 4:
+        code = f"{code[:2]}-{code[2:]}"
+    return code
