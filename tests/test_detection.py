@@ -150,3 +150,21 @@ def test_the_command_line_detects_lists_exports_and_evaluates(scanned: Engine, d
     assert out.read_text(encoding="utf-8-sig").startswith("id,code,title")
     graded = audit("eval", "--truth", str(COUNTY / "truth.json"), url=database_url)
     assert graded.returncode == 0 and "FP-01" in graded.stdout
+
+
+def test_the_miluo_county_meets_the_quality_bar_and_a_second_run_adds_nothing(engine: Engine,
+                                                                             tmp_path: Path) -> None:
+    from audit.synth.county import generate
+
+    generate(tmp_path / "miluo", preset="miluo-2017", seed=2017)
+    assert import_path(engine, tmp_path / "miluo").outcome == "committed"
+    detect(engine)
+    truth = json.loads((tmp_path / "miluo" / "truth.json").read_text(encoding="utf-8"))
+    with engine.connect() as conn:
+        result = evaluate(conn, truth)
+    for code, row in result.items():
+        assert row["recall"] >= 0.95 and row["decoys_flagged"] == [], (code, row["missed"])
+        if not code.startswith("AN"):
+            assert row["precision"] >= 0.9, (code, row["false"])
+    again = detect(engine)
+    assert sum(entry["new"] + entry["stale"] for entry in again.detectors.values()) == 0

@@ -90,17 +90,22 @@ class UnusualPayment(Detector):
         count = max(1, int(len(rows) * context.settings["top_share"]))
         chosen = np.argsort(-scores, kind="stable")[:count]
         programs = np.array([row.program_code for row in rows])
+        # What is typical, per program: computed once, not once per finding.
+        typical: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
+        for code in {rows[i].program_code for i in chosen}:
+            peers = matrix[programs == code]
+            median = np.median(peers, axis=0)
+            spread = np.median(np.abs(peers - median), axis=0) * 1.4826 + 1e-9
+            p5, p95 = np.percentile(peers, [5, 95], axis=0)
+            typical[code] = (median, spread, p5, p95)
         facts = Facts(context.conn)
         facts.load("card_payments", [rows[i].payment_id for i in chosen])
         low, high = float(scores[chosen].min()), float(scores[chosen].max())
         for index in chosen:
             row = rows[index]
-            peers = matrix[programs == row.program_code]
             steps = []
-            median = np.median(peers, axis=0)
-            spread = np.median(np.abs(peers - median), axis=0) * 1.4826 + 1e-9
+            median, spread, p5, p95 = typical[row.program_code]
             z = np.abs(matrix[index] - median) / spread
-            p5, p95 = np.percentile(peers, [5, 95], axis=0)
             for feature in np.argsort(-z)[:2]:
                 name = FEATURES[feature]
                 steps.append(Evidence("feature", f"{row.payment_id}/{name}",
