@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, insert, update
 
+from audit import trail
 from audit.detection import queries
 from audit.detectors.base import Context, Detector, Found, fen_of, yuan
 from audit.detectors.registry import select_detectors
@@ -46,8 +47,8 @@ def fingerprint(code: str, found: Found) -> str:
 
 
 def run_detection(conn: Connection, *, codes: Iterable[str] | None = None, as_of: date | None = None,
-                  overrides: dict[str, dict[str, Any]] | None = None, progress: ProgressFn | None = None
-                  ) -> RunReport:
+                  overrides: dict[str, dict[str, Any]] | None = None, progress: ProgressFn | None = None,
+                  actor: str = "system") -> RunReport:
     """Run on ``conn`` without committing; the caller commits (see :func:`detect`)."""
     detectors = select_detectors(codes)
     as_of = as_of or queries.latest_date(conn)
@@ -77,6 +78,10 @@ def run_detection(conn: Connection, *, codes: Iterable[str] | None = None, as_of
     report.seconds = time.perf_counter() - started
     conn.execute(update(DetectionRun).where(DetectionRun.id == run_id).values(
         finished_at=datetime.now(UTC), outcome="completed", detectors=report.detectors))
+    trail.append(conn, actor, "detection_run", f"run {run_id}", {
+        "as_of": as_of.isoformat(), "findings": report.findings,
+        "codes": {code: {"version": d["version"], "findings": d["findings"], "new": d["new"], "stale": d["stale"]}
+                  for code, d in report.detectors.items()}})
     return report
 
 
@@ -90,6 +95,8 @@ def detect(engine: Engine, **kwargs: Any) -> RunReport:
         except Exception as exc:
             transaction.rollback()
             with conn.begin():
+                trail.append(conn, kwargs.get("actor", "system"), "detection_failed", "",
+                             {"error": f"{type(exc).__name__}: {exc}"})
                 conn.execute(insert(DetectionRun).values(
                     started_at=datetime.now(UTC), finished_at=datetime.now(UTC),
                     as_of=kwargs.get("as_of") or date.today(), outcome="failed",

@@ -47,6 +47,7 @@ from sqlalchemy import (
     update,
 )
 
+from audit import trail
 from audit.config import get_settings
 from audit.importer import parse
 from audit.importer.read import Dataset, DatasetError, SourceTable, open_dataset
@@ -444,6 +445,13 @@ def load_dataset(conn: Connection, dataset: Dataset, *, partial: bool, imported_
     return report
 
 
+def _trail_detail(report: ImportReport) -> dict[str, Any]:
+    return {"batch_id": report.batch_id, "outcome": report.outcome, "errors": len(report.errors),
+            "files": report.hashes,
+            "counts": {t: {"inserted": c.inserted, "updated": c.updated, "rejected": c.rejected}
+                       for t, c in report.counts.items()}}
+
+
 def _insert_batch(conn: Connection, dataset: Dataset, who: str, partial: bool, outcome: str) -> int:
     return conn.execute(insert(ImportBatch.__table__).values(
         started_at=datetime.now(UTC), imported_by=who, source=dataset.source, source_hashes=dataset.hashes,
@@ -475,12 +483,14 @@ def import_path(engine: Engine, path: Path, *, partial: bool = False, imported_b
                 transaction.rollback()
                 raise
             if report.stored:
+                trail.append(conn, who, "import", dataset.source, _trail_detail(report))
                 transaction.commit()
                 return report
             transaction.rollback()
             with conn.begin():
                 report.batch_id = _insert_batch(conn, dataset, who, partial, report.outcome)
                 _finish_batch(conn, report)
+                trail.append(conn, who, "import_rejected", dataset.source, _trail_detail(report))
     return report
 
 

@@ -24,10 +24,12 @@ from audit.models.data import (
 )
 from audit.models.findings import Case, CaseEvent, DetectionRun, Finding
 from audit.models.imports import ImportBatch, QuarantinedRow, RowHistory
+from audit.models.service import ApiToken, AuditEntry, CaseDecision, Rectification, User
 
 __all__ = [
     "Account", "Allocation", "Base", "CardPayment", "Case", "CaseEvent", "DetectionRun", "Finding", "Death", "Disbursement", "Disclosure",
     "Household", "ImportBatch", "Kinship", "Official", "Organization", "Person", "Program",
-    "Project", "PublicEmployee", "QuarantinedRow", "RowHistory", "Shareholder", "Town",
+    "Project", "PublicEmployee", "QuarantinedRow", "RowHistory", "ApiToken", "AuditEntry", "CaseDecision",
+    "Rectification", "User", "Shareholder", "Town",
     "Transfer", "Vehicle", "Village",
 ]

@@ -44,6 +44,7 @@ class Case(Base):
     codes: Mapped[list[str]] = mapped_column(JSON)
     # open | confirmed | dismissed | referred | closed (the review workflow sets the last four)
     status: Mapped[str] = mapped_column(String(24), default="open")
+    assigned_to: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

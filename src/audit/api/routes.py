@@ -1,0 +1,268 @@
+"""Routes: they parse, authorise (one policy operation each) and shape responses; the
+logic lives in the services."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, status
+from pydantic import BaseModel, Field
+
+from audit import trail
+from audit.api.deps import CurrentUser, SessionDep, allowed
+from audit.api.masking import mask
+from audit.detectors.base import yuan
+from audit.review import service as review
+from audit.users import authenticate, issue_token
+
+router = APIRouter()
+
+
+def _review(call: Any, *args: Any) -> Any:
+    try:
+        return call(*args)
+    except review.ReviewError as exc:
+        raise HTTPException(exc.status, str(exc)) from None
+
+
+# ---------------------------------------------------------------------- auth
+
+class Login(BaseModel):
+    name: str = Field(min_length=1, max_length=80)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_at: str
+    role: str
+
+
+@router.post("/auth/login", response_model=TokenOut, tags=["auth"])
+def login(body: Login, conn: SessionDep) -> TokenOut:
+    """Exchange a name and password for a bearer token that expires."""
+    user = authenticate(conn, body.name, body.password)
+    if user is None:
+        trail.append(conn, body.name, "login_failed")
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong name or password")
+    token, expires = issue_token(conn, user.id, "session")
+    trail.append(conn, user.name, "login")
+    return TokenOut(access_token=token, expires_at=expires.isoformat(), role=user.role)
+
+
+class ApiTokenIn(BaseModel):
+    user: str = Field(min_length=1, max_length=80)
+    label: str = Field(min_length=1, max_length=120)
+
+
+@router.post("/auth/api-tokens", response_model=TokenOut, status_code=201, tags=["auth"])
+def create_api_token(body: ApiTokenIn, conn: SessionDep, admin: Annotated[Any, allowed("tokens:create")]
+                     ) -> TokenOut:
+    """Issue a long-lived API token for a machine client acting as a user (admins only)."""
+    from sqlalchemy import select
+
+    from audit.models import User
+
+    target = conn.execute(select(User).where(User.name == body.user, User.active.is_(True))).first()
+    if target is None:
+        raise HTTPException(404, f"no active user {body.user}")
+    token, expires = issue_token(conn, target.id, "api", body.label)
+    trail.append(conn, admin.name, "api_token_created", f"user {target.name}", {"label": body.label})
+    return TokenOut(access_token=token, expires_at=expires.isoformat(), role=target.role)
+
+
+class Me(BaseModel):
+    name: str
+    role: str
+
+
+@router.get("/me", response_model=Me, tags=["auth"])
+def me(user: CurrentUser) -> Me:
+    """Who the token belongs to, and their role."""
+    return Me(name=user.name, role=user.role)
+
+
+# ---------------------------------------------------------------------- cases
+
+class CaseSummary(BaseModel):
+    id: int
+    subject: dict[str, str]
+    title: str
+    score: float
+    amount_at_risk: str
+    codes: list[str]
+    status: str
+
+
+class CasePage(BaseModel):
+    total: int
+    items: list[CaseSummary]
+
+
+@router.get("/cases", response_model=CasePage, tags=["review"])
+def list_cases(
+    conn: SessionDep, _: Annotated[Any, allowed("cases:read")],
+    case_status: Annotated[Literal["open", "confirmed", "dismissed", "referred", "closed"] | None,
+                           Query(alias="status")] = "open",
+    code: Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}-?\d{2}$")] = None,
+    family: Annotated[Literal["FP", "DC", "DV", "AN"] | None, Query()] = None,
+    min_score: Annotated[float | None, Query(ge=0, le=1)] = None,
+    min_amount: Annotated[str | None, Query(pattern=r"^\d{1,12}(\.\d{1,2})?$")] = None,
+    assigned_to: str | None = None,
+    sort: Literal["score", "amount", "updated", "id"] = "score",
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> CasePage:
+    """Cases, filtered and sorted; identity and account numbers are masked in this list."""
+    if code and "-" not in code:
+        code = f"{code[:2]}-{code[2:]}"
+    total, rows = review.list_cases(conn, status=case_status, code=code, family=family, min_score=min_score,
+                                    min_amount=min_amount, assigned_to=assigned_to, sort=sort, limit=limit,
+                                    offset=offset)
+    items = [CaseSummary(id=r.id, subject=mask({"kind": r.subject_kind, "key": r.subject_key}),
+                         title=mask(r.title), score=r.score, amount_at_risk=yuan(r.amount_at_risk_fen),
+                         codes=r.codes, status=r.status) for r in rows]
+    return CasePage(total=total, items=items)
+
+
+@router.get("/cases/{case_id}", tags=["review"])
+def get_case(case_id: int, conn: SessionDep, user: Annotated[Any, allowed("cases:read")],
+             reveal: bool = False) -> dict[str, Any]:
+    """A case with its findings, each evidence step resolved into the record it names.
+
+    Numbers are masked unless ``reveal=true``; a reveal is written to the audit trail."""
+    detail = _review(review.case_detail, conn, case_id)
+    if not reveal:
+        return mask(detail)
+    trail.append(conn, user.name, "reveal", f"case {case_id}", {"reason": "case review"})
+    return detail
+
+
+class AssignIn(BaseModel):
+    to: str = Field(min_length=1, max_length=80)
+
+
+@router.post("/cases/{case_id}/assign", status_code=204, tags=["review"])
+def assign(case_id: int, body: AssignIn, conn: SessionDep, user: Annotated[Any, allowed("cases:assign")]) -> None:
+    """Assign a case to an inspector."""
+    _review(review.assign, conn, case_id, body.to, user)
+
+
+class CommentIn(BaseModel):
+    text: str = Field(min_length=1, max_length=4000)
+
+
+@router.post("/cases/{case_id}/comments", status_code=204, tags=["review"])
+def comment(case_id: int, body: CommentIn, conn: SessionDep, user: Annotated[Any, allowed("cases:comment")]
+            ) -> None:
+    """Add a comment to a case's history."""
+    _review(review.comment, conn, case_id, body.text, user)
+
+
+class DecisionIn(BaseModel):
+    decision: Literal["confirmed", "dismissed", "referred"]
+    reason: str = Field(min_length=1, max_length=4000)
+
+
+class DecisionOut(BaseModel):
+    decision_id: int
+    state: str
+
+
+@router.post("/cases/{case_id}/decisions", response_model=DecisionOut, status_code=201, tags=["review"])
+def decide(case_id: int, body: DecisionIn, conn: SessionDep, user: Annotated[Any, allowed("cases:decide")]
+           ) -> DecisionOut:
+    """Decide a case; a confirmation waits for a second inspector's approval."""
+    decision_id = _review(review.decide, conn, case_id, body.decision, body.reason, user)
+    return DecisionOut(decision_id=decision_id, state="pending" if body.decision == "confirmed" else "effective")
+
+
+@router.post("/cases/{case_id}/decisions/{decision_id}/approve", status_code=204, tags=["review"])
+def approve(case_id: int, decision_id: int, conn: SessionDep, user: Annotated[Any, allowed("cases:approve")]
+            ) -> None:
+    """Approve another inspector's confirmation (four eyes)."""
+    _review(review.approve, conn, case_id, decision_id, user)
+
+
+class RectificationIn(BaseModel):
+    deadline: date
+    recovered: str = Field(default="0.00", pattern=r"^\d{1,12}(\.\d{1,2})?$")
+    accountable: list[Annotated[str, Field(min_length=1, max_length=120)]] = Field(default_factory=list,
+                                                                                    max_length=50)
+    note: str | None = Field(default=None, max_length=4000)
+
+
+@router.put("/cases/{case_id}/rectification", status_code=204, tags=["review"])
+def rectify(case_id: int, body: RectificationIn, conn: SessionDep, user: Annotated[Any, allowed("cases:rectify")]
+            ) -> None:
+    """Record a confirmed case's rectification: deadline, money recovered, people held accountable."""
+    _review(review.rectify, conn, case_id, body.deadline, body.recovered, body.accountable, body.note, user)
+
+
+@router.post("/cases/{case_id}/close", status_code=204, tags=["review"])
+def close(case_id: int, conn: SessionDep, user: Annotated[Any, allowed("cases:rectify")]) -> None:
+    """Close a rectified, dismissed or referred case."""
+    _review(review.close, conn, case_id, user)
+
+
+@router.get("/rectifications/overdue", tags=["review"])
+def overdue(conn: SessionDep, _: Annotated[Any, allowed("cases:read")]) -> list[dict[str, Any]]:
+    """Rectifications past their deadline and not closed."""
+    return [{"case_id": r.case_id, "title": mask(r.title), "deadline": r.deadline.isoformat(),
+             "recovered": yuan(r.recovered_fen)} for r in review.overdue(conn, date.today())]
+
+
+# ---------------------------------------------------------------------- detection and users
+
+class DetectIn(BaseModel):
+    codes: list[Annotated[str, Field(pattern=r"^[A-Za-z]{2}-?\d{2}$")]] | None = Field(default=None, max_length=27)
+    as_of: date | None = None
+
+
+@router.post("/detect", tags=["detection"])
+def run_detect(body: DetectIn, conn: SessionDep, user: Annotated[Any, allowed("detect:run")]) -> dict[str, Any]:
+    """Run the red-flag detectors over the whole store (the same run as `audit detect`)."""
+    from audit.detection.service import run_detection
+
+    try:
+        report = run_detection(conn, codes=body.codes, as_of=body.as_of, actor=user.name)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return {"run_id": report.run_id, "as_of": report.as_of.isoformat(), "findings": report.findings,
+            "detectors": {code: {k: d[k] for k in ("findings", "new", "stale", "seconds")}
+                          for code, d in report.detectors.items()}}
+
+
+@router.get("/users", tags=["auth"])
+def list_users(conn: SessionDep, _: Annotated[Any, allowed("users:read")]) -> list[dict[str, Any]]:
+    """The service's users and their roles (admins only)."""
+    from sqlalchemy import select
+
+    from audit.models import User
+
+    return [{"name": u.name, "role": u.role, "active": u.active}
+            for u in conn.execute(select(User.name, User.role, User.active).order_by(User.name))]
+
+
+# ---------------------------------------------------------------------- the trail
+
+class Verdict(BaseModel):
+    ok: bool
+    entries: int
+    first_bad: int | None
+    reason: str
+
+
+@router.get("/log/verify", response_model=Verdict, tags=["audit trail"])
+def verify_log(conn: SessionDep, _: Annotated[Any, allowed("log:verify")]) -> Verdict:
+    """Recompute the audit trail's hash chain and name the first entry that does not hold."""
+    verdict = trail.verify(conn)
+    return Verdict(ok=verdict.ok, entries=verdict.entries, first_bad=verdict.first_bad, reason=verdict.reason)
+
+
+@router.get("/health", tags=["service"])
+def health() -> dict[str, str]:
+    """Liveness: the service answers."""
+    return {"status": "ok"}

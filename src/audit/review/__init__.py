@@ -1,0 +1,1 @@
+"""Inspectors' review of cases: decisions with four eyes, rectification, recovery."""

@@ -1,0 +1,209 @@
+"""The service through HTTP: login, the policy walked pair by pair, the four-eyes review of
+a case to its closing, masking, and the audit trail's verification."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, insert, select, text, update
+
+from audit import trail
+from audit.api.deps import Allowed
+from audit.api.policy import POLICY
+from audit.api.routes import router
+from audit.detection.service import detect
+from audit.importer.service import import_path
+from audit.models import ApiToken, AuditEntry, Case
+from audit.users import ROLES, create_user
+from tests.conftest import COUNTY
+
+PASSWORD = "correct horse battery"
+FULL_ID = re.compile(r"(?<![0-9A-Za-z*])\d{17}[\dX](?![0-9A-Za-z])")
+
+
+@pytest.fixture
+def service(engine: Engine) -> Iterator[tuple[TestClient, dict[str, dict[str, str]], Engine]]:
+    from audit.api.app import create_app
+
+    assert import_path(engine, COUNTY).outcome == "committed"
+    detect(engine)
+    with engine.begin() as conn:
+        for name, role in (("inspector1", "inspector"), ("inspector2", "inspector"), ("finance1", "finance"),
+                           ("disclosure1", "disclosure"), ("admin1", "admin")):
+            create_user(conn, name, role, PASSWORD)
+    client = TestClient(create_app())
+    headers = {}
+    for name in ("inspector1", "inspector2", "finance1", "disclosure1", "admin1"):
+        response = client.post("/auth/login", json={"name": name, "password": PASSWORD})
+        assert response.status_code == 200, response.text
+        headers[name] = {"Authorization": f"Bearer {response.json()['access_token']}"}
+    yield client, headers, engine
+
+
+def _top_case(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(Case.id).where(Case.status == "open")
+                            .order_by(Case.score.desc(), Case.id).limit(1)).scalar_one()
+
+
+def test_login_refuses_a_wrong_password_and_an_expired_token(service: Any) -> None:
+    client, headers, engine = service
+    assert client.post("/auth/login", json={"name": "inspector1", "password": "nope"}).status_code == 401
+    assert client.get("/me", headers=headers["finance1"]).json() == {"name": "finance1", "role": "finance"}
+    assert client.get("/me").status_code == 401
+    with engine.begin() as conn:
+        conn.execute(update(ApiToken).values(expires_at=text("created_at")))
+    assert client.get("/me", headers=headers["finance1"]).status_code == 401
+
+
+def _operation(route: Any) -> str | None:
+    stack = list(route.dependant.dependencies)
+    while stack:
+        dependency = stack.pop()
+        if isinstance(dependency.call, Allowed):
+            return dependency.call.operation
+        stack.extend(dependency.dependencies)
+    return None
+
+
+def test_every_role_and_operation_pair_is_enforced(service: Any) -> None:
+    client, headers, engine = service
+    case_id = _top_case(engine)
+    users = {"inspector": "inspector1", "finance": "finance1", "disclosure": "disclosure1", "admin": "admin1"}
+    walked: set[tuple[str, str]] = set()
+    for route in router.routes:
+        operation = _operation(route)
+        if operation is None:
+            continue
+        path = route.path.replace("{case_id}", str(case_id)).replace("{decision_id}", "999999")
+        for method in route.methods:
+            for role in ROLES:
+                response = client.request(method, path, headers=headers[users[role]], json={})
+                if role in POLICY[operation]:
+                    assert response.status_code not in (401, 403), (method, path, role, response.text)
+                else:
+                    assert response.status_code == 403, (method, path, role, response.status_code)
+                walked.add((operation, role))
+    assert walked == {(operation, role) for operation in POLICY for role in ROLES if operation != "pii:reveal"}
+
+
+def test_an_inspector_takes_a_case_through_four_eyes_to_recovery(service: Any) -> None:
+    client, headers, engine = service
+    case_id = _top_case(engine)
+    one, two = headers["inspector1"], headers["inspector2"]
+    assert client.post(f"/cases/{case_id}/assign", json={"to": "inspector1"}, headers=two).status_code == 204
+    assert client.post(f"/cases/{case_id}/comments", json={"text": "evidence checked"}, headers=one).status_code == 204
+    decided = client.post(f"/cases/{case_id}/decisions", json={"decision": "confirmed", "reason": "paid twice"},
+                          headers=one)
+    assert decided.status_code == 201 and decided.json()["state"] == "pending"
+    decision_id = decided.json()["decision_id"]
+    early = client.put(f"/cases/{case_id}/rectification", json={"deadline": "2018-03-31"}, headers=one)
+    assert early.status_code == 409  # not confirmed until a second inspector approves
+    assert client.post(f"/cases/{case_id}/decisions/{decision_id}/approve", headers=one).status_code == 403
+    assert client.post(f"/cases/{case_id}/decisions/{decision_id}/approve", headers=two).status_code == 204
+    again = client.post(f"/cases/{case_id}/decisions", json={"decision": "dismissed", "reason": "x"}, headers=two)
+    assert again.status_code == 409
+    fix = {"deadline": "2018-03-31", "recovered": "2860.00", "accountable": ["村会计 张某"], "note": "追回"}
+    assert client.put(f"/cases/{case_id}/rectification", json=fix, headers=one).status_code == 204
+    assert client.post(f"/cases/{case_id}/close", headers=one).status_code == 204
+    page = client.get(f"/cases/{case_id}", headers=one).json()
+    assert page["status"] == "closed" and page["assigned_to"] == "inspector1"
+    assert page["decisions"][0]["state"] == "effective" and page["decisions"][0]["reviewed_by"] == "inspector2"
+    assert page["rectification"]["recovered"] == "2860.00" and page["rectification"]["closed_at"]
+    kinds = [event["kind"] for event in page["history"]]
+    assert kinds[-5:] == ["comment", "decided", "approved", "rectification", "closed"]
+    detect(engine)  # a later run does not reopen or rescore it
+    assert client.get(f"/cases/{case_id}", headers=one).json()["status"] == "closed"
+
+
+def test_overdue_rectifications_are_listed(service: Any) -> None:
+    client, headers, engine = service
+    case_id = _top_case(engine)
+    one, two = headers["inspector1"], headers["inspector2"]
+    decision = client.post(f"/cases/{case_id}/decisions", json={"decision": "confirmed", "reason": "r"},
+                           headers=one).json()["decision_id"]
+    client.post(f"/cases/{case_id}/decisions/{decision}/approve", headers=two)
+    client.put(f"/cases/{case_id}/rectification", json={"deadline": "2018-01-31"}, headers=one)
+    assert [r["case_id"] for r in client.get("/rectifications/overdue", headers=one).json()] == [case_id]
+
+
+def test_numbers_are_masked_unless_revealed_and_a_reveal_is_on_the_record(service: Any) -> None:
+    client, headers, engine = service
+    one = headers["inspector1"]
+    listing = client.get("/cases", params={"family": "DC", "limit": 500}, headers=one)
+    assert listing.status_code == 200 and listing.json()["total"] > 0
+    assert FULL_ID.search(listing.text) is None
+    case_id = next(c["id"] for c in listing.json()["items"] if c["subject"]["kind"] == "person")
+    masked = client.get(f"/cases/{case_id}", headers=one)
+    assert FULL_ID.search(masked.text) is None and "*************" in masked.text
+    revealed = client.get(f"/cases/{case_id}", params={"reveal": "true"}, headers=one)
+    assert FULL_ID.search(revealed.text) is not None
+    with engine.connect() as conn:
+        entry = conn.execute(select(AuditEntry).where(AuditEntry.action == "reveal")).one()
+    assert entry.actor == "inspector1" and entry.subject == f"case {case_id}"
+
+
+def test_filters_and_sorting(service: Any) -> None:
+    client, headers, _ = service
+    one = headers["inspector1"]
+    by_amount = client.get("/cases", params={"sort": "amount", "min_amount": "1000"}, headers=one).json()["items"]
+    amounts = [float(c["amount_at_risk"]) for c in by_amount]
+    assert amounts == sorted(amounts, reverse=True) and min(amounts) >= 1000
+    deaths = client.get("/cases", params={"code": "dc06"}, headers=one).json()
+    assert deaths["total"] == 2 and all("DC-06" in c["codes"] for c in deaths["items"])
+    assert client.get("/cases", params={"min_score": 2}, headers=one).status_code == 422
+
+
+def test_the_trail_verifies_and_names_a_changed_deleted_or_inserted_entry(service: Any) -> None:
+    client, headers, engine = service
+    verdict = client.get("/log/verify", headers=headers["admin1"]).json()
+    assert verdict["ok"] and verdict["entries"] >= 7  # import, detection, user logins
+    postgres = engine.dialect.name == "postgresql"
+
+    def tamper(statement: Any) -> None:
+        with engine.begin() as conn:
+            if postgres:  # the table refuses changes; an attacker with superuser rights lifts that
+                conn.execute(text("ALTER TABLE audit_log DISABLE TRIGGER USER"))
+            conn.execute(statement)
+            if postgres:
+                conn.execute(text("ALTER TABLE audit_log ENABLE TRIGGER USER"))
+
+    with engine.connect() as conn:
+        entries = conn.execute(select(AuditEntry).order_by(AuditEntry.id)).all()
+    third = entries[2]
+    tamper(update(AuditEntry).where(AuditEntry.id == third.id).values(actor="someone else"))
+    with engine.connect() as conn:
+        assert trail.verify(conn).first_bad == third.id
+    tamper(update(AuditEntry).where(AuditEntry.id == third.id).values(actor=third.actor))
+    tamper(AuditEntry.__table__.delete().where(AuditEntry.id == entries[3].id))
+    with engine.connect() as conn:
+        assert trail.verify(conn).first_bad == entries[4].id
+    row = dict(entries[3]._mapping)
+    tamper(insert(AuditEntry).values(**{**row, "detail": {"forged": True}}))
+    with engine.connect() as conn:
+        assert trail.verify(conn).first_bad == entries[3].id
+
+
+def test_postgres_refuses_to_change_the_trail(service: Any) -> None:
+    _, _, engine = service
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the append-only trigger is PostgreSQL's; SQLite relies on verification")
+    from sqlalchemy.exc import DBAPIError
+
+    for statement in (update(AuditEntry).values(actor="x"), AuditEntry.__table__.delete(),
+                      text("TRUNCATE audit_log")):
+        with pytest.raises(DBAPIError, match="append-only"):
+            with engine.begin() as conn:
+                conn.execute(statement)
+
+
+def test_every_route_has_a_one_line_docstring(service: Any) -> None:
+    client, _, _ = service
+    schema = client.get("/openapi.json").json()
+    for path, methods in schema["paths"].items():
+        for method, operation in methods.items():
+            assert operation.get("summary") and operation.get("description"), (method, path)
