@@ -19,7 +19,7 @@ class Settings(BaseSettings):
     import_errors_shown: int = 50
     # Keys the audit trail's hash chain (HMAC-SHA256): without it, someone able to write to
     # the database could recompute every later hash. Set a long random value in production.
-    audit_log_key: str = "development-key-change-me"
+    log_key: str = "development-key-change-me"
     # Lifetime of a bearer token from a password login, and of a machine client's API token.
     session_hours: int = 8
     api_token_days: int = 365

@@ -25,7 +25,7 @@ def _digest(entry_id: int, at: datetime, actor: str, action: str, subject: str, 
             prev_hash: str) -> str:
     body = json.dumps([entry_id, at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), actor, action, subject,
                        detail, prev_hash], ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hmac.new(get_settings().audit_log_key.encode(), body.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(get_settings().log_key.encode(), body.encode(), hashlib.sha256).hexdigest()
 
 
 def append(conn: Connection, actor: str, action: str, subject: str = "", detail: dict[str, Any] | None = None
