@@ -28,7 +28,11 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 - DB-API
 
 
 def _sqlite_begin(conn) -> None:  # noqa: ANN001
-    conn.exec_driver_sql("BEGIN")
+    # IMMEDIATE takes the write lock at the start: a transaction that reads first and writes
+    # later (a request: token lookup, then the change) would otherwise fail at once with
+    # SQLITE_BUSY when another writer commits in between. Writers queue instead (up to the
+    # 60 s busy timeout); PostgreSQL is the database for concurrent production use.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str) -> Engine:

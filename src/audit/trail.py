@@ -1,6 +1,6 @@
 """The tamper-evident audit trail: every state change appends one entry, in the same
 transaction as the change, chained to the entry before it by an HMAC-SHA256 under
-``Settings.audit_log_key``. :func:`verify` recomputes the chain and names the first entry
+``Settings.log_key``. :func:`verify` recomputes the chain and names the first entry
 that was changed, deleted, reordered or inserted. On PostgreSQL the table also refuses
 UPDATE, DELETE and TRUNCATE (see the 0003 migration)."""
 

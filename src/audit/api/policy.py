@@ -13,6 +13,8 @@ POLICY: dict[str, frozenset[str]] = {
     "pii:reveal": frozenset({"inspector"}),
     "detect:run": frozenset({"inspector", "admin"}),
     "log:verify": frozenset({"inspector", "admin"}),
+    "checks:run": frozenset({"finance"}),
+    "checks:release": frozenset({"finance"}),
     "tokens:create": frozenset({"admin"}),
     "users:read": frozenset({"admin"}),
 }

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from pydantic import BaseModel, Field
 
 from audit import trail
@@ -266,3 +266,113 @@ def verify_log(conn: SessionDep, _: Annotated[Any, allowed("log:verify")]) -> Ve
 def health() -> dict[str, str]:
     """Liveness: the service answers."""
     return {"status": "ok"}
+
+
+# ---------------------------------------------------------------------- pre-release checks
+
+class CardPaymentLine(BaseModel):
+    payment_id: str = Field(min_length=1, max_length=64)
+    program_code: str = Field(min_length=1, max_length=64)
+    id_number: str = Field(min_length=1, max_length=20)
+    household_id: str | None = Field(default=None, max_length=64)
+    card_account: str = Field(min_length=1, max_length=40)
+    amount: str = Field(min_length=1, max_length=20)
+    period: str = Field(min_length=1, max_length=10)
+    paid_on: str = Field(min_length=1, max_length=12)
+    paying_unit: str = Field(min_length=1, max_length=200)
+    allocation_id: str | None = Field(default=None, max_length=64)
+
+
+class RosterIn(BaseModel):
+    card_payments: list[CardPaymentLine] = Field(min_length=1, max_length=20000)
+
+
+class DisbursementLine(BaseModel):
+    disbursement_id: str = Field(min_length=1, max_length=64)
+    allocation_id: str = Field(min_length=1, max_length=64)
+    project_id: str | None = Field(default=None, max_length=64)
+    payer_unit: str = Field(min_length=1, max_length=200)
+    payee_kind: Literal["org", "person"]
+    payee_id: str = Field(min_length=1, max_length=20)
+    payee_account: str = Field(min_length=1, max_length=40)
+    amount: str = Field(min_length=1, max_length=20)
+    paid_on: str = Field(min_length=1, max_length=12)
+    voucher_number: str | None = Field(default=None, max_length=64)
+    invoice_number: str | None = Field(default=None, max_length=64)
+    purpose_text: str | None = Field(default=None, max_length=500)
+    approved_by: str | None = Field(default=None, max_length=64)
+
+
+class DisbursementsIn(BaseModel):
+    disbursements: list[DisbursementLine] = Field(min_length=1, max_length=5000)
+
+
+def _checked(call: Any, *args: Any) -> Any:
+    from audit.checks.service import CheckError
+    from audit.importer.read import DatasetError
+
+    try:
+        return mask(call(*args))
+    except CheckError as exc:
+        raise HTTPException(exc.status, str(exc)) from None
+    except DatasetError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+@router.post("/checks/card-roster", tags=["pre-release checks"])
+def check_roster(body: RosterIn, conn: SessionDep, user: Annotated[Any, allowed("checks:run")]) -> dict[str, Any]:
+    """Check a card-payment roster before it goes to the bank: pass or hold per line, with reasons."""
+    from audit.checks.service import check_lines
+
+    return _checked(check_lines, conn, "card_roster", [line.model_dump() for line in body.card_payments], user)
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.post("/checks/card-roster/file", tags=["pre-release checks"], openapi_extra={"requestBody": {
+    "required": True, "content": {"text/csv": {"schema": {"type": "string"}},
+                                  XLSX: {"schema": {"type": "string", "format": "binary"}}}}})
+async def check_roster_file(request: Request, user: Annotated[Any, allowed("checks:run")],
+                            conn: SessionDep) -> dict[str, Any]:
+    """Check a roster sent as a CSV or .xlsx file in the card_payments format."""
+    from audit.checks.service import check_file
+
+    kind = request.headers.get("content-type", "").split(";")[0].strip()
+    if kind not in {"text/csv", XLSX}:
+        raise HTTPException(415, "send the roster as text/csv or as an .xlsx workbook")
+    content = await request.body()
+    if not content or len(content) > 50 * 1024 * 1024:
+        raise HTTPException(422, "the roster is empty or larger than 50 MB")
+    return _checked(check_file, conn, "card_roster", content, ".csv" if kind == "text/csv" else ".xlsx", user)
+
+
+@router.post("/checks/disbursements", tags=["pre-release checks"])
+def check_disbursements(body: DisbursementsIn, conn: SessionDep, user: Annotated[Any, allowed("checks:run")]
+                        ) -> dict[str, Any]:
+    """Check disbursements before they are paid: pass or hold per line, with reasons."""
+    from audit.checks.service import check_lines
+
+    return _checked(check_lines, conn, "disbursements", [line.model_dump() for line in body.disbursements], user)
+
+
+@router.get("/checks/{check_id}", tags=["pre-release checks"])
+def get_check(check_id: int, conn: SessionDep, _: Annotated[Any, allowed("checks:run")]) -> dict[str, Any]:
+    """A stored check: each line's verdict, reasons and any release."""
+    from audit.checks.service import get_check as load
+
+    return _checked(load, conn, check_id)
+
+
+class ReleaseIn(BaseModel):
+    line: str = Field(min_length=1, max_length=64)
+    reason: str = Field(min_length=1, max_length=4000)
+
+
+@router.post("/checks/{check_id}/release", status_code=204, tags=["pre-release checks"])
+def release_line(check_id: int, body: ReleaseIn, conn: SessionDep,
+                 user: Annotated[Any, allowed("checks:release")]) -> None:
+    """Release a held line, with the reason; the override goes into the audit trail."""
+    from audit.checks.service import release
+
+    _checked(release, conn, check_id, body.line, body.reason, user)

@@ -85,6 +85,20 @@ def run_detection(conn: Connection, *, codes: Iterable[str] | None = None, as_of
     return report
 
 
+def find(conn: Connection, codes: Iterable[str], focus: dict[str, set[str]], as_of: date | None = None
+         ) -> dict[str, list[Found]]:
+    """Run detectors exactly as a scan does, keep only the findings that name a focus
+    record, and store nothing: the pre-release check's use of the same code path."""
+    as_of = as_of or queries.latest_date(conn)
+    cache: dict[str, Any] = {}
+    found: dict[str, list[Found]] = {}
+    for detector in select_detectors(codes):
+        context = Context(conn, as_of, dict(detector.defaults), cache, focus)
+        found[detector.code] = [f for f in detector.run(context)
+                                if any(r.key in focus.get(r.kind, set()) for r in f.records)]
+    return found
+
+
 def detect(engine: Engine, **kwargs: Any) -> RunReport:
     """A run as a command: committed when every detector succeeded; otherwise rolled back
     and the failed run recorded, then the error re-raised."""

@@ -98,6 +98,12 @@ class Context:
     settings: dict[str, Any]
     # Built once per run and shared by detectors that need the same graph or lookup.
     cache: dict[str, Any] = field(default_factory=dict)
+    # A pre-release check's candidate lines by kind ({"card_payment": {...}}); detectors
+    # may skip work that cannot name them. None in a batch scan.
+    focus: dict[str, set[str]] | None = None
+
+    def wants(self, kind: str) -> bool:
+        return self.focus is None or bool(self.focus.get(kind))
 
 
 class Detector:

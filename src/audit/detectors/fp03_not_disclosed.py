@@ -46,6 +46,12 @@ class NotDisclosed(Detector):
             return exists().where(Disclosure.subject_ref == ref, Disclosure.end_on < first_paid,
                                   days_between(Disclosure.start_on, Disclosure.end_on) >= min_days)
 
+        if context.wants("disbursement"):
+            yield from self._projects(context, facts, proper, min_days)
+        if context.wants("card_payment"):
+            yield from self._batches(context, facts, proper, min_days)
+
+    def _projects(self, context: Context, facts: Facts, proper: Any, min_days: int) -> Iterator[Found]:
         first = (select(Disbursement.project_id, func.min(Disbursement.paid_on).label("first_paid"),
                         func.sum(Disbursement.amount_fen).label("paid"))
                  .where(Disbursement.project_id.is_not(None), Disbursement.paid_on <= context.as_of)
@@ -66,6 +72,7 @@ class NotDisclosed(Detector):
                                                                     row.first_paid, min_days),
                 score=0.6, amount_at_risk_fen=row.paid)
 
+    def _batches(self, context: Context, facts: Facts, proper: Any, min_days: int) -> Iterator[Found]:
         household = household_key()
         batch_ref = (CardPayment.program_code + literal("/", String) + CardPayment.period
                      + literal("/", String) + Household.village_code)

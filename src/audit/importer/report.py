@@ -42,6 +42,8 @@ class ImportReport:
     warnings: list[Problem] = field(default_factory=list)
     hashes: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    # Keys of the rows stored, per table: only when asked for (pre-release checks).
+    keys: dict[str, list[str]] = field(default_factory=dict)
 
     def table(self, name: str) -> TableCounts:
         return self.counts.setdefault(name, TableCounts())

@@ -138,6 +138,7 @@ class _Import:
         self.batch_id = batch_id
         self.progress = progress
         self.staging = _Staging(conn)
+        self.collect_keys = False
         self.chunk = get_settings().import_chunk_rows
         # Keys of rows refused in this dataset, so a reference to them says so.
         self.rejected_keys: dict[str, dict[str, int]] = {}
@@ -336,6 +337,9 @@ class _Import:
         same_key = and_(*[target.c[k] == staging.c[k] for k in key_db])
         differs = or_(*[target.c[c].is_distinct_from(staging.c[c]) for c in data_db]) if data_db else None
 
+        if self.collect_keys:
+            self.report.keys[spec.name] = ["|".join(str(v) for v in row) for row in self.conn.execute(
+                select(*[staging.c[k] for k in key_db]))]
         total = self.conn.execute(select(func.count()).select_from(staging)).scalar_one()
         existing = self.conn.execute(select(func.count()).select_from(staging).join(target, same_key)).scalar_one()
         changed = 0
@@ -425,7 +429,7 @@ def _text(value: Any, column: str) -> str | None:
 
 
 def load_dataset(conn: Connection, dataset: Dataset, *, partial: bool, imported_by: str,
-                 progress: ProgressFn | None = None) -> ImportReport:
+                 progress: ProgressFn | None = None, collect_keys: bool = False) -> ImportReport:
     """Stage, check and (when clean, or partial) merge ``dataset`` on ``conn``.
 
     Does not commit: the caller commits when ``report.stored`` and rolls back otherwise.
@@ -434,7 +438,9 @@ def load_dataset(conn: Connection, dataset: Dataset, *, partial: bool, imported_
     report = ImportReport(source=dataset.source, partial=partial, hashes=dataset.hashes)
     batch_id = _insert_batch(conn, dataset, imported_by, partial, "running")
     report.batch_id = batch_id
-    _Import(conn, dataset, report, batch_id, progress).run()
+    work = _Import(conn, dataset, report, batch_id, progress)
+    work.collect_keys = collect_keys
+    work.run()
     if report.errors and not partial:
         report.outcome = "rejected"
     else:

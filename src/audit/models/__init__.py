@@ -24,12 +24,20 @@ from audit.models.data import (
 )
 from audit.models.findings import Case, CaseEvent, DetectionRun, Finding
 from audit.models.imports import ImportBatch, QuarantinedRow, RowHistory
-from audit.models.service import ApiToken, AuditEntry, CaseDecision, Rectification, User
+from audit.models.service import (
+    ApiToken,
+    AuditEntry,
+    CaseDecision,
+    PreReleaseCheck,
+    Rectification,
+    Release,
+    User,
+)
 
 __all__ = [
     "Account", "Allocation", "Base", "CardPayment", "Case", "CaseEvent", "DetectionRun", "Finding", "Death", "Disbursement", "Disclosure",
     "Household", "ImportBatch", "Kinship", "Official", "Organization", "Person", "Program",
     "Project", "PublicEmployee", "QuarantinedRow", "RowHistory", "ApiToken", "AuditEntry", "CaseDecision",
-    "Rectification", "User", "Shareholder", "Town",
+    "Rectification", "User", "PreReleaseCheck", "Release", "Shareholder", "Town",
     "Transfer", "Vehicle", "Village",
 ]

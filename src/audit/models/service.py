@@ -88,3 +88,31 @@ class Rectification(Base):
     note: Mapped[str | None] = mapped_column(Text)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PreReleaseCheck(Base):
+    """A finance officer's check of lines before money moves: each line's verdict (pass or
+    hold) with the findings or errors behind it. The lines themselves are never stored."""
+
+    __tablename__ = "prerelease_checks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # disbursements | card_roster
+    kind: Mapped[str] = mapped_column(String(24))
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # [{"key": ..., "verdict": "pass"|"hold", "reasons": [...]}]
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+
+
+class Release(Base):
+    """A held line released by a finance officer, with the reason: an override on record."""
+
+    __tablename__ = "prerelease_releases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    check_id: Mapped[int] = mapped_column(ForeignKey("prerelease_checks.id"), index=True)
+    line_key: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    released_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    released_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

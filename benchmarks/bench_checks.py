@@ -1,0 +1,150 @@
+"""Pre-release check latency against a served 10,000-household store.
+
+    python benchmarks/bench_checks.py [--households 10000] [--requests 1000] [--clients 20]
+        [--database postgresql+psycopg://postgres@127.0.0.1/audit_bench_checks]
+
+Builds the store (SQLite by default), starts `audit serve` on 127.0.0.1, then: one disbursement
+checked per request, ``--requests`` requests from ``--clients`` concurrent clients (p50,
+p99); and one 5,000-line card roster. Targets: p99 <= 100 ms; the roster in <= 5 s.
+All traffic stays on the loopback address; every loop is bounded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+PASSWORD = "benchmark password"
+
+
+def prepare(url: str, households: int, folder: Path) -> tuple[dict, list[dict]]:
+    from bench_import import fresh
+    from sqlalchemy import func, select
+
+    from audit.db import make_engine
+    from audit.detection.service import detect
+    from audit.importer.service import import_path
+    from audit.models import Disbursement, Household, Project
+    from audit.synth.county import generate
+    from audit.users import create_user
+
+    generate(folder / "county", households=households, seed=2017)
+    fresh(url)
+    engine = make_engine(url)
+    import_path(engine, folder / "county")
+    detect(engine)
+    with engine.begin() as conn:
+        create_user(conn, "finance1", "finance", PASSWORD)
+        paid = select(Disbursement.project_id, func.sum(Disbursement.amount_fen).label("paid")).group_by(
+            Disbursement.project_id).subquery()
+        project = conn.execute(select(Project.project_id, Disbursement.payee_id, Disbursement.payee_account,
+                                      Disbursement.allocation_id)
+                               .join(paid, paid.c.project_id == Project.project_id)
+                               .join(Disbursement, Disbursement.project_id == Project.project_id)
+                               .where(paid.c.paid * 100 <= Project.budget_fen * 65).limit(1)).one()
+        homes = conn.execute(select(Household).where(Household.attribute == "low_income").limit(5000)).all()
+        # The batches' notices are published before the roster goes out, as they must be.
+        from sqlalchemy import insert
+
+        from audit.models import Disclosure
+        for village in {h.village_code for h in homes}:
+            for month in ("2018-01", "2018-02"):
+                conn.execute(insert(Disclosure).values(
+                    disclosure_id=f"B-{month}-{village}", subject_kind="payment_batch",
+                    subject_ref=f"MIN_LIVING/{month}/{village}", channel="both",
+                    start_on=date(2017, 12, 20), end_on=date(2018, 1, 5)))
+    line = {"disbursement_id": "BENCH-1", "allocation_id": project.allocation_id, "project_id": project.project_id,
+            "payer_unit": "汨罗市财政局", "payee_kind": "org", "payee_id": project.payee_id,
+            "payee_account": project.payee_account, "amount": "60000.00", "paid_on": "2017-12-20"}
+    roster = [{"payment_id": f"B{i:05d}", "program_code": "MIN_LIVING", "id_number": h.head_id_number,
+               "household_id": h.household_id, "card_account": h.card_account, "amount": "390.00",
+               "period": "2018-01", "paid_on": "2018-01-20", "paying_unit": "归义镇财政所"}
+              for i, h in enumerate(homes)]
+    while len(roster) < 5000:  # second-month lines for the same households
+        h = homes[len(roster) % len(homes)]
+        roster.append({**roster[len(roster) % len(homes)], "payment_id": f"B{len(roster):05d}", "period": "2018-02",
+                       "paid_on": "2018-02-20", "id_number": h.head_id_number})
+    engine.dispose()
+    return line, roster[:5000]
+
+
+async def hammer(base: str, token: str, line: dict, requests: int, clients: int) -> list[float]:
+    latencies: list[float] = []
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(requests):
+        queue.put_nowait(i)
+
+    async def client() -> None:
+        async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+            while not queue.empty():
+                queue.get_nowait()
+                started = time.perf_counter()
+                response = await http.post("/checks/disbursements", json={"disbursements": [line]},
+                                           headers={"Authorization": f"Bearer {token}"})
+                latencies.append(time.perf_counter() - started)
+                response.raise_for_status()
+
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return latencies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--households", type=int, default=10_000)
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--port", type=int, default=8799)
+    parser.add_argument("--database", default="sqlite", help="sqlite, or a PostgreSQL URL (recreated)")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as work:
+        folder = Path(work)
+        url = f"sqlite:///{folder / 'bench.db'}" if args.database == "sqlite" else args.database
+        line, roster = prepare(url, args.households, folder)
+        env = {**os.environ, "AUDIT_DATABASE_URL": url, "PYTHONPATH": str(ROOT / "src")}
+        server = subprocess.Popen([sys.executable, "-m", "audit", "serve", "--port", str(args.port)], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=open(os.environ.get("BENCH_SERVER_LOG", os.devnull), "w"))
+        base = f"http://127.0.0.1:{args.port}"
+        try:
+            for _ in range(100):
+                try:
+                    httpx.get(f"{base}/health", timeout=1)
+                    break
+                except httpx.HTTPError:
+                    time.sleep(0.2)
+            token = httpx.post(f"{base}/auth/login", json={"name": "finance1", "password": PASSWORD}
+                               ).json()["access_token"]
+            latencies = sorted(asyncio.run(hammer(base, token, line, args.requests, args.clients)))
+            started = time.perf_counter()
+            response = httpx.post(f"{base}/checks/card-roster", json={"card_payments": roster},
+                                  headers={"Authorization": f"Bearer {token}"}, timeout=300)
+            roster_seconds = time.perf_counter() - started
+            response.raise_for_status()
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    result = {"database": "sqlite" if args.database == "sqlite" else "postgresql", "households": args.households, "requests": len(latencies), "clients": args.clients,
+              "p50_ms": round(latencies[len(latencies) // 2] * 1000, 1),
+              "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 1),
+              "roster_lines": len(roster), "roster_seconds": round(roster_seconds, 2),
+              "roster_held": response.json()["summary"]["hold"]}
+    print(json.dumps(result, indent=1))
+    if args.out:
+        args.out.write_text(json.dumps(result, indent=1), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

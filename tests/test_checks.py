@@ -1,0 +1,162 @@
+"""Pre-release checks: a finance officer's roster with planted problems comes back with
+exactly those lines held, each with its reason; nothing of the lines is stored."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func, insert, select
+
+from audit.detection.service import detect
+from audit.importer.service import import_path
+from audit.models import AuditEntry, CardPayment, Death, Disbursement, Disclosure, Household, Project
+from audit.users import create_user
+from tests.conftest import COUNTY
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def finance(engine: Engine) -> tuple[TestClient, dict[str, str], Engine]:
+    from audit.api.app import create_app
+
+    assert import_path(engine, COUNTY).outcome == "committed"
+    detect(engine)
+    with engine.begin() as conn:
+        create_user(conn, "finance1", "finance", PASSWORD)
+    client = TestClient(create_app())
+    token = client.post("/auth/login", json={"name": "finance1", "password": PASSWORD}).json()["access_token"]
+    return client, {"Authorization": f"Bearer {token}"}, engine
+
+
+def _roster(engine: Engine) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """A January roster for 25 untouched low-income households, notices published, and
+    six lines with a planted problem each."""
+    with engine.begin() as conn:
+        rows = conn.execute(select(Household).where(Household.attribute == "low_income",
+                                                    Household.exited_on.is_(None))
+                            .order_by(Household.household_id).limit(40)).all()
+        paid_twice = conn.execute(select(CardPayment).where(CardPayment.program_code == "MIN_LIVING",
+                                                            CardPayment.period == "2017-12")
+                                  .order_by(CardPayment.payment_id).limit(1)).one()
+        exited = conn.execute(select(Household).where(Household.exited_on.is_not(None),
+                                                      Household.attribute == "low_income")
+                              .order_by(Household.household_id).limit(1)).one()
+        for village in {r.village_code for r in rows} | {exited.village_code}:
+            conn.execute(insert(Disclosure).values(disclosure_id=f"GS-JAN-{village}", subject_kind="payment_batch",
+                                                   subject_ref=f"MIN_LIVING/2018-01/{village}", channel="both",
+                                                   start_on=date(2017, 12, 20), end_on=date(2018, 1, 5)))
+        dead = rows[30]
+        conn.execute(insert(Death).values(id_number=dead.head_id_number, died_on=date(2017, 12, 3), source="火化登记"))
+
+    def line(key: str, home: Any, **change: Any) -> dict[str, Any]:
+        base = {"payment_id": key, "program_code": "MIN_LIVING", "id_number": home.head_id_number,
+                "household_id": home.household_id, "card_account": home.card_account, "amount": "390.00",
+                "period": "2018-01", "paid_on": "2018-01-20", "paying_unit": "归义镇财政所"}
+        return {**base, **change}
+
+    lines = [line(f"R{i:03d}", home) for i, home in enumerate(rows[:25])]
+    planted = {
+        "R-DEAD": "DC-06", "R-AGAIN": "DC-01", "R-OVER": "DC-04", "R-EXIT": "DC-05", "R-CARD": "DC-08",
+        "row 32": "import",
+    }
+    lines += [
+        line("R-DEAD", dead),
+        line("R-AGAIN", next(r for r in rows if r.household_id == paid_twice.household_id) if any(
+            r.household_id == paid_twice.household_id for r in rows) else rows[31], period="2017-12",
+             id_number=paid_twice.id_number, household_id=paid_twice.household_id,
+             card_account=paid_twice.card_account, paid_on="2018-01-20"),
+        line("R-OVER", rows[32], amount="1300.00"),
+        line("R-EXIT", exited),
+        line("R-CARD", rows[33], card_account=rows[0].card_account),
+        line("R-NOPROG", rows[34], program_code="NOPE"),
+    ]
+    return lines, planted
+
+
+def test_a_roster_with_planted_problems_is_held_exactly_there(finance: Any) -> None:
+    client, headers, engine = finance
+    lines, planted = _roster(engine)
+    with engine.connect() as conn:
+        before = conn.execute(select(func.count()).select_from(CardPayment)).scalar_one()
+    response = client.post("/checks/card-roster", json={"card_payments": lines}, headers=headers)
+    assert response.status_code == 200, response.text
+    result = response.json()
+    held = {line["key"]: {r["code"] for r in line["reasons"]} for line in result["lines"] if line["verdict"] == "hold"}
+    # R-CARD's card now collects for two households: both lines on that card are held.
+    assert set(held) == set(planted) | {"R000"}
+    for key, code in planted.items():
+        assert code in held[key], (key, held[key])
+    assert held["R000"] == {"DC-08"}
+    assert result["summary"] == {"lines": 31, "pass": 24, "hold": 7}
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(CardPayment)).scalar_one() == before
+    dead = next(line for line in result["lines"] if line["key"] == "R-DEAD")
+    assert any("died on 2017-12-03" in step["fact"] for step in dead["reasons"][0]["evidence"])
+    assert "*************" in response.text  # a finance officer sees numbers masked
+
+
+def test_a_held_line_is_released_only_with_a_reason_on_the_record(finance: Any) -> None:
+    client, headers, engine = finance
+    lines, _ = _roster(engine)
+    check = client.post("/checks/card-roster", json={"card_payments": lines}, headers=headers).json()
+    passed = next(line["key"] for line in check["lines"] if line["verdict"] == "pass")
+    path = f"/checks/{check['check_id']}/release"
+    assert client.post(path, json={"line": passed, "reason": "x"}, headers=headers).status_code == 409
+    assert client.post(path, json={"line": "R-OVER", "reason": ""}, headers=headers).status_code == 422
+    done = client.post(path, json={"line": "R-OVER", "reason": "arrears for two months, approved by the bureau"},
+                       headers=headers)
+    assert done.status_code == 204
+    stored = client.get(f"/checks/{check['check_id']}", headers=headers).json()
+    over = next(line for line in stored["lines"] if line["key"] == "R-OVER")
+    assert over["released"]["reason"].startswith("arrears")
+    with engine.connect() as conn:
+        entry = conn.execute(select(AuditEntry).where(AuditEntry.action == "prerelease_override")).one()
+    assert entry.actor == "finance1" and "R-OVER" in entry.subject
+
+
+def test_a_roster_file_in_csv_gets_the_same_verdicts(finance: Any) -> None:
+    import csv
+    import io
+
+    client, headers, engine = finance
+    lines, planted = _roster(engine)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, list(lines[0]))
+    writer.writeheader()
+    writer.writerows(lines)
+    response = client.post("/checks/card-roster/file", content=out.getvalue().encode("utf-8"),
+                           headers={**headers, "content-type": "text/csv"})
+    assert response.status_code == 200, response.text
+    held = {line["key"] for line in response.json()["lines"] if line["verdict"] == "hold"}
+    assert held == set(planted) | {"R000"}
+    assert client.post("/checks/card-roster/file", content=b"x", headers={**headers, "content-type": "text/plain"}
+                       ).status_code == 415
+
+
+def test_a_disbursement_paid_before_approval_is_held_and_a_proper_one_passes(finance: Any) -> None:
+    client, headers, engine = finance
+    with engine.connect() as conn:
+        paid = select(Disbursement.project_id, func.sum(Disbursement.amount_fen).label("paid")).group_by(
+            Disbursement.project_id).subquery()
+        project = conn.execute(select(Project, Disbursement.payee_id, Disbursement.payee_account,
+                                      Disbursement.allocation_id)
+                               .join(paid, paid.c.project_id == Project.project_id)
+                               .join(Disbursement, Disbursement.project_id == Project.project_id)
+                               .where(paid.c.paid * 100 <= Project.budget_fen * 65, Project.budget_fen >= 40_000_000)
+                               .order_by(Project.project_id).limit(1)).one()
+    base = {"allocation_id": project.allocation_id, "project_id": project.project_id, "payer_unit": "汨罗市财政局",
+            "payee_kind": "org", "payee_id": project.payee_id, "payee_account": project.payee_account,
+            "amount": "60000.00", "invoice_number": "0430017001119999999"}
+    proper = {**base, "disbursement_id": "NEW-1", "paid_on": "2017-12-20"}
+    early = {**base, "disbursement_id": "NEW-2", "invoice_number": "0430017001119999998",
+             "paid_on": (project.approved_on - timedelta(days=10)).isoformat()}
+    response = client.post("/checks/disbursements", json={"disbursements": [proper, early]}, headers=headers)
+    assert response.status_code == 200, response.text
+    verdicts = {line["key"]: line for line in response.json()["lines"]}
+    assert verdicts["NEW-1"]["verdict"] == "pass", verdicts["NEW-1"]["reasons"]
+    assert verdicts["NEW-2"]["verdict"] == "hold", (project.approved_on, early["paid_on"], verdicts["NEW-2"])
+    assert "FP-01" in {r["code"] for r in verdicts["NEW-2"]["reasons"]}
