@@ -15,6 +15,8 @@ POLICY: dict[str, frozenset[str]] = {
     "log:verify": frozenset({"inspector", "admin"}),
     "checks:run": frozenset({"finance"}),
     "checks:release": frozenset({"finance"}),
+    "notices:export": frozenset({"disclosure"}),
+    "notices:publish": frozenset({"disclosure"}),
     "tokens:create": frozenset({"admin"}),
     "users:read": frozenset({"admin"}),
 }

@@ -4,9 +4,10 @@ logic lives in the services."""
 from __future__ import annotations
 
 from datetime import date
+from urllib.parse import quote
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
 from audit import trail
@@ -376,3 +377,86 @@ def release_line(check_id: int, body: ReleaseIn, conn: SessionDep,
     from audit.checks.service import release
 
     _checked(release, conn, check_id, body.line, body.reason, user)
+
+
+# ---------------------------------------------------------------------- public notices
+
+MEDIA = {"csv": "text/csv; charset=utf-8", "xlsx": XLSX, "pdf": "application/pdf"}
+NoticeFormat = Literal["csv", "xlsx", "pdf"]
+
+
+def _notice(conn: Any, user: Any, what: str, build: Any, fmt: str) -> Response:
+    from audit.disclosure.service import NoticeError, render
+
+    try:
+        title, columns, rows = build()
+        content = render(title, columns, [tuple(mask(list(row))) for row in rows], fmt)
+    except NoticeError as exc:
+        raise HTTPException(exc.status, str(exc)) from None
+    trail.append(conn, user.name, "notice_exported", what, {"format": fmt, "rows": len(rows)})
+    filename = quote(f"{title}.{fmt}")
+    return Response(content, media_type=MEDIA[fmt],
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{filename}"})
+
+
+@router.get("/notices/projects", tags=["public notices"], response_class=Response,
+            responses={200: {"content": {m: {} for m in MEDIA.values()}}})
+def notice_projects(conn: SessionDep, user: Annotated[Any, allowed("notices:export")],
+                    village: Annotated[str, Query(min_length=1, max_length=64)],
+                    fmt: Annotated[NoticeFormat, Query(alias="format")] = "csv") -> Response:
+    """A village's projects with their money, for the portal or the village board."""
+    from audit.disclosure.service import PROJECT_COLUMNS, project_rows
+
+    def build() -> tuple[str, tuple[str, ...], list[tuple[Any, ...]]]:
+        title, rows = project_rows(conn, village)
+        return title, PROJECT_COLUMNS, rows
+
+    return _notice(conn, user, f"projects of {village}", build, fmt)
+
+
+@router.get("/notices/beneficiaries", tags=["public notices"], response_class=Response,
+            responses={200: {"content": {m: {} for m in MEDIA.values()}}})
+def notice_beneficiaries(conn: SessionDep, user: Annotated[Any, allowed("notices:export")],
+                         program: Annotated[str, Query(min_length=1, max_length=64)],
+                         period: Annotated[str, Query(pattern=r"^\d{4}(-\d{2})?$")],
+                         village: Annotated[str, Query(min_length=1, max_length=64)],
+                         fmt: Annotated[NoticeFormat, Query(alias="format")] = "csv") -> Response:
+    """Beneficiaries of a program for a period and village, with their amounts; numbers masked."""
+    from audit.disclosure.service import BENEFICIARY_COLUMNS, beneficiary_rows
+
+    def build() -> tuple[str, tuple[str, ...], list[tuple[Any, ...]]]:
+        title, rows = beneficiary_rows(conn, program, period, village)
+        return title, BENEFICIARY_COLUMNS, rows
+
+    return _notice(conn, user, f"{program}/{period}/{village}", build, fmt)
+
+
+class NoticeIn(BaseModel):
+    subject_kind: Literal["project", "payment_batch"]
+    subject_ref: str = Field(min_length=1, max_length=160)
+    channel: Literal["portal", "village_board", "both"]
+    start_on: date
+    end_on: date
+    url: str | None = Field(default=None, max_length=500)
+
+
+@router.post("/notices", status_code=201, tags=["public notices"])
+def publish_notice(body: NoticeIn, conn: SessionDep, user: Annotated[Any, allowed("notices:publish")]
+                   ) -> dict[str, str]:
+    """Record a published notice (channel, start, end), so the disclosure check knows of it."""
+    from audit.disclosure.service import NoticeError, publish
+
+    try:
+        disclosure_id = publish(conn, body.subject_kind, body.subject_ref, body.channel, body.start_on,
+                                body.end_on, body.url, user)
+    except NoticeError as exc:
+        raise HTTPException(exc.status, str(exc)) from None
+    return {"disclosure_id": disclosure_id}
+
+
+@router.get("/notices/compliance", tags=["public notices"])
+def notice_compliance(conn: SessionDep, _: Annotated[Any, allowed("notices:export")]) -> list[dict[str, Any]]:
+    """Projects and payment batches that were paid without a proper notice."""
+    from audit.disclosure.service import compliance
+
+    return mask(compliance(conn))
