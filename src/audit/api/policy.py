@@ -17,6 +17,9 @@ POLICY: dict[str, frozenset[str]] = {
     "checks:release": frozenset({"finance"}),
     "notices:export": frozenset({"disclosure"}),
     "notices:publish": frozenset({"disclosure"}),
+    "datasets:import": frozenset({"admin"}),
+    "records:create": frozenset({"finance", "admin"}),
+    "records:read": frozenset({"inspector", "finance", "admin"}),
     "tokens:create": frozenset({"admin"}),
     "users:read": frozenset({"admin"}),
 }

@@ -7,7 +7,7 @@ from datetime import date
 from urllib.parse import quote
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Header, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
 from audit import trail
@@ -460,3 +460,71 @@ def notice_compliance(conn: SessionDep, _: Annotated[Any, allowed("notices:expor
     from audit.disclosure.service import compliance
 
     return mask(compliance(conn))
+
+
+# ---------------------------------------------------------------------- records
+
+def _records(call: Any, *args: Any) -> Any:
+    from audit.records.service import RecordError
+
+    try:
+        return call(*args)
+    except RecordError as exc:
+        raise HTTPException(exc.status, exc.detail if exc.detail is not None else str(exc)) from None
+
+
+ZIP = "application/zip"
+
+
+@router.post("/datasets", tags=["records"], openapi_extra={"requestBody": {"required": True, "content": {
+    ZIP: {"schema": {"type": "string", "format": "binary"}}, XLSX: {"schema": {"type": "string", "format": "binary"}}}}})
+async def upload_dataset(request: Request, user: Annotated[Any, allowed("datasets:import")], conn: SessionDep,
+                         partial: bool = False) -> Response:
+    """Import a dataset (a .zip of CSV files or an .xlsx workbook): the same importer and report."""
+    import json as json_module
+
+    from audit.importer.read import DatasetError
+    from audit.records.service import upload
+
+    kind = request.headers.get("content-type", "").split(";")[0].strip()
+    if kind not in {ZIP, XLSX}:
+        raise HTTPException(415, "send the dataset as application/zip or as an .xlsx workbook")
+    content = await request.body()
+    if not content or len(content) > 200 * 1024 * 1024:
+        raise HTTPException(422, "the dataset is empty or larger than 200 MB")
+    try:
+        report = upload(conn, content, ".zip" if kind == ZIP else ".xlsx", partial, user)
+    except DatasetError as exc:
+        raise HTTPException(422, str(exc)) from None
+    body = mask(report.as_dict())
+    return Response(json_module.dumps(body, ensure_ascii=False), media_type="application/json",
+                    status_code=200 if report.stored else 422)
+
+
+@router.post("/records/{table}", status_code=201, tags=["records"])
+def create_record(table: Literal["projects", "disbursements", "card_payments"],
+                  values: dict[str, str | None], conn: SessionDep,
+                  user: Annotated[Any, allowed("records:create")],
+                  idempotency_key: Annotated[str, Header(min_length=8, max_length=200)]) -> Response:
+    """Create one project approval, disbursement or card payment; a retry with the same
+    Idempotency-Key and body gets the first response, never a second record."""
+    import json as json_module
+
+    from audit.records.service import create
+
+    status_code, body = _records(create, conn, table, values, idempotency_key, user)
+    return Response(json_module.dumps(body, ensure_ascii=False), media_type="application/json",
+                    status_code=status_code)
+
+
+@router.get("/records/{table}", tags=["records"])
+def read_records(table: str, request: Request, conn: SessionDep, user: Annotated[Any, allowed("records:read")],
+                 limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                 offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+    """Rows of an interchange table, filtered by ``column=value`` query parameters, paged;
+    numbers masked except for inspectors."""
+    from audit.records.service import read
+
+    filters = {k: v for k, v in request.query_params.items() if k not in {"limit", "offset"}}
+    page = _records(read, conn, table, filters, limit, offset)
+    return page if user.role == "inspector" else mask(page)

@@ -43,6 +43,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     union_all,
     update,
 )
@@ -59,6 +60,7 @@ from audit.models import ImportBatch, QuarantinedRow, RowHistory
 ProgressFn = Callable[[str, int, int], None]  # table, rows done, rows expected
 
 ROW = "_row"  # staging column holding the source row number
+IMPORT_LOCK = 727_001  # PostgreSQL advisory lock taken by every import
 
 
 def _cached(parser: Callable[[Any], Any], enabled: bool) -> Callable[[Any], tuple[Any, str | None, str | None]]:
@@ -474,30 +476,41 @@ def _finish_batch(conn: Connection, report: ImportReport) -> None:
     conn.execute(update(ImportBatch.__table__).where(ImportBatch.__table__.c.id == report.batch_id).values(values))
 
 
+def import_into(conn: Connection, dataset: Dataset, *, partial: bool, who: str,
+                progress: ProgressFn | None = None) -> ImportReport:
+    """Import on ``conn``'s open transaction, inside a savepoint: kept when clean (or
+    partial), rolled back otherwise, and then the rejected attempt alone is recorded.
+    The caller commits. Commands and HTTP uploads both come through here."""
+    if conn.dialect.name == "postgresql":
+        # Imports queue: two at once could both find a new key absent (neither sees the
+        # other's uncommitted row) and the second would fail on it. SQLite's writers queue
+        # already (transactions begin IMMEDIATE).
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": IMPORT_LOCK})
+    savepoint = conn.begin_nested()
+    try:
+        report = load_dataset(conn, dataset, partial=partial, imported_by=who, progress=progress)
+    except BaseException:
+        savepoint.rollback()
+        raise
+    if report.stored:
+        savepoint.commit()
+        trail.append(conn, who, "import", dataset.source, _trail_detail(report))
+        return report
+    savepoint.rollback()
+    report.batch_id = _insert_batch(conn, dataset, who, partial, report.outcome)
+    _finish_batch(conn, report)
+    trail.append(conn, who, "import_rejected", dataset.source, _trail_detail(report))
+    return report
+
+
 def import_path(engine: Engine, path: Path, *, partial: bool = False, imported_by: str | None = None,
                 progress: ProgressFn | None = None) -> ImportReport:
-    """Import a dataset in one transaction: committed when clean (or partial), else rolled
-    back, and then the rejected attempt alone is recorded in ``import_batches``."""
+    """Import a dataset file or folder as one unit of work (the command line's boundary)."""
     who = imported_by or _current_user()
     with ExitStack() as stack:
         dataset = open_dataset(path, stack)
-        with engine.connect() as conn:
-            transaction = conn.begin()
-            try:
-                report = load_dataset(conn, dataset, partial=partial, imported_by=who, progress=progress)
-            except BaseException:
-                transaction.rollback()
-                raise
-            if report.stored:
-                trail.append(conn, who, "import", dataset.source, _trail_detail(report))
-                transaction.commit()
-                return report
-            transaction.rollback()
-            with conn.begin():
-                report.batch_id = _insert_batch(conn, dataset, who, partial, report.outcome)
-                _finish_batch(conn, report)
-                trail.append(conn, who, "import_rejected", dataset.source, _trail_detail(report))
-    return report
+        with engine.connect() as conn, conn.begin():
+            return import_into(conn, dataset, partial=partial, who=who, progress=progress)
 
 
 def _current_user() -> str:

@@ -28,6 +28,7 @@ from audit.models.service import (
     ApiToken,
     AuditEntry,
     CaseDecision,
+    IdempotencyKey,
     PreReleaseCheck,
     Rectification,
     Release,
@@ -38,6 +39,6 @@ __all__ = [
     "Account", "Allocation", "Base", "CardPayment", "Case", "CaseEvent", "DetectionRun", "Finding", "Death", "Disbursement", "Disclosure",
     "Household", "ImportBatch", "Kinship", "Official", "Organization", "Person", "Program",
     "Project", "PublicEmployee", "QuarantinedRow", "RowHistory", "ApiToken", "AuditEntry", "CaseDecision",
-    "Rectification", "User", "PreReleaseCheck", "Release", "Shareholder", "Town",
+    "Rectification", "User", "PreReleaseCheck", "Release", "IdempotencyKey", "Shareholder", "Town",
     "Transfer", "Vehicle", "Village",
 ]

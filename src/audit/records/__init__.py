@@ -1,0 +1,1 @@
+"""Records over HTTP: dataset uploads, single records created idempotently, paged reads."""

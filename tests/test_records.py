@@ -1,0 +1,123 @@
+"""Records over HTTP: uploads by the same importer, single records created once per
+Idempotency-Key (concurrent retries included), paged reads masked by role."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func, select
+
+from audit.models import CardPayment, ImportBatch
+from audit.users import create_user
+from tests.conftest import BAD, COUNTY, data_counts
+
+PASSWORD = "correct horse battery"
+
+
+def zipped(folder: Path) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for file in folder.glob("*.csv"):
+            archive.write(file, file.name)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def api(engine: Engine) -> tuple[TestClient, dict[str, dict[str, str]], Engine]:
+    from audit.api.app import create_app
+
+    with engine.begin() as conn:
+        for name, role in (("admin1", "admin"), ("finance1", "finance"), ("inspector1", "inspector")):
+            create_user(conn, name, role, PASSWORD)
+    client = TestClient(create_app())
+    headers = {name: {"Authorization": "Bearer " + client.post("/auth/login", json={
+        "name": name, "password": PASSWORD}).json()["access_token"]} for name in ("admin1", "finance1", "inspector1")}
+    return client, headers, engine
+
+
+def test_an_uploaded_dataset_goes_through_the_same_importer(api: Any) -> None:
+    client, headers, engine = api
+    admin = {**headers["admin1"], "content-type": "application/zip"}
+    done = client.post("/datasets", content=zipped(COUNTY), headers=admin)
+    assert done.status_code == 200, done.text[:500]
+    assert done.json()["counts"]["households"]["inserted"] == 2001
+    before = data_counts(engine)
+    rejected = client.post("/datasets", content=zipped(BAD), headers=admin)
+    assert rejected.status_code == 422
+    assert len(rejected.json()["errors"]) == 25 and rejected.json()["outcome"] == "rejected"
+    assert data_counts(engine) == before
+    with engine.connect() as conn:
+        assert conn.execute(select(ImportBatch.outcome).order_by(ImportBatch.id.desc()).limit(1)).scalar_one() \
+            == "rejected"
+    assert client.post("/datasets", content=b"x", headers={**headers["admin1"], "content-type": "text/plain"}
+                       ).status_code == 415
+
+
+def _payment(engine: Engine) -> dict[str, str]:
+    from audit.importer.service import import_path
+
+    import_path(engine, COUNTY)
+    with engine.connect() as conn:
+        row = conn.execute(select(CardPayment).limit(1)).one()
+    return {"payment_id": "API-0001", "program_code": "MEDICAL_AID", "id_number": row.id_number,
+            "household_id": row.household_id, "card_account": row.card_account, "amount": "1200.00",
+            "period": "2017", "paid_on": "2017-12-28", "paying_unit": row.paying_unit}
+
+
+def test_a_record_is_created_once_per_idempotency_key(api: Any) -> None:
+    client, headers, engine = api
+    body = _payment(engine)
+    finance = {**headers["finance1"], "Idempotency-Key": "roster-2017-12-28-0001"}
+    first = client.post("/records/card_payments", json=body, headers=finance)
+    assert first.status_code == 201 and first.json()["outcome"] == "inserted"
+    again = client.post("/records/card_payments", json=body, headers=finance)
+    assert again.status_code == 201 and again.json() == first.json()
+    other = client.post("/records/card_payments", json={**body, "amount": "1300.00"}, headers=finance)
+    assert other.status_code == 422
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(CardPayment)
+                            .where(CardPayment.payment_id == "API-0001")).scalar_one() == 1
+    bad = client.post("/records/card_payments", json={**body, "payment_id": "API-2", "amount": "12.345"},
+                      headers={**headers["finance1"], "Idempotency-Key": "another-key-0002"})
+    assert bad.status_code == 422 and "more than 2 decimals" in bad.text
+    assert client.post("/records/card_payments", json=body, headers=headers["finance1"]).status_code == 422
+
+
+def test_concurrent_requests_with_one_key_create_one_record(api: Any) -> None:
+    from audit.api.app import create_app
+
+    _, headers, engine = api
+    body = {**_payment(engine), "payment_id": "API-CONC"}
+    finance = {**headers["finance1"], "Idempotency-Key": "concurrent-key-0001"}
+
+    def send(_: int) -> tuple[int, dict[str, Any]]:
+        response = TestClient(create_app()).post("/records/card_payments", json=body, headers=finance)
+        return response.status_code, response.json()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(send, range(4)))
+    assert {status for status, _ in results} == {201}
+    assert len({str(body) for _, body in results}) == 1
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(CardPayment)
+                            .where(CardPayment.payment_id == "API-CONC")).scalar_one() == 1
+
+
+def test_records_are_read_paged_and_masked_for_all_but_inspectors(api: Any) -> None:
+    client, headers, engine = api
+    _payment(engine)
+    village = "4306811002" + "00"
+    params = {"village_code": village, "limit": 5}
+    finance = client.get("/records/households", params=params, headers=headers["finance1"]).json()
+    inspector = client.get("/records/households", params=params, headers=headers["inspector1"]).json()
+    assert finance["total"] == inspector["total"] > 5 and len(finance["items"]) == 5
+    assert "*" in finance["items"][0]["head_id_number"] and "*" not in inspector["items"][0]["head_id_number"]
+    assert client.get("/records/households", params={"colour": "red"}, headers=headers["finance1"]).status_code == 422
+    assert client.get("/records/card_payments", params={"amount": "x"}, headers=headers["finance1"]).status_code == 422
+    assert client.get("/records/nothing", headers=headers["finance1"]).status_code == 404
