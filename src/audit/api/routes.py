@@ -7,7 +7,7 @@ from datetime import date
 from urllib.parse import quote
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
 from audit import trail
@@ -18,6 +18,8 @@ from audit.review import service as review
 from audit.users import authenticate, issue_token
 
 router = APIRouter()
+# Keys of stored rows: bounded, so an absurd number is a 422, not a database overflow.
+RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
 def _review(call: Any, *args: Any) -> Any:
@@ -129,7 +131,7 @@ def list_cases(
 
 
 @router.get("/cases/{case_id}", tags=["review"])
-def get_case(case_id: int, conn: SessionDep, user: Annotated[Any, allowed("cases:read")],
+def get_case(case_id: RowId, conn: SessionDep, user: Annotated[Any, allowed("cases:read")],
              reveal: bool = False) -> dict[str, Any]:
     """A case with its findings, each evidence step resolved into the record it names.
 
@@ -146,7 +148,7 @@ class AssignIn(BaseModel):
 
 
 @router.post("/cases/{case_id}/assign", status_code=204, tags=["review"])
-def assign(case_id: int, body: AssignIn, conn: SessionDep, user: Annotated[Any, allowed("cases:assign")]) -> None:
+def assign(case_id: RowId, body: AssignIn, conn: SessionDep, user: Annotated[Any, allowed("cases:assign")]) -> None:
     """Assign a case to an inspector."""
     _review(review.assign, conn, case_id, body.to, user)
 
@@ -156,7 +158,7 @@ class CommentIn(BaseModel):
 
 
 @router.post("/cases/{case_id}/comments", status_code=204, tags=["review"])
-def comment(case_id: int, body: CommentIn, conn: SessionDep, user: Annotated[Any, allowed("cases:comment")]
+def comment(case_id: RowId, body: CommentIn, conn: SessionDep, user: Annotated[Any, allowed("cases:comment")]
             ) -> None:
     """Add a comment to a case's history."""
     _review(review.comment, conn, case_id, body.text, user)
@@ -168,12 +170,12 @@ class DecisionIn(BaseModel):
 
 
 class DecisionOut(BaseModel):
-    decision_id: int
+    decision_id: RowId
     state: str
 
 
 @router.post("/cases/{case_id}/decisions", response_model=DecisionOut, status_code=201, tags=["review"])
-def decide(case_id: int, body: DecisionIn, conn: SessionDep, user: Annotated[Any, allowed("cases:decide")]
+def decide(case_id: RowId, body: DecisionIn, conn: SessionDep, user: Annotated[Any, allowed("cases:decide")]
            ) -> DecisionOut:
     """Decide a case; a confirmation waits for a second inspector's approval."""
     decision_id = _review(review.decide, conn, case_id, body.decision, body.reason, user)
@@ -181,7 +183,7 @@ def decide(case_id: int, body: DecisionIn, conn: SessionDep, user: Annotated[Any
 
 
 @router.post("/cases/{case_id}/decisions/{decision_id}/approve", status_code=204, tags=["review"])
-def approve(case_id: int, decision_id: int, conn: SessionDep, user: Annotated[Any, allowed("cases:approve")]
+def approve(case_id: RowId, decision_id: RowId, conn: SessionDep, user: Annotated[Any, allowed("cases:approve")]
             ) -> None:
     """Approve another inspector's confirmation (four eyes)."""
     _review(review.approve, conn, case_id, decision_id, user)
@@ -196,14 +198,14 @@ class RectificationIn(BaseModel):
 
 
 @router.put("/cases/{case_id}/rectification", status_code=204, tags=["review"])
-def rectify(case_id: int, body: RectificationIn, conn: SessionDep, user: Annotated[Any, allowed("cases:rectify")]
+def rectify(case_id: RowId, body: RectificationIn, conn: SessionDep, user: Annotated[Any, allowed("cases:rectify")]
             ) -> None:
     """Record a confirmed case's rectification: deadline, money recovered, people held accountable."""
     _review(review.rectify, conn, case_id, body.deadline, body.recovered, body.accountable, body.note, user)
 
 
 @router.post("/cases/{case_id}/close", status_code=204, tags=["review"])
-def close(case_id: int, conn: SessionDep, user: Annotated[Any, allowed("cases:rectify")]) -> None:
+def close(case_id: RowId, conn: SessionDep, user: Annotated[Any, allowed("cases:rectify")]) -> None:
     """Close a rectified, dismissed or referred case."""
     _review(review.close, conn, case_id, user)
 
@@ -358,7 +360,7 @@ def check_disbursements(body: DisbursementsIn, conn: SessionDep, user: Annotated
 
 
 @router.get("/checks/{check_id}", tags=["pre-release checks"])
-def get_check(check_id: int, conn: SessionDep, _: Annotated[Any, allowed("checks:run")]) -> dict[str, Any]:
+def get_check(check_id: RowId, conn: SessionDep, _: Annotated[Any, allowed("checks:run")]) -> dict[str, Any]:
     """A stored check: each line's verdict, reasons and any release."""
     from audit.checks.service import get_check as load
 
@@ -371,7 +373,7 @@ class ReleaseIn(BaseModel):
 
 
 @router.post("/checks/{check_id}/release", status_code=204, tags=["pre-release checks"])
-def release_line(check_id: int, body: ReleaseIn, conn: SessionDep,
+def release_line(check_id: RowId, body: ReleaseIn, conn: SessionDep,
                  user: Annotated[Any, allowed("checks:release")]) -> None:
     """Release a held line, with the reason; the override goes into the audit trail."""
     from audit.checks.service import release
