@@ -121,3 +121,8 @@ def test_records_are_read_paged_and_masked_for_all_but_inspectors(api: Any) -> N
     assert client.get("/records/households", params={"colour": "red"}, headers=headers["finance1"]).status_code == 422
     assert client.get("/records/card_payments", params={"amount": "x"}, headers=headers["finance1"]).status_code == 422
     assert client.get("/records/nothing", headers=headers["finance1"]).status_code == 404
+    assert client.get("/records/villages", params={"exit_year": "9" * 30}, headers=headers["finance1"]
+                      ).status_code == 422
+    paid = client.get("/records/card_payments", params={"amount": "1200.00", "program_code": "MEDICAL_AID"},
+                      headers=headers["inspector1"]).json()
+    assert all(item["amount"] == "1200.00" for item in paid["items"])

@@ -4,6 +4,7 @@ the service fail with a 5xx."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -57,7 +58,9 @@ def tokens(engine: Engine) -> dict[str, str]:
 
 
 @schema.parametrize()
-@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+# Derandomized in CI, so a landing is never decided by the draw; random locally, to explore.
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck),
+          derandomize=bool(os.environ.get("CI")))
 def test_no_request_makes_the_service_fail(case: Any, tokens: dict[str, str]) -> None:
     operation = OPERATIONS.get((case.method.upper(), case.path))
     role = sorted(POLICY[operation])[0] if operation else "inspector"

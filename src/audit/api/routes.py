@@ -116,7 +116,7 @@ def list_cases(
     assigned_to: str | None = None,
     sort: Literal["score", "amount", "updated", "id"] = "score",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> CasePage:
     """Cases, filtered and sorted; identity and account numbers are masked in this list."""
     if code and "-" not in code:
@@ -522,7 +522,7 @@ def create_record(table: Literal["projects", "disbursements", "card_payments"],
 @router.get("/records/{table}", tags=["records"])
 def read_records(table: str, request: Request, conn: SessionDep, user: Annotated[Any, allowed("records:read")],
                  limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                 offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+                 offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0) -> dict[str, Any]:
     """Rows of an interchange table, filtered by ``column=value`` query parameters, paged;
     numbers masked except for inspectors."""
     from audit.records.service import read

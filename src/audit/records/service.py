@@ -17,7 +17,7 @@ from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from audit import trail
-from audit.detectors.base import yuan
+from audit.detectors.base import fen_of, yuan
 from audit.importer.read import open_dataset
 from audit.importer.report import ImportReport
 from audit.importer.service import import_into
@@ -94,7 +94,14 @@ def read(conn: Connection, table: str, filters: dict[str, str], limit: int, offs
         if column is None:
             raise RecordError(422, f"{table} has no column {name} to filter on")
         stored = model.c[column.db_name]
-        query = query.where(stored == _typed(stored.type.python_type, name, value))
+        if column.stored:  # money: the filter is in yuan, the column in fen
+            try:
+                wanted: Any = fen_of(value)
+            except ArithmeticError:
+                raise RecordError(422, f"{name} takes an amount in yuan, not {value!r}") from None
+        else:
+            wanted = _typed(stored.type.python_type, name, value)
+        query = query.where(stored == wanted)
     total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     key_columns = [model.c[spec.by_name[k].db_name] for k in spec.key]
     rows = conn.execute(query.order_by(*key_columns).limit(limit).offset(offset)).mappings()
@@ -119,8 +126,13 @@ def _typed(kind: type, name: str, value: str) -> Any:
             return date.fromisoformat(value)
         if kind is bool:
             return value.lower() in {"1", "true", "yes"}
-        if kind in (int, float):
-            return kind(value)
+        if kind is int:
+            number = int(value)
+            if abs(number) > 2**63 - 1:
+                raise ValueError(value)
+            return number
+        if kind is float:
+            return float(value)
     except ValueError:
         raise RecordError(422, f"{name} takes a {kind.__name__}, not {value!r}") from None
     return value
