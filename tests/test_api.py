@@ -207,3 +207,10 @@ def test_every_route_has_a_one_line_docstring(service: Any) -> None:
     for path, methods in schema["paths"].items():
         for method, operation in methods.items():
             assert operation.get("summary") and operation.get("description"), (method, path)
+
+
+def test_text_with_a_nul_character_is_refused_at_the_door(service: Any) -> None:
+    client, headers, _ = service
+    assert client.post("/auth/login", json={"name": "\x00", "password": "x"}).status_code == 422
+    assert client.get("/cases", params={"assigned_to": "a\x00"}, headers=headers["inspector1"]).status_code == 422
+    assert client.get("/cases", headers=headers["inspector1"]).status_code == 200
