@@ -10,6 +10,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select, text
@@ -89,3 +90,25 @@ def county_copy(tmp_path: Path) -> Path:
     target = tmp_path / "county"
     shutil.copytree(COUNTY, target, ignore=shutil.ignore_patterns("truth.json"))
     return target
+
+
+PASSWORD = "correct horse battery"
+
+
+def logged_in(engine: Engine, users: dict[str, str]) -> tuple[Any, dict[str, dict[str, str]]]:
+    """A test client of the service and a bearer header per user ({name: role})."""
+    from fastapi.testclient import TestClient
+
+    from audit.api.app import create_app
+    from audit.users import create_user
+
+    with engine.begin() as conn:
+        for name, role in users.items():
+            create_user(conn, name, role, PASSWORD)
+    client = TestClient(create_app())
+    headers = {}
+    for name in users:
+        response = client.post("/auth/login", json={"name": name, "password": PASSWORD})
+        assert response.status_code == 200, response.text
+        headers[name] = {"Authorization": f"Bearer {response.json()['access_token']}"}
+    return client, headers

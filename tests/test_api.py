@@ -18,29 +18,18 @@ from audit.api.routes import router
 from audit.detection.service import detect
 from audit.importer.service import import_path
 from audit.models import ApiToken, AuditEntry, Case
-from audit.users import ROLES, create_user
-from tests.conftest import COUNTY
+from audit.users import ROLES
+from tests.conftest import COUNTY, logged_in
 
-PASSWORD = "correct horse battery"
 FULL_ID = re.compile(r"(?<![0-9A-Za-z*])\d{17}[\dX](?![0-9A-Za-z])")
 
 
 @pytest.fixture
 def service(engine: Engine) -> Iterator[tuple[TestClient, dict[str, dict[str, str]], Engine]]:
-    from audit.api.app import create_app
-
     assert import_path(engine, COUNTY).outcome == "committed"
     detect(engine)
-    with engine.begin() as conn:
-        for name, role in (("inspector1", "inspector"), ("inspector2", "inspector"), ("finance1", "finance"),
-                           ("disclosure1", "disclosure"), ("admin1", "admin")):
-            create_user(conn, name, role, PASSWORD)
-    client = TestClient(create_app())
-    headers = {}
-    for name in ("inspector1", "inspector2", "finance1", "disclosure1", "admin1"):
-        response = client.post("/auth/login", json={"name": name, "password": PASSWORD})
-        assert response.status_code == 200, response.text
-        headers[name] = {"Authorization": f"Bearer {response.json()['access_token']}"}
+    client, headers = logged_in(engine, {"inspector1": "inspector", "inspector2": "inspector",
+                                         "finance1": "finance", "disclosure1": "disclosure", "admin1": "admin"})
     yield client, headers, engine
 
 

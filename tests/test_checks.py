@@ -13,23 +13,16 @@ from sqlalchemy import Engine, func, insert, select
 from audit.detection.service import detect
 from audit.importer.service import import_path
 from audit.models import AuditEntry, CardPayment, Death, Disbursement, Disclosure, Household, Project
-from audit.users import create_user
-from tests.conftest import COUNTY
+from tests.conftest import COUNTY, logged_in
 
-PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
 def finance(engine: Engine) -> tuple[TestClient, dict[str, str], Engine]:
-    from audit.api.app import create_app
-
     assert import_path(engine, COUNTY).outcome == "committed"
     detect(engine)
-    with engine.begin() as conn:
-        create_user(conn, "finance1", "finance", PASSWORD)
-    client = TestClient(create_app())
-    token = client.post("/auth/login", json={"name": "finance1", "password": PASSWORD}).json()["access_token"]
-    return client, {"Authorization": f"Bearer {token}"}, engine
+    client, headers = logged_in(engine, {"finance1": "finance"})
+    return client, headers["finance1"], engine
 
 
 def _roster(engine: Engine) -> tuple[list[dict[str, Any]], dict[str, str]]:

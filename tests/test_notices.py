@@ -16,24 +16,17 @@ from sqlalchemy import Engine, func, select
 from audit.detection.service import detect
 from audit.importer.service import import_path
 from audit.models import AuditEntry, CardPayment, Disclosure, Household, Person
-from audit.users import create_user
-from tests.conftest import COUNTY
+from tests.conftest import COUNTY, logged_in
 
-PASSWORD = "correct horse battery"
 FULL_ID = re.compile(r"(?<![0-9A-Za-z*])\d{17}[\dX](?![0-9A-Za-z])")
 
 
 @pytest.fixture
 def officer(engine: Engine) -> tuple[TestClient, dict[str, str], Engine]:
-    from audit.api.app import create_app
-
     assert import_path(engine, COUNTY).outcome == "committed"
     detect(engine)
-    with engine.begin() as conn:
-        create_user(conn, "disclosure1", "disclosure", PASSWORD)
-    client = TestClient(create_app())
-    token = client.post("/auth/login", json={"name": "disclosure1", "password": PASSWORD}).json()["access_token"]
-    return client, {"Authorization": f"Bearer {token}"}, engine
+    client, headers = logged_in(engine, {"disclosure1": "disclosure"})
+    return client, headers["disclosure1"], engine
 
 
 def _busiest_batch(engine: Engine) -> tuple[str, str, str, set[str]]:

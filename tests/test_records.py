@@ -14,10 +14,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
 from audit.models import CardPayment, ImportBatch
-from audit.users import create_user
-from tests.conftest import BAD, COUNTY, data_counts
+from tests.conftest import BAD, COUNTY, data_counts, logged_in
 
-PASSWORD = "correct horse battery"
 
 
 def zipped(folder: Path) -> bytes:
@@ -30,14 +28,7 @@ def zipped(folder: Path) -> bytes:
 
 @pytest.fixture
 def api(engine: Engine) -> tuple[TestClient, dict[str, dict[str, str]], Engine]:
-    from audit.api.app import create_app
-
-    with engine.begin() as conn:
-        for name, role in (("admin1", "admin"), ("finance1", "finance"), ("inspector1", "inspector")):
-            create_user(conn, name, role, PASSWORD)
-    client = TestClient(create_app())
-    headers = {name: {"Authorization": "Bearer " + client.post("/auth/login", json={
-        "name": name, "password": PASSWORD}).json()["access_token"]} for name in ("admin1", "finance1", "inspector1")}
+    client, headers = logged_in(engine, {"admin1": "admin", "finance1": "finance", "inspector1": "inspector"})
     return client, headers, engine
 
 

@@ -16,7 +16,7 @@ from audit.api.app import create_app
 from audit.api.deps import Allowed
 from audit.api.policy import POLICY
 from audit.api.routes import router
-from audit.users import create_user
+from tests.conftest import logged_in
 
 @schemathesis.serializer("application/zip", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 def _binary(context: Any, value: Any) -> bytes:
@@ -25,7 +25,6 @@ def _binary(context: Any, value: Any) -> bytes:
 
 
 schema = schemathesis.openapi.from_asgi("/openapi.json", create_app())
-PASSWORD = "correct horse battery"
 
 
 def _operations() -> dict[tuple[str, str], str]:
@@ -47,14 +46,8 @@ OPERATIONS = _operations()
 
 @pytest.fixture
 def tokens(engine: Engine) -> dict[str, str]:
-    from fastapi.testclient import TestClient
-
-    with engine.begin() as conn:
-        for role in ("inspector", "finance", "disclosure", "admin"):
-            create_user(conn, role, role, PASSWORD)
-    client = TestClient(create_app())
-    return {role: client.post("/auth/login", json={"name": role, "password": PASSWORD}).json()["access_token"]
-            for role in ("inspector", "finance", "disclosure", "admin")}
+    _, headers = logged_in(engine, {role: role for role in ("inspector", "finance", "disclosure", "admin")})
+    return {role: header["Authorization"].split(" ", 1)[1] for role, header in headers.items()}
 
 
 @schema.parametrize()
