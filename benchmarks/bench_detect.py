@@ -29,10 +29,6 @@ CHILD = r"""
 import json, sys, time
 from audit.db import make_engine
 from audit.detection.service import detect
-def peak_mb():
-    for line in open("/proc/self/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
 engine = make_engine(sys.argv[1])
 started = time.perf_counter()
 report = detect(engine)
@@ -68,7 +64,9 @@ def main() -> None:
             sizes = {t.__tablename__: conn.execute(select(func.count()).select_from(t)).scalar_one()
                      for t in (CardPayment, Disbursement, Transfer)}
         engine.dispose()
-        done = subprocess.run([sys.executable, "-c", CHILD, url], capture_output=True, text=True,
+        from bench_import import PEAK
+
+        done = subprocess.run([sys.executable, "-c", PEAK + CHILD, url], capture_output=True, text=True,
                               env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
         if done.returncode != 0:
             raise SystemExit(done.stderr[-3000:])

@@ -101,6 +101,9 @@ def test_an_inspector_takes_a_case_through_four_eyes_to_recovery(service: Any) -
     assert client.post(f"/cases/{case_id}/close", headers=one).status_code == 204
     page = client.get(f"/cases/{case_id}", headers=one).json()
     assert page["status"] == "closed" and page["assigned_to"] == "inspector1"
+    stored = [step for f in page["findings"] for step in f["evidence"]
+              if step["kind"] in {"card_payment", "disbursement", "project", "person", "death"}]
+    assert stored and all(step["record"] for step in stored)  # each step resolved into its row
     assert page["decisions"][0]["state"] == "effective" and page["decisions"][0]["reviewed_by"] == "inspector2"
     assert page["rectification"]["recovered"] == "2860.00" and page["rectification"]["closed_at"]
     kinds = [event["kind"] for event in page["history"]]

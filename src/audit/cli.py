@@ -173,6 +173,7 @@ def detect_(
     from audit.db import get_engine
     from audit.detection.service import detect
     from audit.migrate import ensure_current
+    from audit.users import operator
 
     engine = get_engine()
     ensure_current(engine)
@@ -194,7 +195,8 @@ def detect_(
             bar.update(task, description=code, completed=done, total=total)
 
         try:
-            report = detect(engine, codes=_codes(codes), as_of=day, overrides=overrides, progress=progress)
+            report = detect(engine, codes=_codes(codes), as_of=day, overrides=overrides, progress=progress,
+                            actor=operator())
         except ValueError as exc:
             fail(str(exc))
     table = Table(title=f"detection run {report.run_id} as of {report.as_of}")
@@ -309,7 +311,7 @@ def users_create(
     from audit import trail
     from audit.db import get_engine
     from audit.migrate import ensure_current
-    from audit.users import UserError, create_user
+    from audit.users import UserError, create_user, operator
 
     engine = get_engine()
     ensure_current(engine)
@@ -318,7 +320,7 @@ def users_create(
     try:
         with engine.begin() as conn:
             create_user(conn, name, role, password)
-            trail.append(conn, _operator(), "user_created", f"user {name}", {"role": role})
+            trail.append(conn, operator(), "user_created", f"user {name}", {"role": role})
     except UserError as exc:
         fail(str(exc))
     console.print(f"created {role} {name}")
@@ -338,15 +340,6 @@ def log_verify() -> None:
     if not verdict.ok:
         fail(f"the audit trail breaks at entry {verdict.first_bad}: {verdict.reason}")
     console.print(f"the audit trail holds: {verdict.entries} entries")
-
-
-def _operator() -> str:
-    import getpass
-
-    try:
-        return getpass.getuser()
-    except Exception:  # no user database entry in some containers
-        return "unknown"
 
 
 def main() -> None:

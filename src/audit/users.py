@@ -22,6 +22,16 @@ class UserError(ValueError):
     """A request about users that cannot be honoured; the message says why."""
 
 
+def operator() -> str:
+    """Who runs a command: the operating-system user (commands have no login)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # no user database entry in some containers
+        return "unknown"
+
+
 def create_user(conn: Connection, name: str, role: str, password: str) -> int:
     if role not in ROLES:
         raise UserError(f"role must be one of {', '.join(ROLES)}")

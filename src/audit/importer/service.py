@@ -17,7 +17,6 @@ so a crash or a kill at any point leaves the store as it was.
 
 from __future__ import annotations
 
-import getpass
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -56,6 +55,7 @@ from audit.importer.report import ImportReport, Problem
 from audit.importer.spec import BY_NAME, TABLES
 from audit.importer.spec import Table as TableSpec
 from audit.models import ImportBatch, QuarantinedRow, RowHistory
+from audit.users import operator
 
 ProgressFn = Callable[[str, int, int], None]  # table, rows done, rows expected
 
@@ -506,18 +506,11 @@ def import_into(conn: Connection, dataset: Dataset, *, partial: bool, who: str,
 def import_path(engine: Engine, path: Path, *, partial: bool = False, imported_by: str | None = None,
                 progress: ProgressFn | None = None) -> ImportReport:
     """Import a dataset file or folder as one unit of work (the command line's boundary)."""
-    who = imported_by or _current_user()
+    who = imported_by or operator()
     with ExitStack() as stack:
         dataset = open_dataset(path, stack)
         with engine.connect() as conn, conn.begin():
             return import_into(conn, dataset, partial=partial, who=who, progress=progress)
-
-
-def _current_user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # no user database entry in some containers
-        return "unknown"
 
 
 __all__ = ["DatasetError", "ImportReport", "import_path", "load_dataset"]

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Date, and_, func, insert, select, update
 
 from audit import trail
 from audit.detectors.base import fen_of, yuan
+from audit.detectors.facts import Facts
 from audit.importer.spec import BY_NAME
 from audit.models import Case, CaseDecision, CaseEvent, Finding, Rectification, User
 
@@ -69,22 +70,13 @@ def list_cases(conn: Connection, *, status: str | None = "open", code: str | Non
     return total, rows
 
 
-def resolve(conn: Connection, kind: str, key: str) -> dict[str, Any] | None:
-    """The stored row an evidence step names, money in yuan, or None for a derived step."""
-    spec = next((s for s in BY_NAME.values() if s.kind == kind), None)
-    if spec is None or not key:
-        return None
-    table = spec.model.__table__
-    parts = key.split("|")
-    if len(parts) != len(spec.key):
-        return None
-    columns = [table.c[spec.by_name[k].db_name] for k in spec.key]
-    values = [date.fromisoformat(v) if isinstance(c.type, Date) else v for c, v in zip(columns, parts, strict=True)]
-    row = conn.execute(select(table).where(*[c == v for c, v in zip(columns, values, strict=True)])).first()
-    if row is None:
-        return None
+KINDS = {spec.kind: spec for spec in BY_NAME.values()}
+
+
+def _plain_row(row: Any) -> dict[str, Any]:
+    """A stored row as a reviewer reads it: money in yuan, dates as ISO text."""
     out: dict[str, Any] = {}
-    for name, value in row._mapping.items():
+    for name, value in row.items():
         if name == "batch_id":
             continue
         if name.endswith("_fen"):
@@ -94,13 +86,40 @@ def resolve(conn: Connection, kind: str, key: str) -> dict[str, Any] | None:
     return out
 
 
+def resolve_all(conn: Connection, steps: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any] | None]:
+    """The stored row each evidence step names (None for a derived step), loaded in one
+    query per kind of record rather than one per step."""
+    facts = Facts(conn)
+    wanted: dict[str, dict[tuple[str, str], Any]] = {}
+    for step in steps:
+        spec = KINDS.get(step["kind"])
+        parts = step["key"].split("|") if step["key"] else []
+        if spec is None or len(parts) != len(spec.key):
+            continue
+        columns = [spec.model.__table__.c[spec.by_name[k].db_name] for k in spec.key]
+        try:
+            typed = [date.fromisoformat(v) if isinstance(c.type, Date) else v for c, v in zip(columns, parts,
+                                                                                             strict=True)]
+        except ValueError:
+            continue
+        wanted.setdefault(spec.name, {})[(step["kind"], step["key"])] = typed[0] if len(typed) == 1 else tuple(typed)
+    found: dict[tuple[str, str], dict[str, Any] | None] = {}
+    for table, keys in wanted.items():
+        rows = facts.load(table, keys.values())
+        for ref, key in keys.items():
+            row = rows.get(key)
+            found[ref] = None if row is None else _plain_row(row)
+    return found
+
+
 def case_detail(conn: Connection, case_id: int) -> dict[str, Any]:
     case = _case(conn, case_id)
     findings = conn.execute(select(Finding).where(Finding.case_id == case_id).order_by(Finding.score.desc(),
                                                                                        Finding.id)).all()
+    records = resolve_all(conn, [step for finding in findings for step in finding.evidence])
     resolved = []
     for finding in findings:
-        steps = [{**step, "record": resolve(conn, step["kind"], step["key"])} for step in finding.evidence]
+        steps = [{**step, "record": records.get((step["kind"], step["key"]))} for step in finding.evidence]
         resolved.append({"id": f"f-{finding.id:06d}", "code": finding.code, "title": finding.title,
                          "score": finding.score, "status": finding.status, "subjects": finding.subjects,
                          "records": finding.records, "amount_at_risk": yuan(finding.amount_at_risk_fen),
