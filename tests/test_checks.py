@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, func, insert, select, union_all
 
 from audit.detection.service import detect
 from audit.importer.service import import_path
-from audit.models import AuditEntry, CardPayment, Death, Disbursement, Disclosure, Household, Project
+from audit.models import Allocation, AuditEntry, CardPayment, Death, Disbursement, Disclosure, Household, Project
 from tests.conftest import COUNTY, logged_in
 
 
@@ -130,16 +130,30 @@ def test_a_roster_file_in_csv_gets_the_same_verdicts(finance: Any) -> None:
                        ).status_code == 415
 
 
-def test_a_disbursement_paid_before_approval_is_held_and_a_proper_one_passes(finance: Any) -> None:
+def allocation_room() -> Any:
+    """What each allocation has left: its amount less every payment that names it."""
+    uses = union_all(select(Disbursement.allocation_id, Disbursement.amount_fen),
+                     select(CardPayment.allocation_id, CardPayment.amount_fen)).subquery()
+    spent = select(uses.c.allocation_id, func.sum(uses.c.amount_fen).label("spent")).group_by(
+        uses.c.allocation_id).subquery()
+    return (select(Allocation.allocation_id, (Allocation.amount_fen - spent.c.spent).label("room_fen"))
+            .join(spent, spent.c.allocation_id == Allocation.allocation_id).subquery())
+
+
+def test_a_disbursement_paid_before_approval_or_past_its_allocation_is_held_and_a_proper_one_passes(
+        finance: Any) -> None:
     client, headers, engine = finance
+    room = allocation_room()
     with engine.connect() as conn:
         paid = select(Disbursement.project_id, func.sum(Disbursement.amount_fen).label("paid")).group_by(
             Disbursement.project_id).subquery()
         project = conn.execute(select(Project, Disbursement.payee_id, Disbursement.payee_account,
-                                      Disbursement.allocation_id)
+                                      Disbursement.allocation_id, room.c.room_fen)
                                .join(paid, paid.c.project_id == Project.project_id)
                                .join(Disbursement, Disbursement.project_id == Project.project_id)
-                               .where(paid.c.paid * 100 <= Project.budget_fen * 65, Project.budget_fen >= 40_000_000)
+                               .join(room, room.c.allocation_id == Disbursement.allocation_id)
+                               .where(paid.c.paid * 100 <= Project.budget_fen * 65, Project.budget_fen >= 40_000_000,
+                                      room.c.room_fen >= 12_000_000)
                                .order_by(Project.project_id).limit(1)).one()
     base = {"allocation_id": project.allocation_id, "project_id": project.project_id, "payer_unit": "汨罗市财政局",
             "payee_kind": "org", "payee_id": project.payee_id, "payee_account": project.payee_account,
@@ -153,3 +167,12 @@ def test_a_disbursement_paid_before_approval_is_held_and_a_proper_one_passes(fin
     assert verdicts["NEW-1"]["verdict"] == "pass", verdicts["NEW-1"]["reasons"]
     assert verdicts["NEW-2"]["verdict"] == "hold", (project.approved_on, early["paid_on"], verdicts["NEW-2"])
     assert "FP-01" in {r["code"] for r in verdicts["NEW-2"]["reasons"]}
+    # Paid before its notice ended too: FP-03 names the early line, not the proper one.
+    assert "FP-03" in {r["code"] for r in verdicts["NEW-2"]["reasons"]}
+
+    # One fen past what the allocation has left: held for overspending it.
+    past = {**proper, "disbursement_id": "NEW-3", "invoice_number": "0430017001119999997",
+            "amount": f"{(project.room_fen + 1) // 100}.{(project.room_fen + 1) % 100:02d}"}
+    response = client.post("/checks/disbursements", json={"disbursements": [past]}, headers=headers)
+    line = response.json()["lines"][0]
+    assert line["verdict"] == "hold" and {r["code"] for r in line["reasons"]} == {"DV-02"}, line

@@ -290,15 +290,18 @@ app.add_typer(log_app, name="log")
 
 
 @app.command("serve")
-def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
+def serve(host: str = "127.0.0.1", port: int = 8000,
+          workers: Annotated[int | None, typer.Option(help="Server processes (default: AUDIT_WORKERS, 1)")] = None,
+          ) -> None:
     """Serve the HTTP API (OpenAPI at /docs) on the configured database."""
     import uvicorn
 
+    from audit.config import get_settings
     from audit.db import get_engine
     from audit.migrate import ensure_current
 
     ensure_current(get_engine())
-    uvicorn.run("audit.api.app:app", host=host, port=port)
+    uvicorn.run("audit.api.app:app", host=host, port=port, workers=workers or get_settings().workers)
 
 
 @users_app.command("create")

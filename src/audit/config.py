@@ -23,6 +23,13 @@ class Settings(BaseSettings):
     # Lifetime of a bearer token from a password login, and of a machine client's API token.
     session_hours: int = 8
     api_token_days: int = 365
+    # PostgreSQL connections each server process keeps: one per request the server runs
+    # at once (FastAPI's thread pool runs up to 40), so a burst of checks does not queue
+    # for a connection behind slower requests.
+    pool_size: int = 20
+    # Server processes for `audit serve` (each with its own pool); more than the machine's
+    # cores buys nothing, since a check is CPU-bound in Python.
+    workers: int = 1
 
 
 @lru_cache

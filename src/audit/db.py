@@ -41,7 +41,7 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, pool_size=get_settings().pool_size, max_overflow=20)
 
 
 def get_engine(url: str | None = None) -> Engine:

@@ -15,9 +15,18 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, ClassVar
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, false, select, true
+from sqlalchemy.sql.elements import ColumnElement
 
 from audit.detectors.catalogue import CATALOGUE
+from audit.models import CardPayment, Disbursement
+
+# The key column of each kind of line a pre-release check can hold.
+CANDIDATE_KEYS: dict[str, Any] = {"disbursement": Disbursement.disbursement_id, "card_payment": CardPayment.payment_id}
+# Above this many candidates a check reads the whole store instead, as a scan does (the
+# result is the same, only slower): a longer IN list would cost more than it saves, and
+# SQLite caps the number of bound values in one statement.
+NARROW_LIMIT = 10_000
 
 
 def yuan(fen: int | None) -> str:
@@ -104,6 +113,26 @@ class Context:
 
     def wants(self, kind: str) -> bool:
         return self.focus is None or bool(self.focus.get(kind))
+
+    def among(self, kind: str, column: Any, via: Any = None) -> ColumnElement[bool]:
+        """A filter that leaves a scan whole and narrows a check to the rows that can be
+        part of a finding naming one of its candidate lines of ``kind``: rows whose
+        ``column`` is a candidate's key, or, with ``via`` (a column of the candidates'
+        own table), rows whose ``column`` equals that column of some candidate (the same
+        project, payee, invoice...). Findings are the same either way; a check just reads
+        a few rows instead of the whole store."""
+        if self.focus is None:
+            return true()
+        keys = sorted(self.focus.get(kind) or ())
+        if not keys:
+            return false()
+        if len(keys) > NARROW_LIMIT:
+            return true()
+        if via is None:
+            return column.in_(keys)
+        # correlate(None): the subquery reads the candidates' table afresh, never the
+        # outer query's row of the same table.
+        return column.in_(select(via).where(CANDIDATE_KEYS[kind].in_(keys)).correlate(None))
 
 
 class Detector:

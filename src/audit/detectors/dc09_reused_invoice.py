@@ -29,7 +29,8 @@ class ReusedInvoice(Detector):
     def run(self, context: Context) -> Iterator[Found]:
         facts = Facts(context.conn)
         for column, words in ((Disbursement.invoice_number, "invoice"), (Disbursement.voucher_number, "voucher")):
-            reused = (select(column).where(column.is_not(None), column != "", Disbursement.paid_on <= context.as_of)
+            reused = (select(column).where(column.is_not(None), column != "", Disbursement.paid_on <= context.as_of,
+                                           context.among("disbursement", column, via=column))
                       .group_by(column).having(func.count() > 1))
             rows = context.conn.execute(
                 select(column.label("number"), Disbursement.disbursement_id, Disbursement.amount_fen)

@@ -37,7 +37,8 @@ class SpentOffPurpose(Detector):
                    Project.project_id, Project.name, Project.category, Allocation.purpose)
             .join(Project, Project.project_id == Disbursement.project_id)
             .join(Allocation, Allocation.allocation_id == Disbursement.allocation_id)
-            .where(Project.category != Allocation.purpose, Disbursement.paid_on <= context.as_of)).all()
+            .where(Project.category != Allocation.purpose, Disbursement.paid_on <= context.as_of,
+                   context.among("disbursement", Disbursement.disbursement_id))).all()
         members = household_members()
         member = exists().where(members.c.id_number == Disbursement.payee_id)
         committee = exists().where(Organization.uscc == Disbursement.payee_id,
@@ -48,7 +49,8 @@ class SpentOffPurpose(Detector):
             select(Disbursement.disbursement_id, Disbursement.amount_fen, Disbursement.allocation_id,
                    Disbursement.payee_kind, Disbursement.payee_id, Allocation.purpose)
             .join(Allocation, Allocation.allocation_id == Disbursement.allocation_id)
-            .where(Disbursement.project_id.is_(None), ~allowed, Disbursement.paid_on <= context.as_of)).all()
+            .where(Disbursement.project_id.is_(None), ~allowed, Disbursement.paid_on <= context.as_of,
+                   context.among("disbursement", Disbursement.disbursement_id))).all()
         facts.load("disbursements", [r.disbursement_id for r in [*wrong_category, *no_project]])
         facts.load("allocations", [r.allocation_id for r in [*wrong_category, *no_project]])
         for row in wrong_category:

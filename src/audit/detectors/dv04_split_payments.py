@@ -41,7 +41,8 @@ class SplitPayments(Detector):
         rows = context.conn.execute(
             select(Disbursement.disbursement_id, Disbursement.payee_id, Disbursement.payee_kind,
                    Disbursement.amount_fen, Disbursement.paid_on)
-            .where(Disbursement.amount_fen < threshold, Disbursement.paid_on <= context.as_of, near)
+            .where(Disbursement.amount_fen < threshold, Disbursement.paid_on <= context.as_of, near,
+                   context.among("disbursement", Disbursement.payee_id, via=Disbursement.payee_id))
             .order_by(Disbursement.payee_id, Disbursement.paid_on, Disbursement.disbursement_id)).all()
         by_payee: dict[str, list[Any]] = {}
         for row in rows:

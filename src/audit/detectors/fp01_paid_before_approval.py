@@ -37,7 +37,8 @@ class PaidBeforeApproval(Detector):
             select(Disbursement.disbursement_id, Disbursement.project_id, Disbursement.amount_fen, Project.name,
                    early.label("days_early"))
             .join(Project, Project.project_id == Disbursement.project_id)
-            .where(early > context.settings["grace_days"], Disbursement.paid_on <= context.as_of)).all()
+            .where(early > context.settings["grace_days"], Disbursement.paid_on <= context.as_of,
+                   context.among("disbursement", Disbursement.disbursement_id))).all()
         facts = Facts(context.conn)
         facts.load("disbursements", [r.disbursement_id for r in rows])
         facts.load("projects", [r.project_id for r in rows])

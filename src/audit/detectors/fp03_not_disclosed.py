@@ -10,8 +10,12 @@ days, was kept from the people who could have objected.
 
 Settings: ``min_days`` (default 10): the shortest notice, ``end_on − start_on`` in days.
 
+Records: the project's disbursements paid before any notice of ``min_days`` had ended
+(all of them when there is none), or the batch's payments, each with its amount: the
+money at risk, and the lines a pre-release check holds.
+
 Evidence, in order:
-    1. the project (or, for a batch, each payment of the batch)
+    1. the project and its first payment (or, for a batch, its payments, at most 20)
     2. each notice of it that exists, with why it does not count (too short, too late),
        or none
 """
@@ -36,6 +40,7 @@ def household_key() -> Any:
 
 class NotDisclosed(Detector):
     code = "FP-03"
+    version = 2  # a project's disbursements are records of its finding
     defaults = {"min_days": 10}
 
     def run(self, context: Context) -> Iterator[Found]:
@@ -54,7 +59,8 @@ class NotDisclosed(Detector):
     def _projects(self, context: Context, facts: Facts, proper: Any, min_days: int) -> Iterator[Found]:
         first = (select(Disbursement.project_id, func.min(Disbursement.paid_on).label("first_paid"),
                         func.sum(Disbursement.amount_fen).label("paid"))
-                 .where(Disbursement.project_id.is_not(None), Disbursement.paid_on <= context.as_of)
+                 .where(Disbursement.project_id.is_not(None), Disbursement.paid_on <= context.as_of,
+                        context.among("disbursement", Disbursement.project_id, via=Disbursement.project_id))
                  .group_by(Disbursement.project_id).subquery())
         projects = context.conn.execute(
             select(first.c.project_id, first.c.first_paid, first.c.paid, Project.name)
@@ -62,15 +68,33 @@ class NotDisclosed(Detector):
             .where(~proper(first.c.project_id, first.c.first_paid))).all()
         notices = self._notices(context, [p.project_id for p in projects])
         facts.load("projects", [p.project_id for p in projects])
+        payments: dict[str, list[Any]] = {}
+        for start in range(0, len(projects), 500):
+            part = [p.project_id for p in projects[start:start + 500]]
+            for payment in context.conn.execute(
+                    select(Disbursement.project_id, Disbursement.disbursement_id, Disbursement.amount_fen,
+                           Disbursement.paid_on)
+                    .where(Disbursement.project_id.in_(part), Disbursement.paid_on <= context.as_of)
+                    .order_by(Disbursement.paid_on, Disbursement.disbursement_id)):
+                payments.setdefault(payment.project_id, []).append(payment)
+        facts.load("disbursements", [p[0].disbursement_id for p in payments.values()])
+        facts.load("disclosures", [key for keys in notices.values() for key in keys])
         for row in projects:
+            paid = payments[row.project_id]
+            # A notice long enough but late still covers what was paid after it ended.
+            long_enough = [facts.rows["disclosures"][key] for key in notices.get(row.project_id, [])]
+            ends = [n["end_on"] for n in long_enough if (n["end_on"] - n["start_on"]).days >= min_days]
+            unnoticed = [p for p in paid if not ends or p.paid_on <= min(ends)]
+            at_risk = sum(p.amount_fen for p in unnoticed)
             yield Found(
                 subjects=[Ref("project", row.project_id, row.name)],
-                records=[Ref("project", row.project_id, amount_fen=row.paid)],
-                evidence=[facts.project(row.project_id, f"first paid on {row.first_paid}, {yuan(row.paid)} yuan "
-                                        "paid in all")] + self._why(facts, row.project_id,
-                                                                    notices.get(row.project_id, []),
-                                                                    row.first_paid, min_days),
-                score=0.6, amount_at_risk_fen=row.paid)
+                records=[Ref("project", row.project_id)]
+                + [Ref("disbursement", p.disbursement_id, amount_fen=p.amount_fen) for p in unnoticed],
+                evidence=[facts.project(row.project_id, f"{yuan(row.paid)} yuan paid in all, {yuan(at_risk)} of it "
+                                        f"in {len(unnoticed)} payments before a proper notice"),
+                          facts.disbursement(paid[0].disbursement_id, "the first payment")]
+                + self._why(facts, row.project_id, notices.get(row.project_id, []), row.first_paid, min_days),
+                score=0.6, amount_at_risk_fen=at_risk)
 
     def _batches(self, context: Context, facts: Facts, proper: Any, min_days: int) -> Iterator[Found]:
         household = household_key()
@@ -81,7 +105,9 @@ class NotDisclosed(Detector):
                           func.sum(CardPayment.amount_fen).label("paid"))
                    .outerjoin(Person, Person.id_number == CardPayment.id_number)
                    .join(Household, Household.household_id == household)
-                   .where(CardPayment.paid_on <= context.as_of)
+                   .where(CardPayment.paid_on <= context.as_of,
+                          context.among("card_payment", CardPayment.period, via=CardPayment.period),
+                          context.among("card_payment", CardPayment.program_code, via=CardPayment.program_code))
                    .group_by(CardPayment.program_code, CardPayment.period, Household.village_code).subquery())
         undisclosed = context.conn.execute(select(batches).where(~proper(batches.c.ref, batches.c.first_paid))).all()
         if not undisclosed:

@@ -37,7 +37,7 @@ class PayeeNotContractor(Detector):
                    Disbursement.payee_account, Project.name, holder.label("holder"))
             .join(Project, Project.project_id == Disbursement.project_id)
             .outerjoin(Account, Account.account_number == Disbursement.payee_account)
-            .where(Disbursement.paid_on <= context.as_of,
+            .where(Disbursement.paid_on <= context.as_of, context.among("disbursement", Disbursement.disbursement_id),
                    or_(holder.is_(None),
                        and_(holder != func.coalesce(Project.contractor_uscc, ""),
                             holder != func.coalesce(Project.implementing_uscc, ""))))).all()

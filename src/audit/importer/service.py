@@ -30,7 +30,6 @@ from sqlalchemy import (
     Connection,
     Date,
     Engine,
-    Index,
     Integer,
     MetaData,
     Table,
@@ -87,22 +86,34 @@ def _cached(parser: Callable[[Any], Any], enabled: bool) -> Callable[[Any], tupl
     return run
 
 
+# The staging tables' descriptions, built once per dialect and shared, so the importer's
+# statements over them hit SQLAlchemy's compiled-statement cache from the second import
+# on (a fresh Table per import would compile every statement anew: most of a one-line
+# pre-release check's import time).
+_STAGING_METADATA: dict[bool, MetaData] = {True: MetaData(), False: MetaData()}
+
+
+def _staging_table(spec: TableSpec, postgres: bool) -> Table:
+    metadata = _STAGING_METADATA[postgres]
+    name = f"stg_{spec.name}"
+    if name in metadata.tables:
+        return metadata.tables[name]
+    target = spec.model.__table__
+    columns = [Column(ROW, Integer)] + [Column(column.db_name, target.c[column.db_name].type) for column in spec.columns]
+    kwargs = {"postgresql_on_commit": "DROP"} if postgres else {}
+    return Table(name, metadata, *columns, prefixes=["TEMPORARY"], **kwargs)
+
+
 class _Staging:
     """Temporary tables, one per table in the dataset, shaped like the stored table."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self.metadata = MetaData()
         self.tables: dict[str, Table] = {}
         self.postgres = conn.dialect.name == "postgresql"
 
     def create(self, spec: TableSpec) -> Table:
-        target = spec.model.__table__
-        columns = [Column(ROW, Integer)] + [
-            Column(column.db_name, target.c[column.db_name].type) for column in spec.columns
-        ]
-        kwargs = {"postgresql_on_commit": "DROP"} if self.postgres else {}
-        table = Table(f"stg_{spec.name}", self.metadata, *columns, prefixes=["TEMPORARY"], **kwargs)
+        table = _staging_table(spec, self.postgres)
         table.create(self.conn)
         self.tables[spec.name] = table
         return table
@@ -225,7 +236,9 @@ class _Import:
                     self.progress(spec.name, counts.read, source.estimated_rows)
         self.staging.write(spec, buffer)
         # Built once the rows are in: the checks and the merge look staged rows up by key.
-        Index(f"ix_stg_{spec.name}_key", *[staging.c[spec.by_name[k].db_name] for k in spec.key]).create(self.conn)
+        # (As DDL text: an Index object would attach itself to the shared staging Table.)
+        key_list = ", ".join(spec.by_name[k].db_name for k in spec.key)
+        self.conn.exec_driver_sql(f"CREATE INDEX ix_stg_{spec.name}_key ON {staging.name} ({key_list})")
         if self.progress:
             self.progress(spec.name, counts.read, counts.read)
 
