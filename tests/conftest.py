@@ -6,6 +6,7 @@ and emptied before each test.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from collections.abc import Iterator
@@ -19,7 +20,8 @@ from sqlalchemy.engine import make_url
 from audit.config import get_settings
 from audit.db import make_engine
 from audit.migrate import upgrade
-from audit.models import Base
+from audit.models import AuditEntry, Base
+from tests.sweep import SWEEP, SweepHandler, SweptApp
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"
@@ -66,8 +68,49 @@ def engine(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engin
     engine = make_engine(database_url)
     empty_all(engine)
     yield engine
+    with engine.connect() as conn:  # the trail this test wrote, for the sweep
+        for entry in conn.execute(select(AuditEntry.id, AuditEntry.action, AuditEntry.subject, AuditEntry.detail)):
+            SWEEP.audit_entry(entry.id, entry.action, entry.subject, entry.detail)
     engine.dispose()
     get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def sweep_everything() -> Iterator[None]:
+    """Route every test client's responses and every log record through the sweep."""
+    from starlette.testclient import TestClient
+
+    original = TestClient.__init__
+
+    def swept_init(self: Any, app: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, app if isinstance(app, SweptApp) else SweptApp(app), *args, **kwargs)
+
+    handler = SweepHandler()
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)  # what a deployment logs
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(TestClient, "__init__", swept_init)
+        yield
+    root.removeHandler(handler)
+    root.setLevel(level)
+
+
+@pytest.fixture(autouse=True)
+def no_unmasked_id_numbers() -> Iterator[None]:
+    """Fails the test during which a full ID number reached anyone but an inspector."""
+    SWEEP.take()
+    yield
+    leaks = SWEEP.take()
+    if leaks:
+        pytest.fail("unmasked ID numbers outside an inspector's view:\n" + "\n".join(leaks[:20]), pytrace=False)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    terminalreporter.write_line(
+        f"ID-number sweep: {SWEEP.responses} responses, {SWEEP.log_lines} log lines and "
+        f"{SWEEP.audit_entries} audit-trail entries searched")
 
 
 def row_counts(engine: Engine) -> dict[str, int]:

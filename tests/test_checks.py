@@ -171,8 +171,9 @@ def test_a_disbursement_paid_before_approval_or_past_its_allocation_is_held_and_
     assert "FP-03" in {r["code"] for r in verdicts["NEW-2"]["reasons"]}
 
     # One fen past what the allocation has left: held for overspending it.
+    past_fen = int(project.room_fen) + 1  # PostgreSQL's SUM comes back as a Decimal
     past = {**proper, "disbursement_id": "NEW-3", "invoice_number": "0430017001119999997",
-            "amount": f"{(project.room_fen + 1) // 100}.{(project.room_fen + 1) % 100:02d}"}
+            "amount": f"{past_fen // 100}.{past_fen % 100:02d}"}
     response = client.post("/checks/disbursements", json={"disbursements": [past]}, headers=headers)
     line = response.json()["lines"][0]
     assert line["verdict"] == "hold" and {r["code"] for r in line["reasons"]} == {"DV-02"}, line

@@ -17,6 +17,7 @@ from audit.api.deps import Allowed
 from audit.api.policy import POLICY
 from audit.api.routes import router
 from tests.conftest import logged_in
+from tests.sweep import SweptApp
 
 @schemathesis.serializer("application/zip", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 def _binary(context: Any, value: Any) -> bytes:
@@ -24,7 +25,7 @@ def _binary(context: Any, value: Any) -> bytes:
     return value if isinstance(value, bytes) else str(value).encode()
 
 
-schema = schemathesis.openapi.from_asgi("/openapi.json", create_app())
+schema = schemathesis.openapi.from_asgi("/openapi.json", SweptApp(create_app()))
 
 
 def _operations() -> dict[tuple[str, str], str]:

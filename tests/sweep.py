@@ -1,0 +1,188 @@
+"""The suite-wide sweep for unmasked resident ID numbers.
+
+Every HTTP response any test receives (JSON, CSV, ``.xlsx`` and PDF exports alike), every
+log record emitted while the suite runs, and every audit-trail entry a test leaves behind
+is searched for a full 18-character resident ID number (a valid check digit and birth
+date, so USCCs, invoice and account numbers do not count). Only an inspector's responses
+may hold one; anywhere else it is a leak, and the test during which it happened fails at
+teardown, naming the request, the role and where the number was.
+
+Wired up in ``conftest.py``: TestClient apps and the Schemathesis app are wrapped with
+:class:`SweptApp`, a handler on the root logger feeds :meth:`Sweep.log_line`, and the
+``engine`` fixture's teardown hands the audit trail to :meth:`Sweep.audit_entry`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from stdnum.cn import ric
+from stdnum.exceptions import ValidationError
+
+# 17 digits and a check character, not part of a longer run of letters or digits (a
+# 19-digit card number holds 18-digit runs) and not the tail of a masked number.
+CANDIDATE = re.compile(r"(?<![0-9A-Za-z*])\d{17}[\dXx](?![0-9A-Za-z])")
+ALLOWED_ROLES = frozenset({"inspector"})
+
+
+def _is_resident_id(number: str) -> bool:
+    """Check character and birth date, as the importer checks them (the region code is
+    not: ``ric.is_valid`` refuses codes its table dates after the holder's birth)."""
+    number = number.upper()
+    if ric.calc_check_digit(number) != number[-1]:
+        return False
+    try:
+        ric.get_birth_date(number)
+    except ValidationError:
+        return False
+    return True
+
+
+def full_ids(text: str) -> list[str]:
+    """The valid resident ID numbers written out in full in ``text``."""
+    return [m for m in CANDIDATE.findall(text) if _is_resident_id(m)]
+
+
+def _pdf_texts(body: bytes) -> Iterator[str]:
+    """A PDF's streams inflated, read both as bytes and as the UTF-16 of a CID font."""
+    chunks = [body]
+    for match in re.finditer(rb"stream\r?\n", body):
+        start = match.end()
+        end = body.find(b"endstream", start)
+        if end < 0:
+            continue
+        try:
+            chunks.append(zlib.decompress(body[start:end]))
+        except zlib.error:
+            chunks.append(body[start:end])
+    for chunk in chunks:
+        yield chunk.decode("latin-1")
+        # reportlab writes CID-font text as <hex> or (literal) UTF-16BE strings.
+        for hexed in re.findall(rb"<([0-9A-Fa-f\s]+)>", chunk):
+            raw = bytes.fromhex(hexed.decode().replace(" ", "").replace("\n", ""))
+            yield raw.decode("utf-16-be", "ignore")
+        yield chunk.replace(b"\\000", b"").replace(b"\x00", b"").decode("latin-1")
+
+
+def texts_of(content_type: str, body: bytes) -> Iterator[str]:
+    """Every readable text a response body carries."""
+    if body.startswith(b"%PDF"):
+        yield from _pdf_texts(body)
+    elif body.startswith(b"PK"):
+        with zipfile.ZipFile(io.BytesIO(body)) as archive:
+            for name in archive.namelist():
+                yield archive.read(name).decode("utf-8", "ignore")
+    else:
+        text = body.decode("utf-8", "ignore")
+        yield text
+        if "json" in content_type:
+            # JSON may escape non-ASCII around a number; the parsed form is searched too.
+            try:
+                yield json.dumps(json.loads(text), ensure_ascii=False)
+            except ValueError:
+                pass
+
+
+def _mask(number: str) -> str:
+    return number[:2] + "*" * 13 + number[-3:]
+
+
+@dataclass
+class Sweep:
+    responses: int = 0
+    log_lines: int = 0
+    audit_entries: int = 0
+    leaks: list[str] = field(default_factory=list)
+
+    def response(self, method: str, path: str, role: str | None, content_type: str, body: bytes) -> None:
+        self.responses += 1
+        if role in ALLOWED_ROLES:
+            return
+        for text in texts_of(content_type, body):
+            found = full_ids(text)
+            if found:
+                self.leaks.append(f"{method} {path} answered a {role or 'caller without a token'} with "
+                                  f"{len(found)} full ID number(s), e.g. {_mask(found[0])} ({content_type})")
+                return
+
+    def log_line(self, line: str) -> None:
+        self.log_lines += 1
+        found = full_ids(line)
+        if found:
+            self.leaks.append(f"a log line holds the full ID number {_mask(found[0])}: {line[:200]!r}")
+
+    def audit_entry(self, entry_id: int, action: str, subject: str, detail: Any) -> None:
+        self.audit_entries += 1
+        found = full_ids(subject + " " + json.dumps(detail, ensure_ascii=False))
+        if found:
+            self.leaks.append(f"audit entry {entry_id} ({action}) holds the full ID number {_mask(found[0])}")
+
+    def take(self) -> list[str]:
+        leaks, self.leaks = self.leaks, []
+        return leaks
+
+
+SWEEP = Sweep()
+
+
+class SweepHandler(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            SWEEP.log_line(self.format(record))
+        except Exception:  # a handler must never break the code that logs
+            self.handleError(record)
+
+
+def role_of(authorization: str) -> str | None:
+    """The role behind a bearer token, read from the store as the request arrives."""
+    if not authorization.lower().startswith("bearer "):
+        return None
+    from audit.db import get_engine
+    from audit.users import user_for_token
+
+    try:
+        with get_engine().connect() as conn:
+            user = user_for_token(conn, authorization.split(" ", 1)[1].strip())
+    except Exception:  # no database configured for this test: no role
+        return None
+    return user.role if user else None
+
+
+class SweptApp:
+    """An ASGI wrapper that hands every response body to the sweep."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def __getattr__(self, name: str) -> Any:  # the wrapped app's routes, openapi() etc.
+        return getattr(self.app, name)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        role = role_of(headers.get("authorization", ""))
+        chunks: list[bytes] = []
+        content_type = ""
+
+        async def capture(message: dict[str, Any]) -> None:
+            nonlocal content_type
+            if message["type"] == "http.response.start":
+                for key, value in message.get("headers", []):
+                    if key.decode("latin-1").lower() == "content-type":
+                        content_type = value.decode("latin-1")
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+            await send(message)
+
+        await self.app(scope, receive, capture)
+        SWEEP.response(scope["method"], scope["path"], role, content_type, b"".join(chunks))

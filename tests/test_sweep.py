@@ -1,0 +1,53 @@
+"""The sweep that guards the whole suite against unmasked ID numbers (see tests/sweep.py)
+must itself find a number wherever one can hide, and stay quiet where none is."""
+
+from __future__ import annotations
+
+import logging
+from sqlalchemy import Engine
+
+from audit.disclosure.service import render
+from tests.conftest import logged_in
+from tests.sweep import SWEEP, full_ids, texts_of
+
+# A valid resident ID (check digit and birth date), a 19-digit card number that holds
+# 18-digit runs, a USCC, and the masked form a notice prints.
+ID_NUMBER = "430681195203041237"
+CARD = "6228486856051067865"
+USCC = "91430681W8WKMBYQ3F"
+COLUMNS = ("姓名", "身份证号", "金额")
+
+
+def test_a_full_id_number_is_found_and_nothing_else_is() -> None:
+    assert full_ids(f"身份证号{ID_NUMBER}，") == [ID_NUMBER]
+    assert full_ids(f"card {CARD}, unit {USCC}, notice 43*************237, 430681195203041238") == []
+
+
+def test_the_number_is_found_inside_csv_xlsx_and_pdf_exports() -> None:
+    for fmt, content_type in (("csv", "text/csv"), ("xlsx", "application/vnd.openxmlformats"),
+                              ("pdf", "application/pdf")):
+        leaky = render("公示", COLUMNS, [("李四", ID_NUMBER, "390.00")], fmt)
+        clean = render("公示", COLUMNS, [("李四", "43*************237", "390.00")], fmt)
+        assert any(full_ids(text) for text in texts_of(content_type, leaky)), fmt
+        assert not any(full_ids(text) for text in texts_of(content_type, clean)), fmt
+
+
+def test_only_an_inspector_may_receive_one_and_logs_and_the_trail_never() -> None:
+    body = f'{{"id_number": "{ID_NUMBER}"}}'.encode()
+    SWEEP.response("GET", "/cases/1", "inspector", "application/json", body)
+    assert SWEEP.take() == []
+    for role in ("finance", "disclosure", "admin", None):
+        SWEEP.response("GET", "/cases/1", role, "application/json", body)
+        assert len(SWEEP.take()) == 1, role
+    logging.getLogger("audit.test").warning("row 7: %s is not registered", ID_NUMBER)
+    SWEEP.audit_entry(1, "import", "", {"errors": [ID_NUMBER]})
+    assert len(SWEEP.take()) == 2
+
+
+def test_the_suite_routes_every_test_client_response_through_the_sweep(engine: Engine) -> None:
+    client, headers = logged_in(engine, {"finance1": "finance"})
+    before = SWEEP.responses
+    assert client.get("/health").status_code == 200
+    assert client.get("/checks/1", headers=headers["finance1"]).status_code == 404
+    assert SWEEP.responses == before + 2
+
