@@ -177,3 +177,39 @@ def test_a_disbursement_paid_before_approval_or_past_its_allocation_is_held_and_
     response = client.post("/checks/disbursements", json={"disbursements": [past]}, headers=headers)
     line = response.json()["lines"][0]
     assert line["verdict"] == "hold" and {r["code"] for r in line["reasons"]} == {"DV-02"}, line
+
+
+@pytest.mark.parametrize("kind", ["card_roster", "disbursements"])
+def test_a_check_narrowed_to_some_lines_finds_exactly_what_a_scan_finds_about_them(engine: Engine, kind: str
+                                                                                   ) -> None:
+    """Context.among must only save reading: for stored lines, the narrowed run of each
+    check detector names them in the same findings (records, score, money) as a scan."""
+    import random
+
+    from audit.checks.service import CODES, KIND
+    from audit.detection.queries import latest_date
+    from audit.detection.service import find, fingerprint, select_detectors
+    from audit.detectors.base import Context
+
+    assert import_path(engine, COUNTY).outcome == "committed"
+    record_kind = KIND[kind]
+    key = CardPayment.payment_id if record_kind == "card_payment" else Disbursement.disbursement_id
+    with engine.connect() as conn:
+        as_of = latest_date(conn)
+        scan = {d.code: list(d.run(Context(conn, as_of, dict(d.defaults), {}))) for d in select_detectors(CODES[kind])}
+        flagged = {r.key for found in scan.values() for f in found for r in f.records if r.kind == record_kind}
+        clean = sorted(set(conn.execute(select(key)).scalars()) - flagged)
+        # A line from each of up to five findings of every code, and lines nothing flags.
+        lines = {next(r.key for r in f.records if r.kind == record_kind) for found in scan.values()
+                 for f in [f for f in found if any(r.kind == record_kind for r in f.records)][:5]}
+        lines |= set(random.Random(7).sample(clean, 40))
+        checked = find(conn, CODES[kind], {record_kind: lines}, as_of)
+
+    def naming(found: list[Any]) -> set[tuple[str, float, int]]:
+        return {(fingerprint("x", f), f.score, f.amount_at_risk_fen) for f in found
+                if any(r.kind == record_kind and r.key in lines for r in f.records)}
+
+    compared = [code for code in scan if naming(scan[code])]
+    assert len(compared) >= len(scan) - 1, compared  # every code with a planted case
+    for code in scan:
+        assert naming(checked[code]) == naming(scan[code]), code

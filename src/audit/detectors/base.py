@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, ClassVar
 
-from sqlalchemy import Connection, false, select, true
+from sqlalchemy import Connection, Select, false, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from audit.detectors.catalogue import CATALOGUE
@@ -114,13 +114,30 @@ class Context:
     def wants(self, kind: str) -> bool:
         return self.focus is None or bool(self.focus.get(kind))
 
+    def candidate_values(self, kind: str, via: Select[Any]) -> list[Any] | None:
+        """The values a one-column SELECT over the candidates' table gives for this check's
+        candidate lines of ``kind`` (their cards, households...), read once per check;
+        None in a scan, or when there are too many candidates to narrow by."""
+        if self.focus is None:
+            return None
+        keys = sorted(self.focus.get(kind) or ())
+        if len(keys) > NARROW_LIMIT:
+            return None
+        cached = self.cache.setdefault("candidate_values", {})
+        memo = (kind, str(via))
+        if memo not in cached:
+            found = self.conn.execute(via.where(CANDIDATE_KEYS[kind].in_(keys))).scalars() if keys else []
+            cached[memo] = sorted({value for value in found if value is not None})
+        return cached[memo]
+
     def among(self, kind: str, column: Any, via: Any = None) -> ColumnElement[bool]:
         """A filter that leaves a scan whole and narrows a check to the rows that can be
         part of a finding naming one of its candidate lines of ``kind``: rows whose
         ``column`` is a candidate's key, or, with ``via`` (a column of the candidates'
-        own table), rows whose ``column`` equals that column of some candidate (the same
-        project, payee, invoice...). Findings are the same either way; a check just reads
-        a few rows instead of the whole store."""
+        own table, or a SELECT of one column over it), rows whose ``column`` equals that
+        value for some candidate (the same project, payee, invoice, person, household...).
+        Findings are the same either way; a check just reads a few rows instead of the
+        whole store."""
         if self.focus is None:
             return true()
         keys = sorted(self.focus.get(kind) or ())
@@ -130,6 +147,11 @@ class Context:
             return true()
         if via is None:
             return column.in_(keys)
+        if isinstance(via, Select):
+            # Read first and passed as values: an IN over a joined subquery can lead the
+            # planner to a poor plan, and a handful of literal values never does.
+            values = self.candidate_values(kind, via) or []
+            return column.in_(values) if values else false()
         # correlate(None): the subquery reads the candidates' table afresh, never the
         # outer query's row of the same table.
         return column.in_(select(via).where(CANDIDATE_KEYS[kind].in_(keys)).correlate(None))

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import case, func, select, tuple_
+from sqlalchemy import case, func, or_, select, tuple_
 
 from audit.detectors.base import Context, Detector, Found, Ref
 from audit.detectors.facts import Facts
@@ -37,7 +37,10 @@ class PaidTwice(Detector):
         base = (select(who.label("who"), CardPayment.program_code, when.label("period"), CardPayment.payment_id,
                        CardPayment.amount_fen, CardPayment.paid_on, CardPayment.id_number)
                 .join(Program, Program.program_code == CardPayment.program_code)
-                .where(CardPayment.paid_on <= context.as_of).subquery())
+                .where(CardPayment.paid_on <= context.as_of,
+                       or_(context.among("card_payment", CardPayment.id_number, via=CardPayment.id_number),
+                           context.among("card_payment", CardPayment.household_id, via=CardPayment.household_id)))
+                .subquery())
         groups = (select(base.c.who, base.c.program_code, base.c.period).group_by(
             base.c.who, base.c.program_code, base.c.period).having(func.count() > 1))
         rows = context.conn.execute(

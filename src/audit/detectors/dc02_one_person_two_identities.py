@@ -59,12 +59,15 @@ class OnePersonTwoIdentities(Detector):
 
     def run(self, context: Context) -> Iterator[Found]:
         household = payment_household()
+        born = func.substr(CardPayment.id_number, 7, 8)
         drawers = (select(CardPayment.id_number, household.label("household"), Household.village_code,
-                          CardPayment.card_account, func.substr(CardPayment.id_number, 7, 8).label("born"))
+                          CardPayment.card_account, born.label("born"))
                    .distinct()
                    .outerjoin(Person, Person.id_number == CardPayment.id_number)
                    .join(Household, Household.household_id == household)
-                   .where(CardPayment.paid_on <= context.as_of).subquery())
+                   .where(CardPayment.paid_on <= context.as_of,
+                          # in a check: the drawers born on a candidate's birth date
+                          context.among("card_payment", born, via=select(born))).subquery())
         a, b = aliased(drawers), aliased(drawers)
         pairs = context.conn.execute(
             select(a.c.id_number.label("a"), b.c.id_number.label("b"), a.c.village_code.label("village_a"),
@@ -84,7 +87,9 @@ class OnePersonTwoIdentities(Detector):
                       select(Person.id_number, Person.household_id),
                       select(Household.head_id_number, Household.household_id)).subquery()
         split = context.conn.execute(
-            select(homes.c.id_number).where(homes.c.id_number.in_(select(drawers.c.id_number)))
+            select(homes.c.id_number).where(homes.c.id_number.in_(select(drawers.c.id_number)),
+                                            context.among("card_payment", homes.c.id_number,
+                                                          via=CardPayment.id_number))
             .group_by(homes.c.id_number).having(func.count() > 1)).scalars().all()
         payments = self._payments(context, {i for key in matched for i in key} | set(split))
         facts.load("card_payments", [p.payment_id for rows in payments.values() for p in rows])

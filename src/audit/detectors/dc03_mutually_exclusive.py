@@ -40,7 +40,8 @@ class MutuallyExclusive(Detector):
             .join(p1, p1.program_code == first.program_code)
             .join(p2, p2.program_code == second.program_code)
             .where(p1.exclusive_group.is_not(None), p1.exclusive_group == p2.exclusive_group,
-                   first.paid_on <= context.as_of, second.paid_on <= context.as_of)).all()
+                   first.paid_on <= context.as_of, second.paid_on <= context.as_of,
+                   context.among("card_payment", first.id_number, via=CardPayment.id_number))).all()
         facts = Facts(context.conn)
         facts.load("card_payments", [r.a for r in rows] + [r.b for r in rows])
         for row in rows:

@@ -33,7 +33,8 @@ class AboveStandard(Detector):
             select(CardPayment.id_number, CardPayment.program_code, CardPayment.period,
                    func.sum(CardPayment.amount_fen).label("total"), func.max(limit).label("limit"))
             .join(Program, Program.program_code == CardPayment.program_code)
-            .where(limit.is_not(None), CardPayment.paid_on <= context.as_of)
+            .where(limit.is_not(None), CardPayment.paid_on <= context.as_of,
+                   context.among("card_payment", CardPayment.id_number, via=CardPayment.id_number))
             .group_by(CardPayment.id_number, CardPayment.program_code, CardPayment.period)
             .having(func.sum(CardPayment.amount_fen) > func.max(limit))).all()
         keys = [(g.id_number, g.program_code, g.period) for g in groups]

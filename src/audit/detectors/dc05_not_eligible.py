@@ -80,7 +80,8 @@ class NotEligible(Detector):
             .outerjoin(Person, Person.id_number == CardPayment.id_number)
             .outerjoin(Household, Household.household_id == household)
             .join(Program, Program.program_code == CardPayment.program_code)
-            .where(CardPayment.paid_on <= context.as_of, fails)
+            .where(CardPayment.paid_on <= context.as_of, fails,
+                   context.among("card_payment", CardPayment.id_number, via=CardPayment.id_number))
             .order_by(CardPayment.paid_on, CardPayment.payment_id)).all()
         groups: dict[tuple[str, str, str], list[Any]] = {}
         for row in rows:

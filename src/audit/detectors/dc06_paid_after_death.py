@@ -36,7 +36,8 @@ class PaidAfterDeath(Detector):
             .join(Death, Death.id_number == CardPayment.id_number)
             .outerjoin(Person, Person.id_number == CardPayment.id_number)
             .where(days_between(Death.died_on, period_start(CardPayment.period)) > context.settings["grace_days"],
-                   Death.died_on <= context.as_of, CardPayment.paid_on <= context.as_of)
+                   Death.died_on <= context.as_of, CardPayment.paid_on <= context.as_of,
+                   context.among("card_payment", CardPayment.id_number, via=CardPayment.id_number))
             .order_by(CardPayment.id_number, CardPayment.paid_on)).all()
         by_person: dict[str, list[Any]] = {}
         for row in rows:

@@ -22,7 +22,7 @@ from sqlalchemy import and_, literal, or_, select
 
 from audit.detectors.base import Context, Detector, Found, Ref
 from audit.detectors.facts import Facts
-from audit.detectors.members import household_members, payment_household
+from audit.detectors.members import candidate_household, household_members, payment_household
 from audit.models import CardPayment, Organization, Person, PublicEmployee, Shareholder, Vehicle
 
 
@@ -39,7 +39,8 @@ class WellOff(Detector):
                            members.c.id_number.label("member"), *columns)
                     .outerjoin(Person, Person.id_number == CardPayment.id_number)
                     .join(members, members.c.household_id == household)
-                    .where(CardPayment.paid_on <= context.as_of))
+                    .where(CardPayment.paid_on <= context.as_of,
+                           context.among("card_payment", household, via=candidate_household())))
 
         rows: list[tuple[str, Any]] = []
         payroll = paid_to_members(PublicEmployee.id_number, PublicEmployee.employer, PublicEmployee.from_on).join(

@@ -21,13 +21,17 @@ from collections.abc import Iterator
 from typing import Any
 
 import networkx as nx
-from sqlalchemy import exists, select
+from sqlalchemy import exists, or_, select
 
 from audit.detectors.base import Context, Detector, Found, Ref
 from audit.detectors.facts import Facts
-from audit.detectors.members import household_members, payment_household
+from audit.detectors.members import candidate_household, household_members, payment_household
 from audit.detectors.power import Power
 from audit.models import Account, CardPayment, Person
+
+# Hops a check follows from its candidates through cards and households before it reads
+# the whole graph instead (a real ring is a few hops across).
+MAX_HOPS = 12
 
 
 class SharedCard(Detector):
@@ -36,10 +40,7 @@ class SharedCard(Detector):
 
     def run(self, context: Context) -> Iterator[Found]:
         household = payment_household()
-        links = context.conn.execute(
-            select(CardPayment.card_account, household.label("household")).distinct()
-            .outerjoin(Person, Person.id_number == CardPayment.id_number)
-            .where(CardPayment.paid_on <= context.as_of, household.is_not(None))).all()
+        links = self._links(context, household)
         graph = nx.Graph()
         for card, home in links:
             graph.add_edge(("card", card), ("household", home))
@@ -50,7 +51,8 @@ class SharedCard(Detector):
             .outerjoin(Person, Person.id_number == CardPayment.id_number)
             .join(Account, Account.account_number == CardPayment.card_account)
             .where(CardPayment.paid_on <= context.as_of, Account.holder_kind == "person",
-                   ~exists().where(members.c.household_id == household, members.c.id_number == Account.holder_id))
+                   ~exists().where(members.c.household_id == household, members.c.id_number == Account.holder_id),
+                   context.among("card_payment", CardPayment.card_account, via=CardPayment.card_account))
         ).all()
         cards = {card for ring in rings for kind, card in ring if kind == "card"} | {c.card_account for c in captured}
         payments: dict[str, list[Any]] = {}
@@ -88,3 +90,32 @@ class SharedCard(Detector):
                 evidence=[facts.account(card, "the holder is not a member of the household it is paid for"),
                           *holder_step] + [facts.card_payment(p.payment_id) for p in rows],
                 score=0.95 if officials else 0.7, amount_at_risk_fen=sum(p.amount_fen for p in rows))
+
+    @staticmethod
+    def _links(context: Context, household: Any) -> list[tuple[str, str]]:
+        """(card, household) pairs paid: all of them in a scan; in a check, the connected
+        part of the card-household graph that holds the candidate payments, grown a hop
+        at a time from their cards and households (the same rings a scan would find)."""
+        links = (select(CardPayment.card_account, household.label("household")).distinct()
+                 .outerjoin(Person, Person.id_number == CardPayment.id_number)
+                 .where(CardPayment.paid_on <= context.as_of, household.is_not(None)))
+        cards = context.candidate_values("card_payment", select(CardPayment.card_account))
+        homes = context.candidate_values("card_payment", candidate_household())
+        if cards is None or homes is None:
+            return [(card, home) for card, home in context.conn.execute(links)]
+        known_cards, known_homes, found = set(cards), set(homes), set()
+        for _ in range(MAX_HOPS):
+            # Indexed columns first; the exact household is then checked here.
+            adjacent = {(card, home) for card, home in context.conn.execute(links.where(or_(
+                CardPayment.card_account.in_(sorted(known_cards)),
+                CardPayment.household_id.in_(sorted(known_homes)),
+                Person.household_id.in_(sorted(known_homes)))))
+                if card in known_cards or home in known_homes}
+            new_cards = {card for card, _ in adjacent} - known_cards
+            new_homes = {home for _, home in adjacent} - known_homes
+            found |= adjacent
+            if not new_cards and not new_homes:
+                return sorted(found)
+            known_cards |= new_cards
+            known_homes |= new_homes
+        return [(card, home) for card, home in context.conn.execute(links)]  # a sprawling ring: read it all

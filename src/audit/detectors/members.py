@@ -20,3 +20,10 @@ def household_members() -> Any:
     """(household_id, id_number) for every member and every head."""
     return union(select(Person.household_id.label("household_id"), Person.id_number.label("id_number")),
                  select(Household.household_id, Household.head_id_number)).subquery()
+
+
+def candidate_household() -> Any:
+    """The household of each payment, as a one-column SELECT for ``Context.among``'s ``via``:
+    the rows about the same household as a pre-release check's candidate payments."""
+    return select(payment_household()).select_from(CardPayment).outerjoin(
+        Person, Person.id_number == CardPayment.id_number)
