@@ -99,17 +99,17 @@ def sweep_everything() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def no_unmasked_id_numbers() -> Iterator[None]:
-    """Fails the test during which a full ID number reached anyone but an inspector."""
+    """Fails the test during which a full ID or card number reached anyone but an inspector."""
     SWEEP.take()
     yield
     leaks = SWEEP.take()
     if leaks:
-        pytest.fail("unmasked ID numbers outside an inspector's view:\n" + "\n".join(leaks[:20]), pytrace=False)
+        pytest.fail("unmasked ID or card numbers outside an inspector's view:\n" + "\n".join(leaks[:20]), pytrace=False)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     terminalreporter.write_line(
-        f"ID-number sweep: {SWEEP.responses} responses, {SWEEP.log_lines} log lines and "
+        f"ID- and card-number sweep: {SWEEP.responses} responses, {SWEEP.log_lines} log lines and "
         f"{SWEEP.audit_entries} audit-trail entries searched")
 
 

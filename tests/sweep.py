@@ -1,9 +1,10 @@
-"""The suite-wide sweep for unmasked resident ID numbers.
+"""The suite-wide sweep for unmasked resident ID and bank-card numbers.
 
 Every HTTP response any test receives (JSON, CSV, ``.xlsx`` and PDF exports alike), every
 log record emitted while the suite runs, and every audit-trail entry a test leaves behind
 is searched for a full 18-character resident ID number (a valid check digit and birth
-date, so USCCs, invoice and account numbers do not count). Only an inspector's responses
+date, so USCCs and invoice numbers do not count) and a full bank-card number (16 to 19
+digits passing the Luhn check, as every clear card's does). Only an inspector's responses
 may hold one; anywhere else it is a leak, and the test during which it happened fails at
 teardown, naming the request, the role and where the number was.
 
@@ -24,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from stdnum import luhn
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError
 
@@ -37,7 +39,7 @@ def _is_resident_id(number: str) -> bool:
     """Check character and birth date, as the importer checks them (the region code is
     not: ``ric.is_valid`` refuses codes its table dates after the holder's birth)."""
     number = number.upper()
-    if ric.calc_check_digit(number) != number[-1]:
+    if len(number) != 18 or ric.calc_check_digit(number) != number[-1]:
         return False
     try:
         ric.get_birth_date(number)
@@ -49,6 +51,18 @@ def _is_resident_id(number: str) -> bool:
 def full_ids(text: str) -> list[str]:
     """The valid resident ID numbers written out in full in ``text``."""
     return [m for m in CANDIDATE.findall(text) if _is_resident_id(m)]
+
+
+CARD_CANDIDATE = re.compile(r"(?<![0-9A-Za-z*])\d{16,19}(?![0-9A-Za-z])")
+
+
+def full_cards(text: str) -> list[str]:
+    """Bank-card numbers (16-19 digits, Luhn-valid) written out in full in ``text``."""
+    return [m for m in CARD_CANDIDATE.findall(text) if luhn.is_valid(m) and not _is_resident_id(m)]
+
+
+def full_numbers(text: str) -> list[str]:
+    return full_ids(text) + full_cards(text)
 
 
 def _pdf_texts(body: bytes) -> Iterator[str]:
@@ -107,23 +121,23 @@ class Sweep:
         if role in ALLOWED_ROLES:
             return
         for text in texts_of(content_type, body):
-            found = full_ids(text)
+            found = full_numbers(text)
             if found:
                 self.leaks.append(f"{method} {path} answered a {role or 'caller without a token'} with "
-                                  f"{len(found)} full ID number(s), e.g. {_mask(found[0])} ({content_type})")
+                                  f"{len(found)} full ID or card number(s), e.g. {_mask(found[0])} ({content_type})")
                 return
 
     def log_line(self, line: str) -> None:
         self.log_lines += 1
-        found = full_ids(line)
+        found = full_numbers(line)
         if found:
-            self.leaks.append(f"a log line holds the full ID number {_mask(found[0])}: {line[:200]!r}")
+            self.leaks.append(f"a log line holds the full number {_mask(found[0])}")
 
     def audit_entry(self, entry_id: int, action: str, subject: str, detail: Any) -> None:
         self.audit_entries += 1
-        found = full_ids(subject + " " + json.dumps(detail, ensure_ascii=False))
+        found = full_numbers(subject + " " + json.dumps(detail, ensure_ascii=False))
         if found:
-            self.leaks.append(f"audit entry {entry_id} ({action}) holds the full ID number {_mask(found[0])}")
+            self.leaks.append(f"audit entry {entry_id} ({action}) holds the full number {_mask(found[0])}")
 
     def take(self) -> list[str]:
         leaks, self.leaks = self.leaks, []

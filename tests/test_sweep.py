@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 
 from audit.disclosure.service import render
 from tests.conftest import logged_in
-from tests.sweep import SWEEP, full_ids, texts_of
+from tests.sweep import SWEEP, full_cards, full_ids, texts_of
 
 # A valid resident ID (check digit and birth date), a 19-digit card number that holds
 # 18-digit runs, a USCC, and the masked form a notice prints.
@@ -18,9 +18,12 @@ USCC = "91430681W8WKMBYQ3F"
 COLUMNS = ("姓名", "身份证号", "金额")
 
 
-def test_a_full_id_number_is_found_and_nothing_else_is() -> None:
+def test_a_full_id_or_card_number_is_found_and_nothing_else_is() -> None:
     assert full_ids(f"身份证号{ID_NUMBER}，") == [ID_NUMBER]
     assert full_ids(f"card {CARD}, unit {USCC}, notice 43*************237, 430681195203041238") == []
+    assert full_cards(f"卡号{CARD}；") == [CARD]
+    not_a_card = CARD[:-1] + str((int(CARD[-1]) + 1) % 10)  # fails the Luhn check
+    assert full_cards(f"{ID_NUMBER} ***************7865 {not_a_card} 20180120") == []
 
 
 def test_the_number_is_found_inside_csv_xlsx_and_pdf_exports() -> None:
@@ -33,7 +36,7 @@ def test_the_number_is_found_inside_csv_xlsx_and_pdf_exports() -> None:
 
 
 def test_only_an_inspector_may_receive_one_and_logs_and_the_trail_never() -> None:
-    body = f'{{"id_number": "{ID_NUMBER}"}}'.encode()
+    body = f'{{"id_number": "{ID_NUMBER}", "card_account": "{CARD}"}}'.encode()
     SWEEP.response("GET", "/cases/1", "inspector", "application/json", body)
     assert SWEEP.take() == []
     for role in ("finance", "disclosure", "admin", None):
