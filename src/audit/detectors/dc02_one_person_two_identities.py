@@ -89,7 +89,7 @@ class OnePersonTwoIdentities(Detector):
         split = context.conn.execute(
             select(homes.c.id_number).where(homes.c.id_number.in_(select(drawers.c.id_number)),
                                             context.among("card_payment", homes.c.id_number,
-                                                          via=CardPayment.id_number))
+                                                          via=select(CardPayment.id_number)))
             .group_by(homes.c.id_number).having(func.count() > 1)).scalars().all()
         payments = self._payments(context, {i for key in matched for i in key} | set(split))
         facts.load("card_payments", [p.payment_id for rows in payments.values() for p in rows])

@@ -22,7 +22,12 @@ from sqlalchemy import and_, literal, or_, select
 
 from audit.detectors.base import Context, Detector, Found, Ref
 from audit.detectors.facts import Facts
-from audit.detectors.members import candidate_household, household_members, payment_household
+from audit.detectors.members import (
+    candidate_household,
+    household_members,
+    paid_to_candidates_households,
+    payment_household,
+)
 from audit.models import CardPayment, Organization, Person, PublicEmployee, Shareholder, Vehicle
 
 
@@ -40,7 +45,8 @@ class WellOff(Detector):
                     .outerjoin(Person, Person.id_number == CardPayment.id_number)
                     .join(members, members.c.household_id == household)
                     .where(CardPayment.paid_on <= context.as_of,
-                           context.among("card_payment", household, via=candidate_household())))
+                           paid_to_candidates_households(context),
+                           context.among("card_payment", members.c.household_id, via=candidate_household())))
 
         rows: list[tuple[str, Any]] = []
         payroll = paid_to_members(PublicEmployee.id_number, PublicEmployee.employer, PublicEmployee.from_on).join(

@@ -22,12 +22,13 @@ from typing import Any
 
 import networkx as nx
 from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import aliased
 
 from audit.detectors.base import Context, Detector, Found, Ref
 from audit.detectors.facts import Facts
-from audit.detectors.members import candidate_household, household_members, payment_household
+from audit.detectors.members import candidate_household, payment_household
 from audit.detectors.power import Power
-from audit.models import Account, CardPayment, Person
+from audit.models import Account, CardPayment, Household, Person
 
 # Hops a check follows from its candidates through cards and households before it reads
 # the whole graph instead (a real ring is a few hops across).
@@ -45,14 +46,18 @@ class SharedCard(Detector):
         for card, home in links:
             graph.add_edge(("card", card), ("household", home))
         rings = [c for c in nx.connected_components(graph) if sum(1 for kind, _ in c if kind == "household") > 1]
-        members = household_members()
+        # Two NOT EXISTS, one per kind of membership (registered member, head), rather than
+        # one over their UNION: each is an index lookup, which a UNION cannot offer.
+        holder = aliased(Person)
+        is_member = exists().where(holder.household_id == household, holder.id_number == Account.holder_id)
+        is_head = exists().where(Household.household_id == household, Household.head_id_number == Account.holder_id)
         captured = context.conn.execute(
             select(CardPayment.card_account, Account.holder_id).distinct()
             .outerjoin(Person, Person.id_number == CardPayment.id_number)
             .join(Account, Account.account_number == CardPayment.card_account)
             .where(CardPayment.paid_on <= context.as_of, Account.holder_kind == "person",
-                   ~exists().where(members.c.household_id == household, members.c.id_number == Account.holder_id),
-                   context.among("card_payment", CardPayment.card_account, via=CardPayment.card_account))
+                   ~is_member, ~is_head,
+                   context.among("card_payment", CardPayment.card_account, via=select(CardPayment.card_account)))
         ).all()
         cards = {card for ring in rings for kind, card in ring if kind == "card"} | {c.card_account for c in captured}
         payments: dict[str, list[Any]] = {}
@@ -106,11 +111,12 @@ class SharedCard(Detector):
         known_cards, known_homes, found = set(cards), set(homes), set()
         for _ in range(MAX_HOPS):
             # Indexed columns first; the exact household is then checked here.
-            adjacent = {(card, home) for card, home in context.conn.execute(links.where(or_(
-                CardPayment.card_account.in_(sorted(known_cards)),
-                CardPayment.household_id.in_(sorted(known_homes)),
-                Person.household_id.in_(sorted(known_homes)))))
-                if card in known_cards or home in known_homes}
+            registered = select(Person.id_number).where(Person.household_id.in_(sorted(known_homes)))
+            by_payment = links.where(or_(CardPayment.card_account.in_(sorted(known_cards)),
+                                         CardPayment.household_id.in_(sorted(known_homes))))
+            by_person = links.where(CardPayment.id_number.in_(registered.correlate(None)))
+            adjacent = {(card, home) for query in (by_payment, by_person) for card, home in context.conn.execute(query)
+                        if card in known_cards or home in known_homes}
             new_cards = {card for card, _ in adjacent} - known_cards
             new_homes = {home for _, home in adjacent} - known_homes
             found |= adjacent

@@ -23,7 +23,12 @@ from sqlalchemy import and_, or_, select, union_all
 
 from audit.detectors.base import Context, Detector, Found, Ref
 from audit.detectors.facts import Facts
-from audit.detectors.members import candidate_household, household_members, payment_household
+from audit.detectors.members import (
+    candidate_household,
+    household_members,
+    paid_to_candidates_households,
+    payment_household,
+)
 from audit.detectors.power import VILLAGE_ROLES
 from audit.models import CardPayment, Household, Kinship, Official, Person
 
@@ -53,7 +58,8 @@ class KinOfOfficials(Detector):
             .join(kin, kin.c.member == members.c.id_number)
             .join(Official, Official.id_number == kin.c.relative)
             .where(CardPayment.paid_on <= context.as_of, in_office, power,
-                   context.among("card_payment", household, via=candidate_household()))
+                   paid_to_candidates_households(context),
+                   context.among("card_payment", members.c.household_id, via=candidate_household()))
             .order_by(CardPayment.paid_on)).all()
         groups: dict[tuple[str, str, str], list[Any]] = {}
         for row in rows:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select, union
+from sqlalchemy import and_, false, func, or_, select, union
 
 from audit.models import CardPayment, Household, Person
 
@@ -27,3 +27,19 @@ def candidate_household() -> Any:
     the rows about the same household as a pre-release check's candidate payments."""
     return select(payment_household()).select_from(CardPayment).outerjoin(
         Person, Person.id_number == CardPayment.id_number)
+
+
+def paid_to_candidates_households(context: Any) -> Any:
+    """A filter on payments (joined to ``Person`` as :func:`payment_household` needs) that
+    leaves a scan whole and, in a check, keeps the payments to the candidates' households.
+    The household is COALESCE(payment's, person's), which no index serves; the OR beside it
+    (the payment's own household, or a person registered there) lets the database start
+    from the indexes and then apply the exact test."""
+    homes = context.candidate_values("card_payment", candidate_household())
+    if homes is None:
+        return context.among("card_payment", payment_household(), via=candidate_household())
+    if not homes:
+        return false()
+    registered = select(Person.id_number).where(Person.household_id.in_(homes)).correlate(None)
+    return and_(payment_household().in_(homes),
+                or_(CardPayment.household_id.in_(homes), CardPayment.id_number.in_(registered)))
