@@ -114,14 +114,20 @@ class Context:
     def wants(self, kind: str) -> bool:
         return self.focus is None or bool(self.focus.get(kind))
 
-    def candidate_values(self, kind: str, via: Select[Any]) -> list[Any] | None:
-        """The values a one-column SELECT over the candidates' table gives for this check's
-        candidate lines of ``kind`` (their cards, households...), read once per check;
-        None in a scan, or when there are too many candidates to narrow by."""
+    def _narrowing_keys(self, kind: str) -> list[str] | None:
+        """The candidate keys of ``kind`` a check narrows by; None in a scan, or when there
+        are too many candidates to narrow by (then the whole store is read)."""
         if self.focus is None:
             return None
         keys = sorted(self.focus.get(kind) or ())
-        if len(keys) > NARROW_LIMIT:
+        return None if len(keys) > NARROW_LIMIT else keys
+
+    def candidate_values(self, kind: str, via: Select[Any]) -> list[Any] | None:
+        """The values a one-column SELECT over the candidates' table gives for this check's
+        candidate lines of ``kind`` (their cards, households...), read once per check;
+        None when the check does not narrow (see :meth:`_narrowing_keys`)."""
+        keys = self._narrowing_keys(kind)
+        if keys is None:
             return None
         cached = self.cache.setdefault("candidate_values", {})
         memo = (kind, str(via))
@@ -138,24 +144,21 @@ class Context:
         value for some candidate (the same project, payee, invoice, person, household...).
         Findings are the same either way; a check just reads a few rows instead of the
         whole store."""
-        if self.focus is None:
+        keys = self._narrowing_keys(kind)
+        if keys is None:
             return true()
-        keys = sorted(self.focus.get(kind) or ())
         if not keys:
             return false()
-        if len(keys) > NARROW_LIMIT:
-            return true()
         if via is None:
             return column.in_(keys)
         if isinstance(via, Select):
             # Read first and passed as values: an IN over a joined subquery can lead the
             # planner to a poor plan, and a handful of literal values never does.
-            values = self.candidate_values(kind, via) or []
+            values = self.candidate_values(kind, via)
             return column.in_(values) if values else false()
         # correlate(None): the subquery reads the candidates' table afresh, never the
         # outer query's row of the same table.
         return column.in_(select(via).where(CANDIDATE_KEYS[kind].in_(keys)).correlate(None))
-
 
 class Detector:
     code: ClassVar[str]

@@ -94,12 +94,14 @@ class Overspent(Detector):
             for row in context.conn.execute(select(uses).where(uses.c.allocation_id.in_(part))
                                             .order_by(uses.c.paid_on, uses.c.kind, uses.c.key)):
                 payments.setdefault(row.allocation_id, []).append(row)
+        crossing = {a.allocation_id: _crossing(payments[a.allocation_id], a.amount_fen) for a in allocations}
+        shown_all = [ref for refs in crossing.values() for ref in refs[:EVIDENCE_SHOWN]]
+        facts.load("disbursements", [r.key for r in shown_all if r.kind == "disbursement"])
+        facts.load("card_payments", [r.key for r in shown_all if r.kind == "card_payment"])
         for row in allocations:
             excess = row.spent - row.amount_fen
-            crossed = _crossing(payments[row.allocation_id], row.amount_fen)
+            crossed = crossing[row.allocation_id]
             shown = crossed[:EVIDENCE_SHOWN]
-            facts.load("disbursements", [r.key for r in shown if r.kind == "disbursement"])
-            facts.load("card_payments", [r.key for r in shown if r.kind == "card_payment"])
             steps: list[Evidence] = [facts.allocation(row.allocation_id,
                                                       f"{row.n} payments name it for {yuan(row.spent)} yuan, "
                                                       f"{yuan(excess)} more than it brought")]

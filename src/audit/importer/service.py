@@ -86,22 +86,22 @@ def _cached(parser: Callable[[Any], Any], enabled: bool) -> Callable[[Any], tupl
     return run
 
 
-# The staging tables' descriptions, built once per dialect and shared, so the importer's
-# statements over them hit SQLAlchemy's compiled-statement cache from the second import
-# on (a fresh Table per import would compile every statement anew: most of a one-line
-# pre-release check's import time).
-_STAGING_METADATA: dict[bool, MetaData] = {True: MetaData(), False: MetaData()}
-
-
-def _staging_table(spec: TableSpec, postgres: bool) -> Table:
-    metadata = _STAGING_METADATA[postgres]
-    name = f"stg_{spec.name}"
-    if name in metadata.tables:
-        return metadata.tables[name]
-    target = spec.model.__table__
-    columns = [Column(ROW, Integer)] + [Column(column.db_name, target.c[column.db_name].type) for column in spec.columns]
+def _staging_tables(postgres: bool) -> dict[str, Table]:
+    """A temporary table shaped like each stored table, plus the source row number."""
+    metadata, tables = MetaData(), {}
     kwargs = {"postgresql_on_commit": "DROP"} if postgres else {}
-    return Table(name, metadata, *columns, prefixes=["TEMPORARY"], **kwargs)
+    for spec in TABLES:
+        target = spec.model.__table__
+        columns = [Column(ROW, Integer)] + [Column(c.db_name, target.c[c.db_name].type) for c in spec.columns]
+        tables[spec.name] = Table(f"stg_{spec.name}", metadata, *columns, prefixes=["TEMPORARY"], **kwargs)
+    return tables
+
+
+# The staging tables' descriptions, built once per dialect at import time and shared (read
+# only) by every import, so the importer's statements over them hit SQLAlchemy's compiled-
+# statement cache (a fresh Table per import compiled every statement anew: most of a
+# one-line pre-release check's import time).
+_STAGING = {postgres: _staging_tables(postgres) for postgres in (False, True)}
 
 
 class _Staging:
@@ -113,7 +113,7 @@ class _Staging:
         self.postgres = conn.dialect.name == "postgresql"
 
     def create(self, spec: TableSpec) -> Table:
-        table = _staging_table(spec, self.postgres)
+        table = _STAGING[self.postgres][spec.name]
         table.create(self.conn)
         self.tables[spec.name] = table
         return table
