@@ -21,6 +21,7 @@ import logging
 import re
 import zipfile
 import zlib
+from urllib.parse import unquote
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -116,12 +117,16 @@ class Sweep:
     audit_entries: int = 0
     leaks: list[str] = field(default_factory=list)
 
-    def response(self, method: str, path: str, role: str | None, content_type: str, body: bytes) -> None:
+    def response(self, method: str, path: str, role: str | None, content_type: str, body: bytes,
+                 status: int = 200, request: str = "") -> None:
+        """``request`` is what the caller sent (path, query, body): an error that quotes the
+        caller's own input back (a 422 naming the bad value) discloses nothing; a success
+        must hold no full number whatever was sent."""
         self.responses += 1
         if role in ALLOWED_ROLES:
             return
         for text in texts_of(content_type, body):
-            found = full_numbers(text)
+            found = [n for n in full_numbers(text) if status < 400 or n not in request]
             if found:
                 self.leaks.append(f"{method} {path} answered a {role or 'caller without a token'} with "
                                   f"{len(found)} full ID or card number(s), e.g. {_mask(found[0])} ({content_type})")
@@ -185,12 +190,21 @@ class SweptApp:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         role = role_of(headers.get("authorization", ""))
+        sent = [scope.get("path", ""), scope.get("query_string", b"").decode("latin-1")]
         chunks: list[bytes] = []
         content_type = ""
+        status = 0
+
+        async def remember() -> dict[str, Any]:
+            message = await receive()
+            if message["type"] == "http.request":
+                sent.append(message.get("body", b"").decode("utf-8", "replace"))
+            return message
 
         async def capture(message: dict[str, Any]) -> None:
-            nonlocal content_type
+            nonlocal content_type, status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 for key, value in message.get("headers", []):
                     if key.decode("latin-1").lower() == "content-type":
                         content_type = value.decode("latin-1")
@@ -198,5 +212,6 @@ class SweptApp:
                 chunks.append(message.get("body", b""))
             await send(message)
 
-        await self.app(scope, receive, capture)
-        SWEEP.response(scope["method"], scope["path"], role, content_type, b"".join(chunks))
+        await self.app(scope, remember, capture)
+        SWEEP.response(scope["method"], scope["path"], role, content_type, b"".join(chunks), status,
+                       unquote("\n".join(sent)))

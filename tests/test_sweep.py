@@ -47,6 +47,17 @@ def test_only_an_inspector_may_receive_one_and_logs_and_the_trail_never() -> Non
     assert len(SWEEP.take()) == 2
 
 
+def test_an_error_may_quote_the_callers_own_number_back_but_a_success_may_not() -> None:
+    body = f'{{"detail": "id_number {ID_NUMBER} is not registered"}}'.encode()
+    sent = f'{{"id_number": "{ID_NUMBER}"}}'
+    SWEEP.response("POST", "/records/card_payments", "finance", "application/json", body, 422, sent)
+    assert SWEEP.take() == []
+    SWEEP.response("POST", "/records/card_payments", "finance", "application/json", body, 422, "{}")
+    assert len(SWEEP.take()) == 1  # a number the caller did not send
+    SWEEP.response("POST", "/checks/card-roster", "finance", "application/json", body, 200, sent)
+    assert len(SWEEP.take()) == 1  # a success never holds one, sent or not
+
+
 def test_the_suite_routes_every_test_client_response_through_the_sweep(engine: Engine) -> None:
     client, headers = logged_in(engine, {"finance1": "finance"})
     before = SWEEP.responses
