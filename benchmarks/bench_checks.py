@@ -40,7 +40,7 @@ def prepare(url: str, households: int, folder: Path) -> tuple[dict, list[dict]]:
     from audit.importer.service import import_path
     from audit.models import Disbursement, Household, Project
     from audit.synth.county import generate
-    from audit.users import create_user
+    from audit.auth.service import create_user
 
     generate(folder / "county", households=households, seed=2017)
     fresh(url)

@@ -23,6 +23,12 @@ from audit.migrate import upgrade
 from audit.models import AuditEntry, Base
 from tests.sweep import SWEEP, SweepHandler, SweptApp
 
+# A long key of the tests' own: PostgreSQL counts as production, which refuses the default.
+os.environ.setdefault("AUDIT_LOG_KEY", "test-suite-log-key-" + "k" * 40)
+# The role the service connects as on PostgreSQL (``audit db create-roles``): it may append
+# to the audit trail but not alter, disable, truncate or own it. The suite runs as it.
+SERVICE_ROLE = "audit_app"
+
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"
 COUNTY = FIXTURES / "county-small"
@@ -30,7 +36,9 @@ BAD = FIXTURES / "county-small-bad"
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+def owner_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The database as its owner sees it: migrations run as the owner, and so do the
+    harness's cleanups and the tests that tamper as an attacker with owner rights."""
     url = os.environ.get("AUDIT_TEST_DATABASE_URL")
     if not url:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'audit-test.db'}"
@@ -45,7 +53,22 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
             conn.execute(text("CREATE SCHEMA public"))
         engine.dispose()
     upgrade("head", url)
+    if url.startswith("postgresql"):
+        from audit.roles import create_service_role
+
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            create_service_role(conn, SERVICE_ROLE)
+        engine.dispose()
     return url
+
+
+@pytest.fixture(scope="session")
+def database_url(owner_url: str) -> str:
+    """The database as the service connects to it: on PostgreSQL its own role."""
+    if not owner_url.startswith("postgresql"):
+        return owner_url
+    return make_url(owner_url).set(username=SERVICE_ROLE, password=None).render_as_string(hide_password=False)
 
 
 def empty_all(engine: Engine) -> None:
@@ -59,14 +82,28 @@ def empty_all(engine: Engine) -> None:
         else:
             for table in tables:
                 conn.execute(text(f"DELETE FROM {table}"))
+        # The county-level unit every user joins by default, as migration 0007 made it.
+        conn.execute(text("INSERT INTO units (id, name, scope) VALUES (1, '县级', 'county')"))
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT setval(pg_get_serial_sequence('units', 'id'), 1)"))
 
 
 @pytest.fixture
-def engine(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+def owner_engine(owner_url: str) -> Iterator[Engine]:
+    engine = make_engine(owner_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def engine(database_url: str, owner_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
     monkeypatch.setenv("AUDIT_DATABASE_URL", database_url)
+    monkeypatch.setenv("AUDIT_MIGRATION_DATABASE_URL", owner_url)
     get_settings.cache_clear()
+    owner = make_engine(owner_url)
+    empty_all(owner)
+    owner.dispose()
     engine = make_engine(database_url)
-    empty_all(engine)
     yield engine
     with engine.connect() as conn:  # the trail this test wrote, for the sweep
         for entry in conn.execute(select(AuditEntry.id, AuditEntry.action, AuditEntry.subject, AuditEntry.detail)):
@@ -138,20 +175,27 @@ def county_copy(tmp_path: Path) -> Path:
 PASSWORD = "correct horse battery"
 
 
-def logged_in(engine: Engine, users: dict[str, str]) -> tuple[Any, dict[str, dict[str, str]]]:
-    """A test client of the service and a bearer header per user ({name: role})."""
+def logged_in(engine: Engine, users: dict[str, str], units: dict[str, str] | None = None
+              ) -> tuple[Any, dict[str, dict[str, str]]]:
+    """A test client of the service and a bearer header per user ({name: role}), each in
+    the county's unit or the one ``units`` names. Machine users get an API token."""
     from fastapi.testclient import TestClient
 
     from audit.api.app import create_app
-    from audit.users import create_user
+    from audit.auth.service import create_user, issue_token
 
+    tokens: dict[str, str] = {}
     with engine.begin() as conn:
         for name, role in users.items():
-            create_user(conn, name, role, PASSWORD)
+            user_id = create_user(conn, name, role, PASSWORD, unit=(units or {}).get(name))
+            if role == "machine":
+                tokens[name], _ = issue_token(conn, user_id, "api", "test")
     client = TestClient(create_app())
     headers = {}
     for name in users:
-        response = client.post("/auth/login", json={"name": name, "password": PASSWORD})
-        assert response.status_code == 200, response.text
-        headers[name] = {"Authorization": f"Bearer {response.json()['access_token']}"}
+        if name not in tokens:
+            response = client.post("/auth/login", json={"name": name, "password": PASSWORD})
+            assert response.status_code == 200, response.text
+            tokens[name] = response.json()["access_token"]
+        headers[name] = {"Authorization": f"Bearer {tokens[name]}"}
     return client, headers

@@ -165,7 +165,7 @@ def role_of(authorization: str) -> str | None:
     if not authorization.lower().startswith("bearer "):
         return None
     from audit.db import get_engine
-    from audit.users import user_for_token
+    from audit.auth.service import user_for_token
 
     try:
         with get_engine().connect() as conn:

@@ -54,7 +54,7 @@ def _roster(engine: Engine) -> tuple[list[dict[str, Any]], dict[str, str]]:
     lines = [line(f"R{i:03d}", home) for i, home in enumerate(rows[:25])]
     planted = {
         "R-DEAD": "DC-06", "R-AGAIN": "DC-01", "R-OVER": "DC-04", "R-EXIT": "DC-05", "R-CARD": "DC-08",
-        "row 32": "import",
+        "R-NOPROG": "import",  # an import error, keyed by its payment ID as every line is
     }
     lines += [
         line("R-DEAD", dead),
@@ -88,7 +88,8 @@ def test_a_roster_with_planted_problems_is_held_exactly_there(finance: Any) -> N
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(CardPayment)).scalar_one() == before
     dead = next(line for line in result["lines"] if line["key"] == "R-DEAD")
-    assert any("died on 2017-12-03" in step["fact"] for step in dead["reasons"][0]["evidence"])
+    assert any("2017-12-03 死亡" in step["fact"] for step in dead["reasons"][0]["evidence"])
+    assert dead["reasons"][0]["title"] == "死亡后仍发放"
     assert "*************" in response.text  # a finance officer sees numbers masked
 
 
@@ -102,10 +103,10 @@ def test_a_held_line_is_released_only_with_a_reason_on_the_record(finance: Any) 
     assert client.post(path, json={"line": "R-OVER", "reason": ""}, headers=headers).status_code == 422
     done = client.post(path, json={"line": "R-OVER", "reason": "arrears for two months, approved by the bureau"},
                        headers=headers)
-    assert done.status_code == 204
+    assert done.status_code == 201 and done.json()["state"] == "effective", done.text
     stored = client.get(f"/checks/{check['check_id']}", headers=headers).json()
     over = next(line for line in stored["lines"] if line["key"] == "R-OVER")
-    assert over["released"]["reason"].startswith("arrears")
+    assert over["released"]["reason"].startswith("arrears") and over["released"]["state"] == "effective"
     with engine.connect() as conn:
         entry = conn.execute(select(AuditEntry).where(AuditEntry.action == "prerelease_override")).one()
     assert entry.actor == "finance1" and "R-OVER" in entry.subject

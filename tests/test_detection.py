@@ -71,7 +71,7 @@ def test_every_evidence_step_names_a_record_that_exists(scanned: Engine) -> None
 
 def test_findings_state_money_and_the_settings_in_force(scanned: Engine) -> None:
     with scanned.connect() as conn:
-        exported = json.loads(findings_json(conn, ["DC-06", "DV-04"]))
+        exported = json.loads(findings_json(conn, ["DC-06", "DV-04"], lang="en")[0])
     assert exported
     for item in exported:
         assert set(item) >= {"id", "code", "family", "title", "score", "subjects", "records", "amount_at_risk",
@@ -144,7 +144,7 @@ def test_the_command_line_detects_lists_exports_and_evaluates(scanned: Engine, d
     assert done.returncode == 0, done.stderr
     assert "DC-06" in done.stdout
     listed = audit("cases", "list", "--top", "5", url=database_url)
-    assert listed.returncode == 0 and "at risk" in listed.stdout
+    assert listed.returncode == 0 and "涉及金额" in listed.stdout
     out = tmp_path / "findings.csv"
     assert audit("findings", "export", "--format", "csv", "--out", str(out), url=database_url).returncode == 0
     assert out.read_text(encoding="utf-8-sig").startswith("id,code,title")

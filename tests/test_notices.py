@@ -70,7 +70,7 @@ def test_beneficiaries_in_csv_xlsx_and_pdf_with_no_full_number(officer: Any) -> 
 
 
 def test_namesakes_are_told_apart_by_a_masked_id_without_birth_date(officer: Any) -> None:
-    from audit.disclosure.service import masked_id
+    from audit.notices.service import masked_id
 
     assert masked_id("430681195203041237") == "43*************237"
     client, headers, engine = officer

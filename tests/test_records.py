@@ -64,7 +64,9 @@ def _payment(engine: Engine) -> dict[str, str]:
 def test_a_record_is_created_once_per_idempotency_key(api: Any) -> None:
     client, headers, engine = api
     body = _payment(engine)
-    finance = {**headers["finance1"], "Idempotency-Key": "roster-2017-12-28-0001"}
+    assert client.post("/records/card_payments", json=body, headers={
+        **headers["finance1"], "Idempotency-Key": "roster-2017-12-28-0001"}).status_code == 403  # by import only
+    finance = {**headers["admin1"], "Idempotency-Key": "roster-2017-12-28-0001"}
     first = client.post("/records/card_payments", json=body, headers=finance)
     assert first.status_code == 201 and first.json()["outcome"] == "inserted"
     again = client.post("/records/card_payments", json=body, headers=finance)
@@ -75,9 +77,9 @@ def test_a_record_is_created_once_per_idempotency_key(api: Any) -> None:
         assert conn.execute(select(func.count()).select_from(CardPayment)
                             .where(CardPayment.payment_id == "API-0001")).scalar_one() == 1
     bad = client.post("/records/card_payments", json={**body, "payment_id": "API-2", "amount": "12.345"},
-                      headers={**headers["finance1"], "Idempotency-Key": "another-key-0002"})
+                      headers={**headers["admin1"], "Idempotency-Key": "another-key-0002"})
     assert bad.status_code == 422 and "more than 2 decimals" in bad.text
-    assert client.post("/records/card_payments", json=body, headers=headers["finance1"]).status_code == 422
+    assert client.post("/records/card_payments", json=body, headers=headers["admin1"]).status_code == 422
 
 
 def test_concurrent_requests_with_one_key_create_one_record(api: Any) -> None:
@@ -85,7 +87,7 @@ def test_concurrent_requests_with_one_key_create_one_record(api: Any) -> None:
 
     _, headers, engine = api
     body = {**_payment(engine), "payment_id": "API-CONC"}
-    finance = {**headers["finance1"], "Idempotency-Key": "concurrent-key-0001"}
+    finance = {**headers["admin1"], "Idempotency-Key": "concurrent-key-0001"}
 
     def send(_: int) -> tuple[int, dict[str, Any]]:
         response = TestClient(create_app()).post("/records/card_payments", json=body, headers=finance)

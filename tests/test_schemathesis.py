@@ -12,10 +12,9 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine
 
-from audit.api.app import create_app
+from audit.api.app import create_app, routers
 from audit.api.deps import Allowed
 from audit.api.policy import POLICY
-from audit.api.routes import router
 from tests.conftest import logged_in
 from tests.sweep import SweptApp
 
@@ -30,7 +29,7 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", SweptApp(create_app()))
 
 def _operations() -> dict[tuple[str, str], str]:
     found = {}
-    for route in router.routes:
+    for route in (route for router in routers() for route in router.routes):
         stack = list(route.dependant.dependencies)
         while stack:
             dependency = stack.pop()
@@ -47,7 +46,7 @@ OPERATIONS = _operations()
 
 @pytest.fixture
 def tokens(engine: Engine) -> dict[str, str]:
-    _, headers = logged_in(engine, {role: role for role in ("inspector", "finance", "disclosure", "admin")})
+    _, headers = logged_in(engine, {role: role for role in ("inspector", "finance", "disclosure", "admin", "machine")})
     return {role: header["Authorization"].split(" ", 1)[1] for role, header in headers.items()}
 
 

@@ -40,6 +40,38 @@ def db_upgrade(revision: str = "head") -> None:
     console.print("schema is at the latest revision")
 
 
+@db_app.command("create-roles")
+def db_create_roles(
+    role: Annotated[str, typer.Option(help="The service's role")] = "audit_app",
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Set its password, read from stdin")]
+    = False,
+) -> None:
+    """PostgreSQL: create the role the service connects as, which may append to the audit
+    trail but never alter, disable, truncate or own it (run as the schema's owner)."""
+    from sqlalchemy import make_url
+
+    from audit.config import get_settings
+    from audit.db import make_engine
+    from audit.roles import create_service_role
+
+    url = get_settings().migration_url
+    if not url.startswith("postgresql"):
+        fail("roles are PostgreSQL's: set AUDIT_MIGRATION_DATABASE_URL (or AUDIT_DATABASE_URL) to the owner's URL")
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            ran = create_service_role(conn, role, password)
+    except ValueError as exc:
+        fail(str(exc))
+    finally:
+        engine.dispose()
+    for statement in ran:
+        console.print(statement if "PASSWORD" not in statement else "ALTER ROLE … PASSWORD …", highlight=False)
+    service_url = make_url(url).set(username=role, password=None)
+    console.print(f"the service connects as: AUDIT_DATABASE_URL={service_url.render_as_string(hide_password=True)}")
+
+
 @app.command("import")
 def import_(
     path: Annotated[Path, typer.Argument(help="A dataset folder, .zip or .xlsx workbook")],
@@ -173,7 +205,7 @@ def detect_(
     from audit.db import get_engine
     from audit.detection.service import detect
     from audit.migrate import ensure_current
-    from audit.users import operator
+    from audit.auth.service import operator
 
     engine = get_engine()
     ensure_current(engine)
@@ -215,43 +247,64 @@ def findings_export(
     out: Annotated[Path | None, typer.Option(help="File to write (default: standard output)")] = None,
     codes: Annotated[str | None, typer.Option(help="Comma-separated codes")] = None,
     include_stale: Annotated[bool, typer.Option("--include-stale", help="Also stale findings")] = False,
+    reveal: Annotated[bool, typer.Option("--reveal", help="Full ID and account numbers (logged on the trail)")]
+    = False,
+    lang: Annotated[str | None, typer.Option(help="zh or en (default: AUDIT_LANGUAGE)")] = None,
 ) -> None:
-    """Export findings in the shape of red-flags.md (JSON list) or one per CSV line."""
+    """Export findings in the shape of red-flags.md (JSON list) or one per CSV line; personal
+    numbers masked unless --reveal, which goes on the audit trail with how many findings."""
+    from audit import trail
+    from audit.auth.service import operator
+    from audit.config import get_settings
     from audit.db import get_engine
     from audit.detection.export import findings_csv, findings_json
+    from audit.i18n import language, t
     from audit.migrate import ensure_current
 
     if format_ not in {"json", "csv"}:
         fail("--format is json or csv")
     engine = get_engine()
     ensure_current(engine)
-    with engine.connect() as conn:
-        text = (findings_json if format_ == "json" else findings_csv)(conn, _codes(codes), include_stale)
+    reader = language(lang or get_settings().language)
+    with engine.begin() as conn:
+        text, count = (findings_json if format_ == "json" else findings_csv)(
+            conn, _codes(codes), include_stale, lang=reader, masked=not reveal)
+        if reveal:
+            trail.append(conn, operator(), "findings_revealed", "findings export",
+                         {"format": format_, "findings": count, "codes": _codes(codes) or "all"})
     if out:
         out.write_text(text, encoding="utf-8-sig" if format_ == "csv" else "utf-8")
         err.print(f"wrote {out}")
     else:
         sys.stdout.write(text)
+    if reveal:
+        err.print(t("cli.reveal_logged", reader, count=count), highlight=False)
 
 
 @cases_app.command("list")
 def cases_list(top: Annotated[int, typer.Option(help="How many cases")] = 20) -> None:
-    """The highest-scoring open cases: score, subject, codes and amount at risk."""
+    """The highest-scoring open cases: score, subject, codes and amount at risk (masked)."""
+    from audit.config import get_settings
     from audit.db import get_engine
     from audit.detection.queries import top_cases
     from audit.detectors.base import yuan
+    from audit.evidence import subject_text
+    from audit.i18n import t
     from audit.migrate import ensure_current
 
     engine = get_engine()
     ensure_current(engine)
+    lang = get_settings().language
     with engine.connect() as conn:
         rows = top_cases(conn, top)
-    table = Table(title=f"top {len(rows)} open cases")
-    for heading in ("case", "score", "subject", "codes", "at risk (yuan)"):
-        table.add_column(heading, justify="right" if heading in {"case", "score", "at risk (yuan)"} else "left")
+    table = Table(title=t("cli.top_cases", lang, count=len(rows)))
+    for heading in ("case", "score", "subject", "codes", "at_risk"):
+        table.add_column(t(f"cli.heading.{heading}", lang),
+                         justify="right" if heading in {"case", "score", "at_risk"} else "left")
     for row in rows:
-        table.add_row(str(row.id), f"{row.score:.2f}", row.title.split(":")[0], ", ".join(row.codes),
-                      yuan(row.amount_at_risk_fen))
+        table.add_row(str(row.id), f"{row.score:.2f}",
+                      subject_text(row.subject_kind, row.subject_key, row.label, lang, masked=True),
+                      ", ".join(row.codes), yuan(row.amount_at_risk_fen))
     console.print(table)
 
 
@@ -283,10 +336,17 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value:.0%}"
 
 
-users_app = typer.Typer(help="Users of the service.", no_args_is_help=True)
 log_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
-app.add_typer(users_app, name="users")
 app.add_typer(log_app, name="log")
+
+
+def _register_account_commands() -> None:
+    from audit.auth.commands import register
+
+    register(app)
+
+
+_register_account_commands()
 
 
 @app.command("serve")
@@ -302,31 +362,6 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
 
     ensure_current(get_engine())
     uvicorn.run("audit.api.app:app", host=host, port=port, workers=workers or get_settings().workers)
-
-
-@users_app.command("create")
-def users_create(
-    name: str,
-    role: Annotated[str, typer.Option(help="inspector, finance, disclosure or admin")],
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin")] = False,
-) -> None:
-    """Create a user; the password is prompted for (or read from standard input)."""
-    from audit import trail
-    from audit.db import get_engine
-    from audit.migrate import ensure_current
-    from audit.users import UserError, create_user, operator
-
-    engine = get_engine()
-    ensure_current(engine)
-    password = sys.stdin.readline().rstrip("\n") if password_stdin else typer.prompt(
-        "password", hide_input=True, confirmation_prompt=True)
-    try:
-        with engine.begin() as conn:
-            create_user(conn, name, role, password)
-            trail.append(conn, operator(), "user_created", f"user {name}", {"role": role})
-    except UserError as exc:
-        fail(str(exc))
-    console.print(f"created {role} {name}")
 
 
 @log_app.command("verify")

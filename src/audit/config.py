@@ -1,17 +1,33 @@
 """One place for every setting; each can be overridden by an ``AUDIT_*`` environment variable."""
 
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
+from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_LOG_KEY = "development-key-change-me"
+MIN_LOG_KEY_CHARS = 32
+
+
+class InsecureSettings(ValueError):
+    """A production deployment configured with a default or weak secret."""
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AUDIT_", env_file=".env", extra="ignore")
 
     # SQLite in the working directory so a new user needs nothing installed;
-    # production sets postgresql+psycopg://user@host/db.
+    # production sets postgresql+psycopg://user@host/db. On PostgreSQL this is the
+    # service's own role, which may not alter or own the audit trail (`audit db
+    # create-roles`); migrations run as the owner, `migration_database_url`.
     database_url: str = f"sqlite:///{Path.cwd() / 'audit.db'}"
+    migration_database_url: str | None = None
+    # production refuses default secrets; the default is production on PostgreSQL
+    # (a server database is a deployment) and development on SQLite.
+    env: Literal["development", "production"] | None = None
     # Rows handed to the database per batch while importing: large enough to amortise
     # round trips, small enough to keep peak memory flat on million-row tables.
     import_chunk_rows: int = 20_000
@@ -19,7 +35,7 @@ class Settings(BaseSettings):
     import_errors_shown: int = 50
     # Keys the audit trail's hash chain (HMAC-SHA256): without it, someone able to write to
     # the database could recompute every later hash. Set a long random value in production.
-    log_key: str = "development-key-change-me"
+    log_key: str = DEFAULT_LOG_KEY
     # Lifetime of a bearer token from a password login, and of a machine client's API token.
     session_hours: int = 8
     api_token_days: int = 365
@@ -30,6 +46,53 @@ class Settings(BaseSettings):
     # Server processes for `audit serve` (each with its own pool); more than the machine's
     # cores buys nothing, since a check is CPU-bound in Python.
     workers: int = 1
+
+    # Four eyes (red-flags.md: a flag is a lead, and letting a lead drop is a decision):
+    # dismissing or referring a case at or above either line waits for a second
+    # inspector, as a confirmation always does.
+    four_eyes_min_score: float = 0.8
+    four_eyes_min_amount: Decimal = Decimal("10000.00")
+    # A line held for these codes (the card's money may be going to someone else) is
+    # released only with a second finance officer's approval.
+    four_eyes_release_codes: tuple[str, ...] = ("DC-02", "DC-06", "DC-08", "DC-12")
+    # After an administrator sets an account's password (a new account, a reset), that
+    # account gives no four-eyes approval for this long: the real user, locked out of
+    # their own account, has time to notice and say so.
+    four_eyes_after_reset_hours: int = 24
+
+    # Logins: this many failures for one name, or from one address, within the window
+    # lock that name or address out (429) until the window has passed.
+    login_failures_per_name: int = 5
+    login_failures_per_address: int = 20
+    login_window_minutes: int = 15
+    password_min_chars: int = 12
+
+    # The language of the command line's output (the web and the API follow each reader).
+    language: Literal["zh", "en"] = "zh"
+
+    # Uploads (datasets, roster files) are spooled to disk as they stream in, up to this.
+    upload_max_bytes: int = 200 * 1024 * 1024
+
+    @property
+    def production(self) -> bool:
+        if self.env is not None:
+            return self.env == "production"
+        return self.database_url.startswith("postgresql")
+
+    @property
+    def migration_url(self) -> str:
+        return self.migration_database_url or self.database_url
+
+    @model_validator(mode="after")
+    def _no_default_secrets_in_production(self) -> "Settings":
+        if self.production and (self.log_key == DEFAULT_LOG_KEY or len(self.log_key) < MIN_LOG_KEY_CHARS):
+            raise InsecureSettings(
+                "AUDIT_LOG_KEY is the default or shorter than 32 characters, and this is a production "
+                "deployment (AUDIT_ENV=production, or a PostgreSQL database). The key keeps the audit trail "
+                "tamper-evident: set a long random one, e.g. "
+                "AUDIT_LOG_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe(48))'), and keep it "
+                "out of the database's reach. For a local trial on PostgreSQL set AUDIT_ENV=development.")
+        return self
 
 
 @lru_cache

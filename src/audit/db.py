@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import threading
 from collections import deque
@@ -26,9 +27,15 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 - DB-API
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA cache_size=-200000")
     cursor.close()
+    # PostgreSQL has md5(); the keyed ordering of masked reads (records.service) needs it here too.
+    dbapi_connection.create_function("md5", 1, _md5, deterministic=True)
     # Let SQLAlchemy, not the driver, decide when a transaction begins (see _sqlite_begin):
     # the driver's lazy BEGIN would leave DDL such as staging tables outside the transaction.
     dbapi_connection.isolation_level = None
+
+
+def _md5(value: Any) -> str | None:
+    return None if value is None else hashlib.md5(str(value).encode(), usedforsecurity=False).hexdigest()
 
 
 SQLITE_WAIT_SECONDS = 60
@@ -108,6 +115,11 @@ def _sqlite_begin(conn) -> None:  # noqa: ANN001
     # process in arrival order (_Turns), across processes on SQLite's 60 s busy timeout.
     # PostgreSQL is the database for concurrent production use.
     dbapi = conn.connection.driver_connection
+    if conn.info.get("read_only"):
+        # A reader in WAL mode sees the last committed state beside a writer: no turn,
+        # no write lock (see audit.api.deps.get_read_connection).
+        conn.exec_driver_sql("BEGIN DEFERRED")
+        return
     if isinstance(dbapi, _TurnTakingConnection) and dbapi.turns is not None and not dbapi.holds_turn:
         dbapi.turns.take()
         dbapi.holds_turn = True
@@ -146,6 +158,24 @@ def is_postgres(engine: Engine) -> bool:
 
 
 @contextmanager
+def read_connection(url: str | None = None) -> Iterator[Any]:
+    """A connection whose transaction only reads, rolled back at the end. On SQLite it
+    begins DEFERRED and takes no turn: in WAL mode it reads the last committed state
+    while a writer (an import) holds the write lock, instead of queueing behind it."""
+    with get_engine(url).connect() as conn:
+        # The info dict belongs to the pooled DB-API connection: set for this checkout only.
+        conn.info["read_only"] = True
+        try:
+            with conn.begin() as transaction:
+                try:
+                    yield conn
+                finally:
+                    transaction.rollback()
+        finally:
+            conn.info.pop("read_only", None)
+
+
+@contextmanager
 def session_scope(url: str | None = None) -> Iterator[Session]:
     """A unit of work for commands: commits on success, rolls back on any error."""
     session = sessionmaker(bind=get_engine(url), expire_on_commit=False)()
@@ -157,3 +187,12 @@ def session_scope(url: str | None = None) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+LIKE_ESCAPE = "\\"
+
+
+def contains_pattern(text: str) -> str:
+    """A LIKE pattern matching ``text`` anywhere, its wildcards taken literally (use with
+    ``escape=LIKE_ESCAPE``)."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

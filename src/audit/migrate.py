@@ -31,7 +31,7 @@ class SchemaNotCurrent(Exception):
 def alembic_config(url: str | None = None) -> Config:
     config = Config(str(_ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(_ROOT / "migrations"))
-    config.set_main_option("sqlalchemy.url", (url or get_settings().database_url).replace("%", "%%"))
+    config.set_main_option("sqlalchemy.url", (url or get_settings().migration_url).replace("%", "%%"))
     return config
 
 

@@ -19,6 +19,7 @@ from audit.config import get_settings
 from audit.models import AuditEntry
 
 GENESIS = "0" * 64
+TRAIL_LOCK = 727_002  # PostgreSQL advisory lock taken by every append (imports take 727_001)
 
 
 def _digest(entry_id: int, at: datetime, actor: str, action: str, subject: str, detail: dict[str, Any],
@@ -35,8 +36,10 @@ def append(conn: Connection, actor: str, action: str, subject: str = "", detail:
     at = datetime.now(UTC)
     table = AuditEntry.__table__
     if conn.dialect.name == "postgresql":
-        # Writers queue here, so two entries never chain off the same predecessor.
-        conn.execute(text("LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE"))
+        # Writers queue here, so two entries never chain off the same predecessor. An
+        # advisory lock, not LOCK TABLE: the service's role holds no right to lock the
+        # trail's table in a mode that excludes writers (only to read and insert).
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": TRAIL_LOCK})
         last = conn.execute(select(table.c.id, table.c.hash).order_by(table.c.id.desc()).limit(1)).first()
         entry_id = (last.id + 1) if last else 1
         prev = last.hash if last else GENESIS

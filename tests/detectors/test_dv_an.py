@@ -52,7 +52,7 @@ def test_dv04_positive_three_payments_just_under_the_threshold(world: World) -> 
             for amount, offset in ((45_000, 0), (48_000, 13), (40_000, 26))]
     found = world.run("DV-04")
     assert keys(found) == set(runs)
-    assert "133000.00 together" in found[0].evidence[-1].fact
+    assert "133,000.00 together" in found[0].evidence[-1].fact
 
 
 def test_dv04_negative_under_the_threshold_together_or_far_apart(world: World) -> None:
@@ -152,7 +152,7 @@ def test_an01_positive_ten_times_the_usual_on_an_odd_day_from_another_office(wor
     found = world.run("AN-01", top_share=0.005)
     assert odd in keys(found)
     finding = next(f for f in found if odd in {r.key for r in f.records})
-    assert finding.evidence[1].kind == "feature" and "typical for MIN_LIVING" in finding.evidence[1].fact
+    assert finding.evidence[1].kind == "feature" and "typical for 农村低保金" in finding.evidence[1].fact
 
 
 def test_an01_negative_nothing_learned_from_too_few_payments(world: World) -> None:

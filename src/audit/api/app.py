@@ -1,14 +1,18 @@
-"""The FastAPI application."""
+"""The FastAPI application: one router per domain, errors in the reader's language."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from audit import __version__
-from audit.api.routes import router
+from audit.errors import ServiceError
+from audit.i18n import negotiate, t
 
 NUL_REFUSED = {"detail": "text may not contain NUL characters"}
 
@@ -20,20 +24,87 @@ async def refuse_nul(request: Request, call_next: Callable[[Request], Awaitable[
     if b"%00" in raw_path.lower() or "%00" in request.url.query.lower() or "\x00" in request.url.path:
         return JSONResponse(NUL_REFUSED, status_code=422)
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind == "application/json" or kind.startswith("text/"):
+    if kind == "application/json":
         body = await request.body()
         if b"\x00" in body or b"\\u0000" in body:
             return JSONResponse(NUL_REFUSED, status_code=422)
     return await call_next(request)
 
 
+def reader_language(request: Request) -> str:
+    principal = getattr(request.state, "principal", None)
+    return negotiate(request.headers.get("accept-language"), principal.language if principal else None)
+
+
+async def service_error(request: Request, exc: Exception) -> JSONResponse:
+    """A service's refusal, in the reader's language, with its message id and fields."""
+    assert isinstance(exc, ServiceError)
+    body: dict[str, Any] = {"detail": exc.text(reader_language(request)), "message": exc.message_id}
+    if exc.detail is not None:
+        body["errors"] = exc.detail
+    headers = dict(exc.headers or {})
+    if exc.status == 401:
+        headers.setdefault("WWW-Authenticate", "Bearer")
+    return JSONResponse(body, status_code=exc.status, headers=headers)
+
+
+def _validation_message(error: dict[str, Any], lang: str) -> str:
+    kind = str(error.get("type", ""))
+    context = {k: str(v) for k, v in (error.get("ctx") or {}).items()}
+    field = ".".join(str(part) for part in error.get("loc", ())[1:]) or str(error.get("loc", [""])[0])
+    message_id = f"validation.{kind}"
+    from audit.i18n import has
+
+    return t(message_id if has(message_id) else "validation.other", lang, field=field, **context)
+
+
+async def validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """A request that does not fit the API's schema: 422, each problem in the reader's
+    language beside its location and pydantic's type (what a client program reads)."""
+    assert isinstance(exc, RequestValidationError)
+    lang = reader_language(request)
+    problems = [{"loc": list(e.get("loc", ())), "type": e.get("type"), "msg": _validation_message(e, lang)}
+                for e in exc.errors()]
+    return JSONResponse({"detail": problems, "message": "error.validation"}, status_code=422)
+
+
+@asynccontextmanager
+async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    yield
+    from audit.jobs import service as jobs
+
+    jobs.shutdown()
+
+
 def create_app() -> FastAPI:
-    app = FastAPI(title="audit: supervision of poverty-alleviation funds", version=__version__,
+    app = FastAPI(title="audit: supervision of poverty-alleviation funds", version=__version__, lifespan=lifespan,
                   description="Review flagged cases with their evidence chains, follow them to recovery; "
                               "every state change is on a tamper-evident audit trail.")
     app.middleware("http")(refuse_nul)
-    app.include_router(router)
+    app.add_exception_handler(ServiceError, service_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    for router in routers():
+        app.include_router(router)
+
+    @app.get("/health", tags=["service"])
+    def health() -> dict[str, str]:
+        """Liveness: the service answers."""
+        return {"status": "ok"}
+
     return app
+
+
+def routers() -> list[Any]:
+    """Every domain's router (the policy test and Schemathesis walk them)."""
+    from audit.admin.router import router as admin
+    from audit.auth.router import router as auth
+    from audit.cases.router import router as cases
+    from audit.checks.router import router as checks
+    from audit.jobs.router import router as jobs
+    from audit.notices.router import router as notices
+    from audit.records.router import router as records
+
+    return [auth, cases, checks, notices, records, admin, jobs]
 
 
 app = create_app()

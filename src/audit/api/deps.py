@@ -1,17 +1,20 @@
-"""Request dependencies: the unit of work, the current user, and the policy check."""
+"""Request dependencies: the unit of work, the current user, the reader's language, and
+the policy check."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, status
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Connection
 
 from audit.api.policy import POLICY, allows
-from audit.db import get_engine
-from audit.users import user_for_token
+from audit.auth.service import Principal, principal_for_token
+from audit.db import get_engine, read_connection
+from audit.errors import ServiceError
+from audit.i18n import negotiate
 
 
 def get_connection() -> Iterator[Connection]:
@@ -27,38 +30,87 @@ def get_connection() -> Iterator[Connection]:
             raise
 
 
+def get_read_connection() -> Iterator[Connection]:
+    """A transaction that only reads: on SQLite it does not queue for the write lock, so
+    a screen polling a job, or listing cases, answers while an import holds that lock."""
+    with read_connection() as conn:
+        yield conn
+
+
 SessionDep = Annotated[Connection, Depends(get_connection, scope="function")]
+ReadSessionDep = Annotated[Connection, Depends(get_read_connection, scope="function")]
 _bearer = HTTPBearer(auto_error=False, description="A token from POST /auth/login or an API token")
 
-
-def current_user(conn: SessionDep,
-                 credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Any:
-    if credentials is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "log in first: Authorization: Bearer <token>",
-                            headers={"WWW-Authenticate": "Bearer"})
-    user = user_for_token(conn, credentials.credentials)
-    if user is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "the token is unknown, expired or revoked",
-                            headers={"WWW-Authenticate": "Bearer"})
-    return user
+# Where a session cookie (the browser workspace) carries the token instead of a header.
+SESSION_COOKIE = "audit_session"
 
 
-CurrentUser = Annotated[Any, Depends(current_user)]
+def token_of(request: Request, credentials: HTTPAuthorizationCredentials | None) -> str | None:
+    if credentials is not None:
+        return credentials.credentials
+    return request.cookies.get(SESSION_COOKIE)
+
+
+def optional_user(request: Request,
+                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal | None:
+    """The principal behind the request's token, read on a connection of its own that is
+    released at once: a route that holds no transaction (an upload handing its file to a
+    job) must not hold SQLite's write lock while the job waits for it."""
+    token = token_of(request, credentials)
+    principal = None
+    if token:
+        with read_connection() as conn:
+            principal = principal_for_token(conn, token)
+    request.state.principal = principal
+    return principal
+
+
+def current_user(request: Request, principal: Annotated[Principal | None, Depends(optional_user)]) -> Principal:
+    if principal is None:
+        token = token_of(request, None) or request.headers.get("authorization")
+        raise ServiceError(401, "error.token_invalid" if token else "error.login_first")
+    return principal
+
+
+CurrentUser = Annotated[Principal, Depends(current_user)]
+
+
+def language_of(request: Request) -> str:
+    """The reader's language: their own setting, else the browser's Accept-Language,
+    else Chinese."""
+    principal = getattr(request.state, "principal", None)
+    preferred = principal.language if principal is not None else None
+    return negotiate(request.headers.get("accept-language"), preferred)
+
+
+Lang = Annotated[str, Depends(language_of)]
 
 
 class Allowed:
-    """A dependency that lets a request through only if the user's role may do ``operation``."""
+    """A dependency that lets a request through only if the user's role, in their unit's
+    scope, may do ``operation``; an account that must change its password may do nothing
+    else first."""
 
     def __init__(self, operation: str) -> None:
         if operation not in POLICY:
             raise ValueError(f"{operation} is not in the policy table")
         self.operation = operation
 
-    def __call__(self, user: CurrentUser) -> Any:
-        if not allows(user.role, self.operation):
-            raise HTTPException(status.HTTP_403_FORBIDDEN, f"a {user.role} may not {self.operation}")
+    def __call__(self, user: CurrentUser) -> Principal:
+        if user.must_change_password:
+            raise ServiceError(403, "error.change_password_first")
+        if not allows(user.role, self.operation, user.scope):
+            raise ServiceError(403, "error.forbidden", operation=self.operation, role=user.role)
         return user
 
 
 def allowed(operation: str) -> Any:
     return Depends(Allowed(operation))
+
+
+def self_service(user: CurrentUser) -> Principal:
+    """Any signed-in user, on their own account (even one that must change its password)."""
+    return user
+
+
+Me = Annotated[Principal, Depends(self_service)]

@@ -1,29 +1,53 @@
-"""Who may do what: one table of operation × role. Every route names exactly one
-operation (through :func:`audit.api.deps.allowed`), and a test walks every pair."""
+"""Who may do what: one table of operation × role × scope. Every route names exactly one
+operation (through :func:`audit.api.deps.allowed`); a test walks every triple.
+
+A scope is the reach of the user's unit: the whole county, or one town (乡镇), whose
+finance office, disclosure staff or discipline office see and act on that town's
+villages only (the services narrow every read and refuse every write outside it). The
+``machine`` role is a program's (an import job, the bank's result file): it holds no
+inspector operation, so no one can use a machine token to fill a second pair of eyes.
+"""
 
 from __future__ import annotations
 
-POLICY: dict[str, frozenset[str]] = {
-    "cases:read": frozenset({"inspector"}),
-    "cases:assign": frozenset({"inspector"}),
-    "cases:comment": frozenset({"inspector"}),
-    "cases:decide": frozenset({"inspector"}),
-    "cases:approve": frozenset({"inspector"}),
-    "cases:rectify": frozenset({"inspector"}),
-    "pii:reveal": frozenset({"inspector"}),
-    "detect:run": frozenset({"inspector", "admin"}),
-    "log:verify": frozenset({"inspector", "admin"}),
-    "checks:run": frozenset({"finance"}),
-    "checks:release": frozenset({"finance"}),
-    "notices:export": frozenset({"disclosure"}),
-    "notices:publish": frozenset({"disclosure"}),
-    "datasets:import": frozenset({"admin"}),
-    "records:create": frozenset({"finance", "admin"}),
-    "records:read": frozenset({"inspector", "finance", "admin"}),
-    "tokens:create": frozenset({"admin"}),
-    "users:read": frozenset({"admin"}),
+COUNTY, TOWN = "county", "town"
+ANY = frozenset({COUNTY, TOWN})
+CENTRAL = frozenset({COUNTY})
+
+POLICY: dict[str, dict[str, frozenset[str]]] = {
+    "cases:read": {"inspector": ANY},
+    "cases:assign": {"inspector": ANY},
+    "cases:comment": {"inspector": ANY},
+    "cases:decide": {"inspector": ANY},
+    "cases:approve": {"inspector": ANY},
+    "cases:rectify": {"inspector": ANY},
+    "pii:reveal": {"inspector": ANY},
+    "detect:run": {"inspector": CENTRAL, "admin": CENTRAL, "machine": CENTRAL},
+    "log:verify": {"inspector": CENTRAL, "admin": CENTRAL},
+    "checks:run": {"finance": ANY, "machine": CENTRAL},
+    "checks:release": {"finance": ANY},
+    "checks:approve": {"finance": ANY},
+    "notices:export": {"disclosure": ANY},
+    "notices:publish": {"disclosure": ANY},
+    "datasets:import": {"admin": CENTRAL, "machine": CENTRAL},
+    "records:create": {"admin": CENTRAL, "machine": CENTRAL},
+    "records:read": {"inspector": ANY, "finance": ANY, "admin": CENTRAL, "machine": CENTRAL},
+    "jobs:read": {"inspector": ANY, "finance": ANY, "disclosure": ANY, "admin": CENTRAL, "machine": CENTRAL},
+    "tokens:create": {"inspector": ANY, "finance": ANY, "disclosure": ANY, "admin": CENTRAL, "machine": CENTRAL},
+    "tokens:manage": {"admin": CENTRAL},
+    "users:read": {"admin": CENTRAL},
+    "users:manage": {"admin": CENTRAL},
 }
 
+# What every signed-in user may do on their own account, whatever the role: not in the
+# table, since no route of it touches anyone else's data.
+SELF_SERVICE = ("auth:self",)
 
-def allows(role: str, operation: str) -> bool:
-    return role in POLICY[operation]
+
+def allows(role: str, operation: str, scope: str = COUNTY) -> bool:
+    return scope in POLICY[operation].get(role, frozenset())
+
+
+def role_may(role: str, operation: str) -> bool:
+    """Whether the role may do the operation in some scope (what the screens show)."""
+    return bool(POLICY[operation].get(role))

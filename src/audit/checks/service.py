@@ -4,9 +4,14 @@ The candidate lines (disbursements, or a month's card-payment roster) are import
 the store inside a SAVEPOINT — the same parsing, validation and reference checks as any
 import — the detectors that can judge such a line run exactly as in a scan, and the
 savepoint is rolled back: nothing of the lines is kept. Each line gets ``pass`` or
-``hold``, with the findings (and their evidence) or the import errors behind a hold. The
-verdicts are stored; a held line is released only by a finance officer with a reason,
-and the release goes into the audit trail.
+``hold``, keyed by its payment ID (a line with an import error too, where it has one),
+with the findings (and their evidence) or the import errors behind a hold.
+
+The verdicts are stored. A held line is released only by a finance officer with a reason,
+once; a line held for what may be theft of a card's money (DC-02, DC-06, DC-08, DC-12 by
+default) waits for a second finance officer's approval; a line held for an import error
+is never released (it is corrected and checked again). A town's finance office checks,
+reads and releases its own town's lines only: a line of another town is held, unchecked.
 """
 
 from __future__ import annotations
@@ -18,14 +23,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from audit import trail
+from audit.auth.service import Principal, may_approve_for_others
+from audit.config import get_settings
 from audit.detection.service import find
+from audit.detectors.members import payment_household
+from audit.errors import ServiceError
+from audit.evidence import flag_title, render_step
 from audit.importer.read import open_dataset
-from audit.importer.service import load_dataset
+from audit.importer.service import ProgressFn, load_dataset
 from audit.importer.spec import BY_NAME
-from audit.models import PreReleaseCheck, Release
+from audit.masking import mask_cell
+from audit.models import CardPayment, Disbursement, Household, Person, PreReleaseCheck, Project, Release, User, Village
 
 # The detectors that can judge a line of each kind (all of them, for that kind of record).
 CODES = {
@@ -35,12 +47,17 @@ CODES = {
 }
 TABLE = {"card_roster": "card_payments", "disbursements": "disbursements"}
 KIND = {"card_roster": "card_payment", "disbursements": "disbursement"}
+# Reasons that are not findings: the line could not be read, or is not this unit's to check.
+IMPORT, SCOPE = "import", "scope"
 
 
-class CheckError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
+class CheckError(ServiceError):
+    def __init__(self, status: int, message_id: str, /, **fields: Any) -> None:
+        super().__init__(status, message_id, **fields)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def write_lines(folder: Path, kind: str, lines: list[dict[str, Any]]) -> Path:
@@ -55,77 +72,216 @@ def write_lines(folder: Path, kind: str, lines: list[dict[str, Any]]) -> Path:
     return folder
 
 
-def run_check(conn: Connection, kind: str, dataset_path: Path, user: Any) -> dict[str, Any]:
+def _line_towns(conn: Connection, kind: str, keys: list[str]) -> dict[str, str | None]:
+    """The town of each staged line: the beneficiary household's (a card payment), the
+    project's (a disbursement; none without a project)."""
+    towns: dict[str, str | None] = {}
+    for start in range(0, len(keys), 900):
+        part = keys[start:start + 900]
+        if kind == "card_roster":
+            query = (select(CardPayment.payment_id, Village.town_code)
+                     .outerjoin(Person, Person.id_number == CardPayment.id_number)
+                     .join(Household, Household.household_id == payment_household())
+                     .join(Village, Village.village_code == Household.village_code)
+                     .where(CardPayment.payment_id.in_(part)))
+        else:
+            query = (select(Disbursement.disbursement_id, Village.town_code)
+                     .join(Project, Project.project_id == Disbursement.project_id)
+                     .join(Village, Village.village_code == Project.village_code)
+                     .where(Disbursement.disbursement_id.in_(part)))
+        towns.update({key: town for key, town in conn.execute(query)})
+    return towns
+
+
+def run_check(conn: Connection, kind: str, dataset_path: Path, user: Principal,
+              progress: ProgressFn | None = None) -> dict[str, Any]:
     table, record_kind = TABLE[kind], KIND[kind]
     with ExitStack() as stack:
         dataset = open_dataset(dataset_path, stack)
         if [t.table for t in dataset.tables] != [table]:
-            raise CheckError(422, f"a {kind} check takes one {table} table")
+            raise CheckError(422, "error.check_takes_one_table", kind=kind, table=table)
         savepoint = conn.begin_nested()
         try:
             report = load_dataset(conn, dataset, partial=True, imported_by=f"check by {user.name}",
-                                  collect_keys=True)
+                                  collect_keys=True, progress=progress)
             keys = report.keys.get(table, [])
-            found = find(conn, CODES[kind], {record_kind: set(keys)}) if keys else {}
+            towns = _line_towns(conn, kind, keys) if user.town else {}
+            mine = [k for k in keys if user.town is None or towns.get(k) == user.town]
+            if progress:
+                progress("detect", 0, len(CODES[kind]))
+            found = find(conn, CODES[kind], {record_kind: set(mine)}) if mine else {}
         finally:
             savepoint.rollback()
     reasons: dict[str, list[dict[str, Any]]] = {key: [] for key in keys}
+    outside = set(keys) - set(mine)
+    for key in outside:
+        reasons[key].append({"code": SCOPE})
     for code, items in found.items():
         for item in items:
             for record in item.records:
-                if record.kind == record_kind and record.key in reasons:
+                if record.kind == record_kind and record.key in reasons and record.key not in outside:
                     reasons[record.key].append({"code": code, "score": item.score,
                                                 "evidence": [e.as_dict() for e in item.evidence]})
     lines = [{"key": key, "verdict": "hold" if why else "pass", "reasons": why} for key, why in reasons.items()]
-    by_row: dict[int, list[str]] = {}
+    by_row: dict[int, list[dict[str, str]]] = {}
     for error in report.errors:
-        by_row.setdefault(error.row, []).append(f"{error.column} {error.value!r}: {error.reason}")
-    lines += [{"key": f"row {row}", "verdict": "hold", "reasons": [{"code": "import", "errors": why}]}
-              for row, why in sorted(by_row.items())]
+        by_row.setdefault(error.row, []).append({"column": error.column, "value": error.value,
+                                                 "reason": error.reason})
+    named = report.rejected_keys.get(table, {})
+    lines += [{"key": named.get(row) or f"row {row}", "row": row, "verdict": "hold",
+               "reasons": [{"code": IMPORT, "errors": why}]} for row, why in sorted(by_row.items())]
     check_id = conn.execute(insert(PreReleaseCheck).values(
-        kind=kind, created_by=user.id, created_at=datetime.now(UTC), lines=lines,
+        kind=kind, created_by=user.id, created_at=_now(), lines=lines, town_code=user.town,
     ).returning(PreReleaseCheck.id)).scalar_one()
     held = [line["key"] for line in lines if line["verdict"] == "hold"]
     trail.append(conn, user.name, "prerelease_check", f"check {check_id}",
-                 {"kind": kind, "lines": len(lines), "held": held})
-    return {"check_id": check_id, "kind": kind, "lines": lines,
+                 {"kind": kind, "lines": len(lines), "held": len(held), "held_lines": held[:200]})
+    return {"check_id": check_id, "kind": kind,
             "summary": {"lines": len(lines), "pass": len(lines) - len(held), "hold": len(held)}}
 
 
-def check_lines(conn: Connection, kind: str, lines: list[dict[str, Any]], user: Any) -> dict[str, Any]:
+def check_lines(conn: Connection, kind: str, lines: list[dict[str, Any]], user: Principal) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
         return run_check(conn, kind, write_lines(Path(folder), kind, lines), user)
 
 
-def check_file(conn: Connection, kind: str, content: bytes, suffix: str, user: Any) -> dict[str, Any]:
+def check_file(conn: Connection, kind: str, path: Path, suffix: str, user: Principal,
+               progress: ProgressFn | None = None) -> dict[str, Any]:
+    """Check a roster file (CSV or .xlsx) already on disk (an upload is spooled there)."""
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / f"{TABLE[kind]}{suffix}"
-        path.write_bytes(content)
-        return run_check(conn, kind, path, user)
+        named = Path(folder) / f"{TABLE[kind]}{suffix}"
+        named.symlink_to(path.resolve())
+        return run_check(conn, kind, named, user, progress)
 
 
-def release(conn: Connection, check_id: int, line_key: str, reason: str, user: Any) -> None:
-    check = conn.execute(select(PreReleaseCheck).where(PreReleaseCheck.id == check_id)).first()
+# ---------------------------------------------------------------------- reading
+
+def _check(conn: Connection, check_id: int, user: Principal) -> Any:
+    query = select(PreReleaseCheck).where(PreReleaseCheck.id == check_id)
+    if user.town is not None:
+        query = query.where(PreReleaseCheck.town_code == user.town)
+    check = conn.execute(query).first()
     if check is None:
-        raise CheckError(404, f"no check {check_id}")
+        raise CheckError(404, "error.no_check", check_id=check_id)
+    return check
+
+
+def render_reason(reason: dict[str, Any], lang: str) -> dict[str, Any]:
+    """A hold's reason for a finance officer: the flag's name, its evidence in their
+    language, every personal number masked."""
+    code = reason["code"]
+    if code == IMPORT:
+        # A cell quoted in an error is masked as its column says (an ID column's value is an ID).
+        errors = [{**e, "value": mask_cell(e["column"], e["value"])} for e in reason.get("errors", [])]
+        return {"code": code, "title": flag_title("import", lang), "errors": errors}
+    if code == SCOPE:
+        return {"code": code, "title": flag_title("scope", lang)}
+    return {"code": code, "title": flag_title(code, lang), "score": reason.get("score"),
+            "evidence": [render_step(step, lang, masked=True) for step in reason.get("evidence", [])]}
+
+
+def get_check(conn: Connection, check_id: int, user: Principal, lang: str) -> dict[str, Any]:
+    check = _check(conn, check_id, user)
+    names = dict(conn.execute(select(User.id, User.name)).all())
+    releases: dict[str, dict[str, Any]] = {}
+    for r in conn.execute(select(Release).where(Release.check_id == check_id, Release.state != "superseded")
+                          .order_by(Release.id)):
+        releases[r.line_key] = {"release_id": r.id, "reason": r.reason, "state": r.state,
+                                "by": names.get(r.released_by), "at": r.released_at.isoformat(),
+                                "reviewed_by": names.get(r.reviewed_by), "review_note": r.review_note}
+    lines = [{**line, "reasons": [render_reason(r, lang) for r in line["reasons"]],
+              "released": releases.get(line["key"])} for line in check.lines]
+    held = sum(1 for line in lines if line["verdict"] == "hold")
+    return {"check_id": check.id, "kind": check.kind, "created_at": check.created_at.isoformat(),
+            "created_by": names.get(check.created_by), "town_code": check.town_code, "lines": lines,
+            "summary": {"lines": len(lines), "pass": len(lines) - held, "hold": held}}
+
+
+def list_checks(conn: Connection, user: Principal, limit: int, offset: int) -> tuple[int, list[dict[str, Any]]]:
+    query = select(PreReleaseCheck.id, PreReleaseCheck.kind, PreReleaseCheck.created_at, PreReleaseCheck.town_code,
+                   User.name.label("by")).join(User, User.id == PreReleaseCheck.created_by)
+    if user.town is not None:
+        query = query.where(PreReleaseCheck.town_code == user.town)
+    total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = conn.execute(query.order_by(PreReleaseCheck.id.desc()).limit(limit).offset(offset)).all()
+    return total, [{"check_id": r.id, "kind": r.kind, "created_at": r.created_at.isoformat(), "by": r.by,
+                    "town_code": r.town_code} for r in rows]
+
+
+# ---------------------------------------------------------------------- releasing
+
+def needs_second_officer(codes: set[str]) -> bool:
+    return bool(codes & set(get_settings().four_eyes_release_codes))
+
+
+def release(conn: Connection, check_id: int, line_key: str, reason: str, user: Principal) -> tuple[int, str]:
+    """Release a held line with a reason; returns the release's id and state (pending when
+    a second finance officer must approve it, else effective)."""
+    check = _check(conn, check_id, user)
     line = next((line for line in check.lines if line["key"] == line_key), None)
     if line is None:
-        raise CheckError(404, f"check {check_id} has no line {line_key}")
+        raise CheckError(404, "error.no_line", check_id=check_id, line=line_key)
     if line["verdict"] != "hold":
-        raise CheckError(409, f"line {line_key} passed; there is nothing to release")
+        raise CheckError(409, "error.line_passed", line=line_key)
+    codes = {r["code"] for r in line["reasons"]}
+    if IMPORT in codes:
+        raise CheckError(409, "error.release_import_error", line=line_key)
+    if SCOPE in codes:
+        raise CheckError(409, "error.release_out_of_scope", line=line_key)
     if not reason.strip():
-        raise CheckError(422, "a release needs its reason")
-    conn.execute(insert(Release).values(check_id=check_id, line_key=line_key, reason=reason, released_by=user.id,
-                                        released_at=datetime.now(UTC)))
+        raise CheckError(422, "error.release_needs_reason")
+    live = conn.execute(select(Release.id, Release.state).where(
+        Release.check_id == check_id, Release.line_key == line_key,
+        Release.state.in_(("pending", "effective")))).first()
+    if live is not None:
+        raise CheckError(409, "error.line_released" if live.state == "effective" else "error.release_pending",
+                         line=line_key)
+    state = "pending" if needs_second_officer(codes) else "effective"
+    savepoint = conn.begin_nested()
+    try:
+        release_id = conn.execute(insert(Release).values(
+            check_id=check_id, line_key=line_key, reason=reason, released_by=user.id, released_at=_now(),
+            state=state).returning(Release.id)).scalar_one()
+        savepoint.commit()
+    except IntegrityError:
+        savepoint.rollback()
+        raise CheckError(409, "error.line_released", line=line_key) from None
     trail.append(conn, user.name, "prerelease_override", f"check {check_id} line {line_key}",
-                 {"reason": reason, "held_for": [r["code"] for r in line["reasons"]]})
+                 {"reason": reason, "held_for": sorted(codes), "state": state, "release_id": release_id})
+    return release_id, state
 
 
-def get_check(conn: Connection, check_id: int) -> dict[str, Any]:
-    check = conn.execute(select(PreReleaseCheck).where(PreReleaseCheck.id == check_id)).first()
-    if check is None:
-        raise CheckError(404, f"no check {check_id}")
-    released = {r.line_key: {"reason": r.reason, "at": r.released_at.isoformat()}
-                for r in conn.execute(select(Release).where(Release.check_id == check_id))}
-    return {"check_id": check.id, "kind": check.kind, "created_at": check.created_at.isoformat(),
-            "lines": [{**line, "released": released.get(line["key"])} for line in check.lines]}
+def _pending_release(conn: Connection, check_id: int, release_id: int, user: Principal) -> Any:
+    _check(conn, check_id, user)
+    row = conn.execute(select(Release).where(Release.id == release_id, Release.check_id == check_id)).first()
+    if row is None:
+        raise CheckError(404, "error.no_release", release_id=release_id)
+    if row.state != "pending":
+        raise CheckError(409, "error.release_not_pending", release_id=release_id, state=row.state)
+    if row.released_by == user.id:
+        raise CheckError(403, "error.second_officer_needed")
+    if not may_approve_for_others(user):
+        raise CheckError(403, "error.approval_after_reset", hours=get_settings().four_eyes_after_reset_hours)
+    return row
+
+
+def approve_release(conn: Connection, check_id: int, release_id: int, user: Principal) -> None:
+    row = _pending_release(conn, check_id, release_id, user)
+    done = conn.execute(update(Release).where(Release.id == release_id, Release.state == "pending").values(
+        state="effective", reviewed_by=user.id, reviewed_at=_now())).rowcount
+    if done != 1:
+        raise CheckError(409, "error.release_not_pending", release_id=release_id, state="effective")
+    trail.append(conn, user.name, "prerelease_override_approved", f"check {check_id} line {row.line_key}",
+                 {"release_id": release_id})
+
+
+def reject_release(conn: Connection, check_id: int, release_id: int, note: str, user: Principal) -> None:
+    if not note.strip():
+        raise CheckError(422, "error.rejection_needs_reason")
+    row = _pending_release(conn, check_id, release_id, user)
+    done = conn.execute(update(Release).where(Release.id == release_id, Release.state == "pending").values(
+        state="rejected", reviewed_by=user.id, reviewed_at=_now(), review_note=note)).rowcount
+    if done != 1:
+        raise CheckError(409, "error.release_not_pending", release_id=release_id, state="rejected")
+    trail.append(conn, user.name, "prerelease_override_rejected", f"check {check_id} line {row.line_key}",
+                 {"release_id": release_id, "note": note})

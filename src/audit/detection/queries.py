@@ -19,6 +19,7 @@ from audit.models import (
     Person,
     Project,
     Transfer,
+    Village,
 )
 
 
@@ -91,3 +92,48 @@ def subject_labels(conn: Connection, subjects: list[tuple[str, str]]) -> dict[tu
                                               .where(Household.head_id_number.in_(missing[start:start + 500]))):
                     labels[(kind, key)] = name
     return labels
+
+
+def subject_places(conn: Connection, subjects: list[tuple[str, str]]) -> dict[tuple[str, str], tuple[str, str]]:
+    """(village code, town code) of each subject that lives somewhere: a person's or a
+    household's village, a project's, an official's, a payment batch's, a reused
+    voucher's project. Subjects without a village (an organization, an account, a
+    paying unit) are left out."""
+    villages: dict[tuple[str, str], str] = {}
+    by_kind: dict[str, list[str]] = {}
+    for kind, key in subjects:
+        by_kind.setdefault(kind, []).append(key)
+    sources = {
+        "household": [select(Household.household_id, Household.village_code)],
+        "project": [select(Project.project_id, Project.village_code)],
+        "official": [select(Official.official_id, Official.village_code)],
+        "disbursement": [select(Disbursement.disbursement_id, Project.village_code)
+                         .join(Project, Project.project_id == Disbursement.project_id)],
+        "person": [select(Person.id_number, Household.village_code)
+                   .join(Household, Household.household_id == Person.household_id),
+                   select(Household.head_id_number, Household.village_code)],
+    }
+    key_columns = {"household": Household.household_id, "project": Project.project_id,
+                   "official": Official.official_id, "disbursement": Disbursement.disbursement_id}
+    for kind, keys in by_kind.items():
+        if kind == "payment_batch":  # program/period/village
+            for key in keys:
+                villages[(kind, key)] = key.rsplit("/", 1)[-1]
+            continue
+        for query in sources.get(kind, []):
+            column = key_columns.get(kind)
+            for start in range(0, len(keys), 500):
+                part = keys[start:start + 500]
+                if kind == "person":
+                    selected = query.selected_columns[0]
+                    bounded = query.where(selected.in_(part))
+                else:
+                    assert column is not None
+                    bounded = query.where(column.in_(part))
+                for key, village in conn.execute(bounded):
+                    if village:
+                        villages.setdefault((kind, key), village)
+    towns = dict(conn.execute(select(Village.village_code, Village.town_code)
+                              .where(Village.village_code.in_(sorted(set(villages.values()))))).all()) \
+        if villages else {}
+    return {subject: (village, towns[village]) for subject, village in villages.items() if village in towns}

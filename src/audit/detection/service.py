@@ -135,10 +135,13 @@ def _persist(conn: Connection, detector: Detector, found: list[Found], settings:
         labels = queries.subject_labels(conn, missing)
         labels.update({(f.subjects[0].kind, f.subjects[0].key): f.subjects[0].label
                        for f in by_print.values() if f.subjects[0].label})
+        places = queries.subject_places(conn, missing)
         created = conn.execute(insert(Case).returning(Case.id, Case.subject_kind, Case.subject_key), [
-            {"subject_kind": kind, "subject_key": key, "title": f"{kind} {labels.get((kind, key)) or key}",
-             "score": 0.0, "amount_at_risk_fen": 0, "codes": [], "status": "open", "created_at": now,
-             "updated_at": now} for kind, key in missing])
+            {"subject_kind": kind, "subject_key": key, "label": labels.get((kind, key)),
+             "title": f"{kind} {labels.get((kind, key)) or key}", "score": 0.0, "amount_at_risk_fen": 0,
+             "codes": [], "status": "open", "village_code": places.get((kind, key), (None, None))[0],
+             "town_code": places.get((kind, key), (None, None))[1], "created_at": now, "updated_at": now}
+            for kind, key in missing])
         for row in created:
             cases[(row.subject_kind, row.subject_key)] = row.id
             touched.setdefault(row.id, []).append("created")

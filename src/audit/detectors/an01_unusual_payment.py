@@ -31,19 +31,14 @@ import numpy as np
 from sklearn.ensemble import IsolationForest
 from sqlalchemy import select
 
-from audit.detectors.base import Context, Detector, Evidence, Found, Ref
+from audit.detectors.base import Context, Detector, Evidence, Found, Ref, msg
 from audit.detectors.facts import Facts
 from audit.detectors.members import payment_household
 from audit.detectors.sql import year_of
 from audit.models import CardPayment, Household, Person
 
+# Each feature's words are the catalogue's ``feature.<name>``.
 FEATURES = ("amount_vs_program", "batch_size", "unit_share", "card_payments")
-WORDS = {
-    "amount_vs_program": "amount against the program's median (log ratio)",
-    "batch_size": "payments made by the paying unit that day (log)",
-    "unit_share": "share of the village's payments made by this paying unit",
-    "card_payments": "payments into this card that year",
-}
 
 
 class PaymentFeatures:
@@ -109,8 +104,10 @@ class UnusualPayment(Detector):
             for feature in np.argsort(-z)[:2]:
                 name = FEATURES[feature]
                 steps.append(Evidence("feature", f"{row.payment_id}/{name}",
-                                      f"{WORDS[name]} is {matrix[index][feature]:.2f}; typical for "
-                                      f"{row.program_code} is {p5[feature]:.2f} to {p95[feature]:.2f}",
+                                      msg("evidence.feature", feature=msg(f"feature.{name}").as_dict(),
+                                          value=f"{matrix[index][feature]:.2f}",
+                                          program=facts.program_name(row.program_code),
+                                          low=f"{p5[feature]:.2f}", high=f"{p95[feature]:.2f}"),
                                       {"feature": name, "value": round(float(matrix[index][feature]), 3),
                                        "p5": round(float(p5[feature]), 3), "p95": round(float(p95[feature]), 3)}))
             relative = 0.0 if high == low else (float(scores[index]) - low) / (high - low)

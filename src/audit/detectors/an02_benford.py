@@ -22,7 +22,7 @@ import numpy as np
 from scipy.stats import chisquare
 from sqlalchemy import select
 
-from audit.detectors.base import Context, Detector, Evidence, Found, Ref
+from audit.detectors.base import Context, Detector, Evidence, Found, Ref, msg
 from audit.detectors.facts import Facts
 from audit.models import Disbursement
 
@@ -57,7 +57,7 @@ class BenfordDeviation(Detector):
             if mad <= context.settings["mad"] or p_value >= context.settings["p_value"]:
                 continue
             worst = int(np.argmax(observed - BENFORD)) + 1
-            table = ", ".join(f"{d}: {int(counts[d - 1])} ({observed[d - 1]:.0%} vs {BENFORD[d - 1]:.0%})"
+            table = ", ".join(f"{d}: {int(counts[d - 1])} ({observed[d - 1]:.0%} / {BENFORD[d - 1]:.0%})"
                               for d in range(1, 10))
             heavy = [p for p in payments if first_digit(p.amount_fen) == worst]
             facts.load("disbursements", [p.disbursement_id for p in heavy[:10]])
@@ -65,9 +65,9 @@ class BenfordDeviation(Detector):
                 subjects=[Ref("paying_unit", unit)],
                 records=[Ref("disbursement", p.disbursement_id) for p in payments],
                 evidence=[Evidence("paying_unit", unit,
-                                   f"{len(payments)} disbursements; first digits {table}; MAD {mad:.3f} "
-                                   f"(limit {context.settings['mad']}), chi-square p = {p_value:.1e}",
+                                   msg("evidence.benford", unit=unit, payments=len(payments), table=table,
+                                       mad=f"{mad:.3f}", limit=context.settings["mad"], p_value=f"{p_value:.1e}"),
                                    {"payments": len(payments), "mad": round(mad, 4), "p_value": float(p_value),
                                     "counts": [int(c) for c in counts]})]
-                + [facts.disbursement(p.disbursement_id, f"begins with {worst}") for p in heavy[:10]],
+                + [facts.disbursement(p.disbursement_id, msg("note.begins_with", digit=worst)) for p in heavy[:10]],
                 score=0.5, amount_at_risk_fen=0)

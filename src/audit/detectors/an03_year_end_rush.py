@@ -18,7 +18,7 @@ from collections.abc import Iterator
 
 from sqlalchemy import case, func, select
 
-from audit.detectors.base import Context, Detector, Evidence, Found, Ref, yuan
+from audit.detectors.base import Context, Detector, Evidence, Found, Ref, msg, yuan
 from audit.detectors.facts import Facts
 from audit.detectors.sql import month_of, year_of
 from audit.models import Disbursement
@@ -51,8 +51,8 @@ class YearEndRush(Detector):
                 subjects=[Ref("paying_unit", unit.payer_unit)],
                 records=[Ref("disbursement", r.disbursement_id) for r in rows],
                 evidence=[Evidence("paying_unit", f"{unit.payer_unit}/{unit.year}",
-                                   f"{unit.payer_unit} paid {yuan(unit.total)} yuan in {unit.year}, "
-                                   f"{yuan(unit.december)} ({share}%) of it in December",
+                                   msg("evidence.year_end_rush", unit=unit.payer_unit, total=yuan(unit.total),
+                                       year=unit.year, december=yuan(unit.december), share=share),
                                    {"year": unit.year, "total": yuan(unit.total), "december": yuan(unit.december),
                                     "share": share / 100})]
                 + [facts.disbursement(r.disbursement_id) for r in rows],

@@ -63,15 +63,44 @@ class Ref:
 
 
 @dataclass(frozen=True)
-class Evidence:
-    kind: str
-    key: str
-    fact: str
-    fields: dict[str, Any] = field(default_factory=dict)
+class Msg:
+    """A message of the catalogue (:mod:`audit.i18n`) and its fields: how a detector
+    states a fact without writing a sentence in any one language."""
+
+    id: str
+    args: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "key": self.key, "fact": self.fact,
+        return {"message": self.id, "args": {k: _plain(v) for k, v in self.args.items()}}
+
+
+def msg(message_id: str, **args: Any) -> Msg:
+    return Msg(message_id, args)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One step of an evidence chain: the record it names (``kind``, ``key``), the fact
+    as a message with its fields, an optional note (what this step shows in this
+    finding), and the record's fields that matter."""
+
+    kind: str
+    key: str
+    message: Msg
+    fields: dict[str, Any] = field(default_factory=dict)
+    note: Msg | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "key": self.key, **self.message.as_dict(),
+                "note": self.note.as_dict() if self.note else None,
                 "fields": {k: _plain(v) for k, v in self.fields.items()}}
+
+    @property
+    def fact(self) -> str:
+        """The fact in English (for logs and tests; readers get their own language)."""
+        from audit.evidence import fact_text
+
+        return fact_text(self.as_dict(), "en")
 
 
 def _plain(value: Any) -> Any:

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import case, func, or_, select, tuple_
 
-from audit.detectors.base import Context, Detector, Found, Ref
+from audit.detectors.base import Context, Detector, Found, Ref, msg
 from audit.detectors.facts import Facts
 from audit.models import CardPayment, Program
 
@@ -55,11 +55,12 @@ class PaidTwice(Detector):
             extra = payments[1:]
             at_risk = sum(p.amount_fen for p in extra)
             first = payments[0]
-            words = "ever (a one-off program)" if period == "ever" else f"for period {period}"
+            when = msg("when.ever") if period == "ever" else msg("when.period", period=period)
             yield Found(
                 subjects=[Ref("person", first.id_number)],
                 records=[Ref("card_payment", first.payment_id, amount_fen=0)]
                 + [Ref("card_payment", p.payment_id, amount_fen=p.amount_fen) for p in extra],
-                evidence=[facts.card_payment(first.payment_id, f"the first of {len(payments)} payments {words}")]
-                + [facts.card_payment(p.payment_id, f"paid again {words}") for p in extra],
+                evidence=[facts.card_payment(first.payment_id, msg("note.first_of_payments", count=len(payments),
+                                                                    when=when.as_dict()))]
+                + [facts.card_payment(p.payment_id, msg("note.paid_again", when=when.as_dict())) for p in extra],
                 score=0.95, amount_at_risk_fen=at_risk)

@@ -29,7 +29,7 @@ from pypinyin import lazy_pinyin
 from sqlalchemy import func, or_, select, union, union_all
 from sqlalchemy.orm import aliased
 
-from audit.detectors.base import Context, Detector, Evidence, Found, Ref
+from audit.detectors.base import Context, Detector, Evidence, Found, Msg, Ref, msg
 from audit.detectors.facts import Facts
 from audit.detectors.members import payment_household
 from audit.models import CardPayment, Household, Person
@@ -40,16 +40,19 @@ def _fold(syllable: str) -> str:
     return syllable[:-1] if syllable.endswith("ng") else syllable
 
 
-def same_name(a: str, b: str) -> str | None:
-    """Why two names are one person's name, or None."""
+SAME_NAME = "clause.same_name"
+
+
+def same_name(a: str, b: str) -> Msg | None:
+    """Why two names are one person's name (a message), or None."""
     if not a or not b:
         return None
     if a == b:
-        return "the same name"
+        return msg(SAME_NAME, name=a)
     if len(a) != len(b) or a[0] != b[0]:
         return None
     if [_fold(s) for s in lazy_pinyin(a)] == [_fold(s) for s in lazy_pinyin(b)]:
-        return f"names that sound the same ({' '.join(lazy_pinyin(a))})"
+        return msg("clause.names_sound_alike", a=a, b=b, pinyin=" ".join(lazy_pinyin(a)))
     return None
 
 
@@ -77,7 +80,7 @@ class OnePersonTwoIdentities(Detector):
                   & or_(b.c.village_code == a.c.village_code, b.c.card_account == a.c.card_account))).all()
         names = self._names(context, {p.a for p in pairs} | {p.b for p in pairs})
         facts = Facts(context.conn)
-        matched: dict[tuple[str, str], tuple[Any, str]] = {}
+        matched: dict[tuple[str, str], tuple[Any, Msg]] = {}
         for pair in pairs:
             why = same_name(names.get(pair.a, ""), names.get(pair.b, ""))
             if why and (pair.a, pair.b) not in matched:
@@ -95,8 +98,8 @@ class OnePersonTwoIdentities(Detector):
         facts.load("card_payments", [p.payment_id for rows in payments.values() for p in rows])
         facts.load("persons", list(names))
         for (first, second), (pair, why) in matched.items():
-            where = (f"the same village {pair.village_a}" if pair.village_a == pair.village_b
-                     else f"the same card account {pair.card_a}")
+            where = (msg("clause.same_village", village=facts.place(pair.village_a)[1], village_code=pair.village_a)
+                     if pair.village_a == pair.village_b else msg("clause.same_card", card_account=pair.card_a))
             rows = payments.get(first, []) + payments.get(second, [])
             born = f"{first[6:10]}-{first[10:12]}-{first[12:14]}"
             yield Found(
@@ -105,10 +108,11 @@ class OnePersonTwoIdentities(Detector):
                          for p in rows],
                 evidence=[facts.person(first), facts.person(second),
                           Evidence("comparison", f"{first}|{second}",
-                                   f"{why}, the same birth date {born}, {where}, two ID numbers: one person",
+                                   msg("evidence.one_person_two_ids", why=why.as_dict(), born=born,
+                                       where=where.as_dict(), id_number_a=first, id_number_b=second),
                                    {"names": [names.get(first), names.get(second)], "birth_date": born})]
                 + [facts.card_payment(p.payment_id) for p in rows],
-                score=0.9 if why == "the same name" else 0.8,
+                score=0.9 if why.id == SAME_NAME else 0.8,
                 amount_at_risk_fen=sum(p.amount_fen for p in rows if p.id_number == second))
         for id_number in split:
             rows = payments.get(id_number, [])
@@ -120,8 +124,9 @@ class OnePersonTwoIdentities(Detector):
                 records=[Ref("card_payment", p.payment_id, amount_fen=p.amount_fen) for p in rows
                          if p.household != registered.fields.get("household_id")],
                 evidence=[registered,
-                          Evidence("comparison", id_number, f"one ID number is in households {', '.join(homes)} "
-                                   "and draws benefits", {"households": homes})]
+                          Evidence("comparison", id_number, msg("evidence.one_id_two_households",
+                                                                id_number=id_number, households=homes),
+                                   {"households": homes})]
                 + [facts.card_payment(p.payment_id) for p in rows],
                 score=0.85, amount_at_risk_fen=sum(p.amount_fen for p in rows
                                                    if p.household != registered.fields.get("household_id")))

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from sqlalchemy import and_, select
 from sqlalchemy.orm import aliased
 
-from audit.detectors.base import Context, Detector, Evidence, Found, Ref
+from audit.detectors.base import Context, Detector, Evidence, Found, Ref, msg
 from audit.detectors.facts import Facts
 from audit.models import CardPayment, Program
 
@@ -52,7 +52,6 @@ class MutuallyExclusive(Detector):
                          Ref("card_payment", row.b, amount_fen=smaller if row.amount_a > row.amount_b else 0)],
                 evidence=[facts.card_payment(row.a), facts.card_payment(row.b),
                           Evidence("exclusive_group", row.exclusive_group,
-                                   f"both programs belong to exclusive group {row.exclusive_group}: one beneficiary "
-                                   f"may draw only one of them for period {row.period}",
+                                   msg("evidence.exclusive_group", group=row.exclusive_group, period=row.period),
                                    {"exclusive_group": row.exclusive_group})],
                 score=0.85, amount_at_risk_fen=smaller)

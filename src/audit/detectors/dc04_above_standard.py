@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import func, select, tuple_
 
-from audit.detectors.base import Context, Detector, Evidence, Found, Ref, yuan
+from audit.detectors.base import Context, Detector, Evidence, Found, Ref, msg, yuan
 from audit.detectors.facts import Facts
 from audit.models import CardPayment, Program
 
@@ -59,11 +59,11 @@ class AboveStandard(Detector):
                 subjects=[Ref("person", group.id_number)],
                 records=[Ref("card_payment", r.payment_id, amount_fen=min(r.amount_fen, excess)) for r in rows],
                 evidence=[Evidence("program", group.program_code,
-                                   f"{facts.program_name(group.program_code)} pays at most {yuan(group.limit)} yuan "
-                                   f"per {program['period'] if program else 'period'} ({kind})",
+                                   msg(f"evidence.program_{kind}", program=facts.program_name(group.program_code),
+                                       limit=yuan(group.limit), per=program["period"] if program else "year"),
                                    {kind: yuan(group.limit)})]
                 + [facts.card_payment(r.payment_id) for r in rows[:-1]]
                 + [facts.card_payment(rows[-1].payment_id,
-                                      f"{yuan(group.total)} yuan paid for period {group.period}, "
-                                      f"{yuan(excess)} above the {kind}")],
+                                      msg(f"note.above_{kind}", total=yuan(group.total), period=group.period,
+                                          excess=yuan(excess)))],
                 score=0.85, amount_at_risk_fen=excess)

@@ -17,37 +17,56 @@ fact that fails it, then each payment concerned.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, not_, or_, select
 
-from audit.detectors.base import Context, Detector, Evidence, Found, Ref
+from audit.detectors.base import Context, Detector, Evidence, Found, Msg, Ref, msg
 from audit.detectors.facts import Facts
 from audit.detectors.members import payment_household
 from audit.detectors.sql import in_pipe_list
 from audit.models import CardPayment, Household, Person, Program
 
 
-def reasons(row: Any) -> list[str]:
-    """Why one payment fails its program, in words (one per failed criterion)."""
+@dataclass(frozen=True)
+class Reason:
+    """One failed criterion: its kind (findings group by it), the fact that fails it, the
+    program's criterion, and whether the household (not the person) shows it."""
+
+    kind: str
+    fact: Msg
+    criterion: Msg | None
+    about_household: bool
+
+
+def reasons(row: Any) -> list[Reason]:
+    """Why one payment fails its program (one reason per failed criterion)."""
     found = []
     if row.household is None:
-        return ["the beneficiary is in no registered household"]
+        return [Reason("no_household", msg("note.in_no_household"), None, False)]
     if row.paid_on < row.registered_on:
-        found.append(f"paid before the household was registered on {row.registered_on}")
+        found.append(Reason("before_registration", msg("note.paid_before_registration",
+                                                       registered_on=row.registered_on), None, True))
     if row.exited_on is not None and row.paid_on > row.exited_on:
-        found.append(f"paid after the household exited poverty on {row.exited_on}")
+        found.append(Reason("after_exit", msg("note.paid_after_exit", exited_on=row.exited_on), None, True))
     if row.basis == "person":
         if row.min_disability_level is not None and (row.disability_level is None
                                                      or row.disability_level > row.min_disability_level):
-            level = row.disability_level or "none"
-            found.append(f"disability level {level}; the program requires level 1-{row.min_disability_level}")
+            fact = (msg("note.disability_level", level=row.disability_level) if row.disability_level
+                    else msg("note.no_disability"))
+            found.append(Reason("disability", fact, msg("criterion.disability", level=row.min_disability_level),
+                                False))
         if row.program_stage is not None and row.school_stage != row.program_stage:
-            found.append(f"school stage {row.school_stage or 'none'}; the program is for {row.program_stage}")
+            fact = (msg("note.school_stage", stage=row.school_stage) if row.school_stage
+                    else msg("note.not_in_school"))
+            found.append(Reason("school_stage", fact, msg("criterion.school_stage", stage=row.program_stage), False))
         if row.boarding_required and not row.boarding:
-            found.append("the pupil does not board; the program is for boarders")
+            found.append(Reason("boarding", msg("note.not_boarding"), msg("criterion.boarding"), False))
     if row.household_attributes and row.attribute not in row.household_attributes.split("|"):
-        found.append(f"household attribute {row.attribute}; the program is for {row.household_attributes}")
+        found.append(Reason("attribute", msg("note.household_attribute", attribute=row.attribute),
+                            msg("criterion.household_attributes", attributes=row.household_attributes.split("|")),
+                            True))
     return found
 
 
@@ -83,26 +102,26 @@ class NotEligible(Detector):
             .where(CardPayment.paid_on <= context.as_of, fails,
                    context.among("card_payment", CardPayment.id_number, via=CardPayment.id_number))
             .order_by(CardPayment.paid_on, CardPayment.payment_id)).all()
-        groups: dict[tuple[str, str, str], list[Any]] = {}
+        groups: dict[tuple[str, str, str], list[tuple[Any, Reason]]] = {}
         for row in rows:
             for reason in reasons(row):
-                # Dates differ payment by payment; one finding per beneficiary, program and kind of reason.
-                kind = reason.split(" on ")[0] if "registered on" in reason or "exited" in reason else reason
-                groups.setdefault((row.id_number, row.program_code, kind), []).append((row, reason))
+                # One finding per beneficiary, program and kind of reason.
+                groups.setdefault((row.id_number, row.program_code, reason.kind), []).append((row, reason))
         facts = Facts(context.conn)
         facts.load("card_payments", [r.payment_id for r in rows])
         facts.load("persons", [r.id_number for r in rows])
         facts.load("households", [r.household for r in rows if r.household])
         for (id_number, program, _), items in groups.items():
             first, reason = items[0]
-            about = (facts.household(first.household, reason) if first.household and
-                     ("registered" in reason or "exited" in reason or "attribute" in reason)
-                     else facts.person(id_number, reason))
+            about = (facts.household(first.household, reason.fact) if first.household and reason.about_household
+                     else facts.person(id_number, reason.fact))
+            name = facts.program_name(program)
+            criterion = (msg("evidence.program_criterion", program=name, criterion=reason.criterion.as_dict())
+                         if reason.criterion else msg("evidence.program_criteria", program=name))
             total = sum(r.amount_fen for r, _ in items)
             yield Found(
                 subjects=[Ref("person", id_number, first.name)],
                 records=[Ref("card_payment", r.payment_id, amount_fen=r.amount_fen) for r, _ in items],
-                evidence=[Evidence("program", program, f"{facts.program_name(program)}: {reason.split('; ')[-1]}"
-                                   if "; " in reason else f"{facts.program_name(program)} criteria", {}),
-                          about] + [facts.card_payment(r.payment_id) for r, _ in items],
+                evidence=[Evidence("program", program, criterion, {}), about]
+                + [facts.card_payment(r.payment_id) for r, _ in items],
                 score=0.8, amount_at_risk_fen=total)

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import and_, literal, or_, select
 
-from audit.detectors.base import Context, Detector, Found, Ref
+from audit.detectors.base import Context, Detector, Found, Ref, msg
 from audit.detectors.facts import Facts
 from audit.detectors.members import (
     candidate_household,
@@ -85,7 +85,8 @@ class WellOff(Detector):
                 register = facts.vehicle(key)
             else:
                 uscc, role = key
-                register = facts.organization(uscc, f"{member} is its {'legal representative' if role == 'legal_rep' else 'shareholder'}")
+                register = facts.organization(uscc, msg(f"note.member_is_{role}", name=facts.who(member),
+                                                        id_number=member))
                 if role == "shareholder":
                     register = facts.shareholder(uscc, member)
             total = sum(p.amount_fen for p in unique)

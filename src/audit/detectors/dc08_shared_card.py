@@ -24,7 +24,7 @@ import networkx as nx
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import aliased
 
-from audit.detectors.base import Context, Detector, Found, Ref
+from audit.detectors.base import Context, Detector, Found, Ref, msg
 from audit.detectors.facts import Facts
 from audit.detectors.members import candidate_household, payment_household
 from audit.detectors.power import Power
@@ -82,17 +82,17 @@ class SharedCard(Detector):
             yield Found(
                 subjects=[Ref("account", ring_cards[0])] + [Ref("account", c) for c in ring_cards[1:]],
                 records=[Ref("card_payment", p.payment_id, amount_fen=p.amount_fen) for p in rows],
-                evidence=[facts.account(card, f"receives payments for households {', '.join(homes)}")
+                evidence=[facts.account(card, msg("note.card_for_households", households=homes))
                           for card in ring_cards] + [facts.card_payment(p.payment_id) for p in rows],
                 score=0.85, amount_at_risk_fen=sum(p.amount_fen for p in rows))
         for card, holder in captured:
             rows = payments[card]
             officials = power.by_person.get(holder, [])
-            holder_step = ([facts.official(officials[0], "holds this household's card")] if officials else [])
+            holder_step = ([facts.official(officials[0], msg("note.holds_the_card"))] if officials else [])
             yield Found(
                 subjects=[Ref("account", card)] + [Ref("official", o) for o in officials[:1]],
                 records=[Ref("card_payment", p.payment_id, amount_fen=p.amount_fen) for p in rows],
-                evidence=[facts.account(card, "the holder is not a member of the household it is paid for"),
+                evidence=[facts.account(card, msg("note.holder_outside_household")),
                           *holder_step] + [facts.card_payment(p.payment_id) for p in rows],
                 score=0.95 if officials else 0.7, amount_at_risk_fen=sum(p.amount_fen for p in rows))
 

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 from sqlalchemy import func, select
 
-from audit.detectors.base import Context, Detector, Found, Ref
+from audit.detectors.base import Context, Detector, Found, Ref, msg
 from audit.detectors.facts import Facts
 from audit.models import Disbursement
 
@@ -46,6 +46,7 @@ class ReusedInvoice(Detector):
                     subjects=[Ref("disbursement", items[0].disbursement_id)],
                     records=[Ref("disbursement", r.disbursement_id, amount_fen=r.amount_fen if i else 0)
                              for i, r in enumerate(items)],
-                    evidence=[facts.disbursement(r.disbursement_id, f"{words} {number}" + (
-                        f" already used by {items[0].disbursement_id}" if i else "")) for i, r in enumerate(items)],
+                    evidence=[facts.disbursement(r.disbursement_id, msg(
+                        f"note.{words}_reused" if i else f"note.{words}_number", number=number,
+                        first=items[0].disbursement_id)) for i, r in enumerate(items)],
                     score=0.9, amount_at_risk_fen=at_risk)

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import and_, or_, select, union_all
 
-from audit.detectors.base import Context, Detector, Found, Ref
+from audit.detectors.base import Context, Detector, Found, Ref, msg
 from audit.detectors.facts import Facts
 from audit.detectors.members import (
     candidate_household,
@@ -79,6 +79,6 @@ class KinOfOfficials(Detector):
                 records=[Ref("card_payment", p.payment_id, amount_fen=p.amount_fen) for p in unique],
                 evidence=[facts.household(household_id), facts.person(member),
                           facts.kinship(first.a, first.b, first.kind, names),
-                          facts.official(official_id, "with power over this money when it was paid")]
+                          facts.official(official_id, msg("note.power_when_paid"))]
                 + [facts.card_payment(p.payment_id) for p in unique],
                 score=0.8, amount_at_risk_fen=sum(p.amount_fen for p in unique))

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 
 from sqlalchemy import and_, exists, or_, select
 
-from audit.detectors.base import Context, Detector, Evidence, Found, Ref
+from audit.detectors.base import Context, Detector, Evidence, Found, Ref, msg
 from audit.detectors.facts import Facts
 from audit.detectors.members import household_members
 from audit.models import Allocation, Disbursement, Organization, Project
@@ -58,17 +58,20 @@ class SpentOffPurpose(Detector):
                 subjects=[Ref("project", row.project_id, row.name)],
                 records=[Ref("disbursement", row.disbursement_id, amount_fen=row.amount_fen)],
                 evidence=[facts.disbursement(row.disbursement_id),
-                          facts.allocation(row.allocation_id, f"earmarked for {row.purpose}"),
-                          facts.project(row.project_id, f"a {row.category} project, not {row.purpose}")],
+                          facts.allocation(row.allocation_id, msg("note.earmarked_for", purpose=row.purpose)),
+                          facts.project(row.project_id, msg("note.category_not_purpose", category=row.category,
+                                                            purpose=row.purpose))],
                 score=0.8, amount_at_risk_fen=row.amount_fen)
         for row in no_project:
-            why = ("is a member of no registered household" if row.payee_kind == "person" else
-                   "is not a village committee paid from village running money")
+            why = ("evidence.payee_in_no_household" if row.payee_kind == "person" else
+                   "evidence.payee_not_village_committee")
             yield Found(
                 subjects=[Ref("person" if row.payee_kind == "person" else "organization", row.payee_id)],
                 records=[Ref("disbursement", row.disbursement_id, amount_fen=row.amount_fen)],
-                evidence=[facts.disbursement(row.disbursement_id, "no project"),
-                          facts.allocation(row.allocation_id, f"earmarked for {row.purpose}"),
-                          Evidence("search", f"persons,households/{row.payee_id}", f"the payee {row.payee_id} {why}",
+                evidence=[facts.disbursement(row.disbursement_id),
+                          facts.allocation(row.allocation_id, msg("note.earmarked_for", purpose=row.purpose)),
+                          Evidence("search", f"persons,households/{row.payee_id}",
+                                   msg(why, payee=facts.payee(row.payee_kind, row.payee_id),
+                                       payee_id=row.payee_id, payee_kind=row.payee_kind),
                                    {"payee_id": row.payee_id, "payee_kind": row.payee_kind})],
                 score=0.75, amount_at_risk_fen=row.amount_fen)

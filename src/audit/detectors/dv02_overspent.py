@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import func, literal, or_, select, union_all
 
-from audit.detectors.base import Context, Detector, Evidence, Found, Ref, yuan
+from audit.detectors.base import Context, Detector, Evidence, Found, Ref, msg, yuan
 from audit.detectors.facts import Facts
 from audit.models import Allocation, CardPayment, Disbursement, Project
 
@@ -63,7 +63,7 @@ class Overspent(Detector):
                 records=[Ref("project", row.project_id), *_crossing(payments, row.budget_fen)],
                 evidence=[facts.project(row.project_id)] + [facts.disbursement(p.key) for p in payments[:-1]]
                 + [facts.disbursement(payments[-1].key,
-                                      f"{yuan(row.spent)} yuan paid in all, {yuan(excess)} over the budget")],
+                                      msg("note.over_budget", spent=yuan(row.spent), excess=yuan(excess)))],
                 score=0.85, amount_at_risk_fen=excess)
 
     def _allocations(self, context: Context, facts: Facts) -> Iterator[Found]:
@@ -102,11 +102,10 @@ class Overspent(Detector):
             excess = row.spent - row.amount_fen
             crossed = crossing[row.allocation_id]
             shown = crossed[:EVIDENCE_SHOWN]
-            steps: list[Evidence] = [facts.allocation(row.allocation_id,
-                                                      f"{row.n} payments name it for {yuan(row.spent)} yuan, "
-                                                      f"{yuan(excess)} more than it brought")]
+            steps: list[Evidence] = [facts.allocation(row.allocation_id, msg(
+                "note.allocation_overspent", count=row.n, spent=yuan(row.spent), excess=yuan(excess)))]
             for ref in shown:
-                note = f"paid past the allocation's {yuan(row.amount_fen)} yuan"
+                note = msg("note.paid_past_allocation", amount=yuan(row.amount_fen))
                 steps.append(facts.disbursement(ref.key, note) if ref.kind == "disbursement"
                              else facts.card_payment(ref.key, note))
             yield Found(

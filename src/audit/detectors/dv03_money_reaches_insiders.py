@@ -22,7 +22,7 @@ from collections.abc import Iterator
 
 from sqlalchemy import select
 
-from audit.detectors.base import Context, Detector, Found, Ref, yuan
+from audit.detectors.base import Context, Detector, Found, Ref, msg, yuan
 from audit.detectors.facts import Facts
 from audit.detectors.money_flow import MoneyFlow
 from audit.detectors.power import Power
@@ -63,11 +63,11 @@ class MoneyReachesInsiders(Detector):
                 assert official is not None
                 steps = [facts.disbursement(row.disbursement_id)]
                 steps += [facts.transfer(hop.transfer_id) for hop in path]
-                steps.append(facts.account(end, f"{yuan(amount)} yuan of this money reached it within "
-                                                f"{(path[-1].on - row.paid_on).days} days"))
+                steps.append(facts.account(end, msg("note.money_reached", amount=yuan(amount),
+                                                    days=(path[-1].on - row.paid_on).days)))
                 if kinship:
                     steps.append(facts.kinship(*kinship, {official["id_number"]: official["name"]}))
-                steps.append(facts.official(official_id, holders[official_id]))
+                steps.append(facts.official(official_id, msg(holders[official_id])))
                 subjects = [Ref("official", official_id, official["name"])]
                 if row.project_id:
                     subjects.append(Ref("project", row.project_id))

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import exists, select
 from sqlalchemy.orm import aliased
 
-from audit.detectors.base import Context, Detector, Found, Ref, fen_of, yuan
+from audit.detectors.base import Context, Detector, Found, Ref, fen_of, msg, yuan
 from audit.detectors.facts import Facts
 from audit.detectors.sql import days_between
 from audit.models import Disbursement
@@ -56,9 +56,9 @@ class SplitPayments(Detector):
                     subjects=[Ref("organization" if run[0].payee_kind == "org" else "person", payee)],
                     records=[Ref("disbursement", p.disbursement_id, amount_fen=p.amount_fen) for p in run],
                     evidence=[facts.disbursement(p.disbursement_id) for p in run[:-1]]
-                    + [facts.disbursement(run[-1].disbursement_id,
-                                          f"{len(run)} payments under {yuan(threshold)} yuan within "
-                                          f"{(run[-1].paid_on - run[0].paid_on).days} days, {yuan(total)} together")],
+                    + [facts.disbursement(run[-1].disbursement_id, msg(
+                        "note.split_payments", count=len(run), threshold=yuan(threshold),
+                        days=(run[-1].paid_on - run[0].paid_on).days, total=yuan(total)))],
                     score=0.7, amount_at_risk_fen=total)
 
 

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 from sqlalchemy import select
 
-from audit.detectors.base import Context, Detector, Found, Ref, yuan
+from audit.detectors.base import Context, Detector, Found, Ref, msg, yuan
 from audit.detectors.facts import Facts
 from audit.detectors.money_flow import MoneyFlow
 from audit.models import Disbursement
@@ -46,7 +46,7 @@ class RoundTrip(Detector):
                 _, holder = flow.holder.get(end, ("", ""))
                 if len(path) < 2 or holder not in {payer, row.payee_id}:
                     continue
-                whose = "the paying unit" if holder == payer else "the payee"
+                whose = "note.came_back_to_payer" if holder == payer else "note.came_back_to_payee"
                 amount = min(hop.amount_fen for hop in path)
                 subject = (Ref("project", row.project_id) if row.project_id else Ref("organization", row.payee_id))
                 yield Found(
@@ -55,7 +55,6 @@ class RoundTrip(Detector):
                     + [Ref("transfer", hop.transfer_id) for hop in path],
                     evidence=[facts.disbursement(row.disbursement_id)]
                     + [facts.transfer(hop.transfer_id) for hop in path]
-                    + [facts.account(end, f"an account of {whose}: {yuan(amount)} yuan came back within "
-                                          f"{(path[-1].on - row.paid_on).days} days")],
+                    + [facts.account(end, msg(whose, amount=yuan(amount), days=(path[-1].on - row.paid_on).days))],
                     score=0.9, amount_at_risk_fen=amount)
                 break

@@ -19,7 +19,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, union_all
 
-from audit.detectors.base import Context, Detector, Found, Ref, yuan
+from audit.detectors.base import Context, Detector, Found, Ref, msg, yuan
 from audit.detectors.facts import Facts
 from audit.detectors.sql import add_days
 from audit.models import Allocation, CardPayment, Disbursement
@@ -53,6 +53,6 @@ class IdleFunds(Detector):
             yield Found(
                 subjects=[Ref("allocation", row.allocation_id, row.doc_number)],
                 records=[Ref("allocation", row.allocation_id, amount_fen=unspent)],
-                evidence=[facts.allocation(row.allocation_id, f"{yuan(row.spent)} yuan spent within {days} days; "
-                                           f"{yuan(unspent)} yuan ({share}%) still unspent")],
+                evidence=[facts.allocation(row.allocation_id, msg("note.idle", spent=yuan(row.spent), days=days,
+                                                                  unspent=yuan(unspent), share=share))],
                 score=0.6, amount_at_risk_fen=unspent)

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 
 from sqlalchemy import select
 
-from audit.detectors.base import Context, Detector, Found, Ref
+from audit.detectors.base import Context, Detector, Found, Ref, msg
 from audit.detectors.facts import Facts
 from audit.detectors.sql import days_between
 from audit.models import Disbursement, Project
@@ -48,5 +48,5 @@ class PaidBeforeApproval(Detector):
                 records=[Ref("disbursement", row.disbursement_id, amount_fen=row.amount_fen),
                          Ref("project", row.project_id)],
                 evidence=[facts.disbursement(row.disbursement_id),
-                          facts.project(row.project_id, f"approved {row.days_early} days after this payment")],
+                          facts.project(row.project_id, msg("note.approved_after_payment", days=row.days_early))],
                 score=0.9, amount_at_risk_fen=row.amount_fen)

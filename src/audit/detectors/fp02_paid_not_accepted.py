@@ -22,7 +22,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from audit.detectors.base import Context, Detector, Found, Ref, yuan
+from audit.detectors.base import Context, Detector, Found, Ref, msg, yuan
 from audit.detectors.facts import Facts
 from audit.models import Disbursement, Project
 
@@ -61,10 +61,9 @@ class PaidNotAccepted(Detector):
             yield Found(
                 subjects=[Ref("project", row.project_id, row.name)],
                 records=[Ref("project", row.project_id, amount_fen=row.paid)],
-                evidence=[facts.project(row.project_id, f"not accepted {settings['grace_days']} days after its "
-                                        f"completion date")]
+                evidence=[facts.project(row.project_id, msg("note.not_accepted", days=settings["grace_days"]))]
                 + [facts.disbursement(d) for d in mine[:-1]]
-                + [facts.disbursement(mine[-1], f"paid {yuan(row.paid)} yuan in all, {share}% of the budget")],
+                + [facts.disbursement(mine[-1], msg("note.paid_share_of_budget", paid=yuan(row.paid), share=share))],
                 score=0.8, amount_at_risk_fen=row.paid)
         by_project: dict[str, list] = {}
         for row in after_fail:
@@ -75,8 +74,8 @@ class PaidNotAccepted(Detector):
                 subjects=[Ref("project", project_id, rows[0].name)],
                 records=[Ref("project", project_id)]
                 + [Ref("disbursement", r.disbursement_id, amount_fen=r.amount_fen) for r in rows],
-                evidence=[facts.project(project_id, "acceptance failed")]
-                + [facts.disbursement(r.disbursement_id, "paid after the failed acceptance") for r in rows],
+                evidence=[facts.project(project_id, msg("note.acceptance_failed"))]
+                + [facts.disbursement(r.disbursement_id, msg("note.paid_after_failed_acceptance")) for r in rows],
                 score=0.9, amount_at_risk_fen=total)
 
 

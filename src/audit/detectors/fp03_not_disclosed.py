@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlalchemy import String, exists, func, literal, select, tuple_
 
-from audit.detectors.base import Context, Detector, Evidence, Found, Ref, yuan
+from audit.detectors.base import Context, Detector, Evidence, Found, Ref, msg, yuan
 from audit.detectors.facts import Facts
 from audit.detectors.sql import days_between
 from audit.models import CardPayment, Disbursement, Disclosure, Household, Person, Project
@@ -90,9 +90,9 @@ class NotDisclosed(Detector):
                 subjects=[Ref("project", row.project_id, row.name)],
                 records=[Ref("project", row.project_id)]
                 + [Ref("disbursement", p.disbursement_id, amount_fen=p.amount_fen) for p in unnoticed],
-                evidence=[facts.project(row.project_id, f"{yuan(row.paid)} yuan paid in all, {yuan(at_risk)} of it "
-                                        f"in {len(unnoticed)} payments before a proper notice"),
-                          facts.disbursement(paid[0].disbursement_id, "the first payment")]
+                evidence=[facts.project(row.project_id, msg("note.paid_before_notice", paid=yuan(row.paid),
+                                                            at_risk=yuan(at_risk), count=len(unnoticed))),
+                          facts.disbursement(paid[0].disbursement_id, msg("note.first_payment"))]
                 + self._why(facts, row.project_id, notices.get(row.project_id, []), row.first_paid, min_days),
                 score=0.6, amount_at_risk_fen=at_risk)
 
@@ -133,10 +133,13 @@ class NotDisclosed(Detector):
                 subjects=[Ref("payment_batch", batch.ref)],
                 records=[Ref("card_payment", r.payment_id, amount_fen=r.amount_fen) for r in rows],
                 evidence=[Evidence("payment_batch", batch.ref,
-                                   f"{len(rows)} payments of {yuan(batch.paid)} yuan for {batch.program_code}, "
-                                   f"period {batch.period}, to village {batch.village_code}, first paid on "
-                                   f"{batch.first_paid}", {"payments": len(rows), "total": yuan(batch.paid),
-                                                           "first_paid": batch.first_paid})]
+                                   msg("evidence.payment_batch", count=len(rows), total=yuan(batch.paid),
+                                       program=facts.program_name(batch.program_code), period=batch.period,
+                                       village=facts.place(batch.village_code)[1], village_code=batch.village_code,
+                                       first_paid=batch.first_paid),
+                                   {"payments": len(rows), "total": yuan(batch.paid), "first_paid": batch.first_paid,
+                                    "program_code": batch.program_code, "period": batch.period,
+                                    "village_code": batch.village_code})]
                 + [facts.card_payment(r.payment_id) for r in rows[:20]]
                 + self._why(facts, batch.ref, notices.get(batch.ref, []), batch.first_paid, min_days),
                 score=0.5, amount_at_risk_fen=batch.paid)
@@ -154,17 +157,16 @@ class NotDisclosed(Detector):
     def _why(facts: Facts, ref: str, notices: list[str], first_paid: Any, min_days: int) -> list[Evidence]:
         if not notices:
             # An absence is evidence too: the step names the search a reviewer can repeat.
-            return [Evidence("search", f"disclosures/subject_ref={ref}",
-                             f"no public notice with subject {ref} is on record",
+            return [Evidence("search", f"disclosures/subject_ref={ref}", msg("evidence.no_notice", subject_ref=ref),
                              {"table": "disclosures", "subject_ref": ref})]
         steps = []
         for key in notices:
             row = facts.get("disclosures", key)
             assert row is not None
             days = (row["end_on"] - row["start_on"]).days
-            reason = (f"ran {days} days, fewer than {min_days}" if days < min_days else
-                      f"ended on {row['end_on']}, not before the first payment on {first_paid}")
-            steps.append(facts.disclosure(key, f"does not count: {reason}"))
+            reason = (msg("note.notice_too_short", days=days, min_days=min_days) if days < min_days else
+                      msg("note.notice_too_late", end_on=row["end_on"], first_paid=first_paid))
+            steps.append(facts.disclosure(key, reason))
         return steps
 
 

@@ -21,7 +21,7 @@ from rapidfuzz import fuzz
 from sqlalchemy import and_, select
 from sqlalchemy.orm import aliased
 
-from audit.detectors.base import Context, Detector, Evidence, Found, Ref
+from audit.detectors.base import Context, Detector, Evidence, Found, Ref, msg
 from audit.detectors.facts import Facts
 from audit.models import Disbursement, Project
 
@@ -62,9 +62,9 @@ class DuplicateProject(Detector):
             yield Found(
                 subjects=[Ref("project", pair.a, pair.name_a), Ref("project", pair.b, pair.name_b)],
                 records=[Ref("project", pair.a), Ref("project", pair.b, amount_fen=pair.budget_fen)],
-                evidence=[facts.project(pair.a, f"paid from {', '.join(sorted(first))}"),
-                          facts.project(pair.b, f"paid from {', '.join(sorted(second))}"),
+                evidence=[facts.project(pair.a, msg("note.paid_from", allocations=sorted(first))),
+                          facts.project(pair.b, msg("note.paid_from", allocations=sorted(second))),
                           Evidence("comparison", f"{pair.a}|{pair.b}",
-                                   f"same village and category, planned periods overlap, names/descriptions "
-                                   f"{score:.0f}% alike", {"similarity": round(score / 100, 3)})],
+                                   msg("evidence.duplicate_project", similarity=f"{score:.0f}"),
+                                   {"similarity": round(score / 100, 3)})],
                 score=0.8, amount_at_risk_fen=pair.budget_fen)

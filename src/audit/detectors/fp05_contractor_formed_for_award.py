@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import aliased
 
-from audit.detectors.base import Context, Detector, Evidence, Found, Ref
+from audit.detectors.base import Context, Detector, Evidence, Found, Ref, msg
 from audit.detectors.facts import Facts
 from audit.detectors.sql import days_between
 from audit.models import Account, Organization, Project, Transfer
@@ -62,20 +62,21 @@ class ContractorFormedForAward(Detector):
         facts.load("organizations", [r.uscc for r in [*young, *shells]])
         facts.load("projects", [r.project_id for r in [*young, *shells]])
         for row in young:
-            when = f"registered {row.age} days before" if row.age >= 0 else f"registered {-row.age} days after"
+            when = (msg("note.registered_before_approval", days=row.age, project_id=row.project_id) if row.age >= 0
+                    else msg("note.registered_after_approval", days=-row.age, project_id=row.project_id))
             yield Found(
                 subjects=[Ref("organization", row.uscc, row.org)],
                 records=[Ref("project", row.project_id, amount_fen=row.budget_fen), Ref("organization", row.uscc)],
-                evidence=[facts.organization(row.uscc, f"{when} the approval of {row.project_id}"),
+                evidence=[facts.organization(row.uscc, when),
                           facts.project(row.project_id)],
                 score=0.75, amount_at_risk_fen=row.budget_fen)
         for row in shells:
             yield Found(
                 subjects=[Ref("organization", row.uscc, row.org)],
                 records=[Ref("project", row.project_id, amount_fen=row.budget_fen), Ref("organization", row.uscc)],
-                evidence=[facts.organization(row.uscc, "contractor of this one project only"),
+                evidence=[facts.organization(row.uscc, msg("note.one_project_only")),
                           facts.project(row.project_id),
                           Evidence("search", f"transfers/from accounts of {row.uscc}",
-                                   "no transfer from any account of this organization to a person's account: "
-                                   "it pays no wages", {"table": "transfers", "holder_id": row.uscc})],
+                                   msg("evidence.pays_no_wages", organization=row.org, uscc=row.uscc),
+                                   {"table": "transfers", "holder_id": row.uscc, "holder_kind": "org"})],
                 score=0.7, amount_at_risk_fen=row.budget_fen)

@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from audit.detectors.base import Context, Detector, Found, Ref
+from audit.detectors.base import Context, Detector, Found, Ref, msg
 from audit.detectors.facts import Facts
 from audit.detectors.power import Power
 from audit.models import Disbursement, Organization, Project, Shareholder
@@ -73,14 +73,14 @@ class InsiderContractor(Detector):
                kinship: tuple[str, str, str] | None, why: str) -> Found:
         official = facts.get("officials", official_id)
         assert official is not None
-        link = (facts.organization(project.contractor_uscc, "the contractor") if role == "legal_rep"
+        link = (facts.organization(project.contractor_uscc, msg("note.the_contractor")) if role == "legal_rep"
                 else facts.shareholder(project.contractor_uscc, person))
         steps = [facts.project(project.project_id), link]
         if role == "shareholder":
-            steps.insert(1, facts.organization(project.contractor_uscc, "the contractor"))
+            steps.insert(1, facts.organization(project.contractor_uscc, msg("note.the_contractor")))
         if kinship:
             steps.append(facts.kinship(*kinship, {official["id_number"]: official["name"]}))
-        steps.append(facts.official(official_id, f"{why}; in office when the project was approved"))
+        steps.append(facts.official(official_id, msg("note.power_when_approved", why=msg(why).as_dict())))
         return Found(
             subjects=[Ref("organization", project.contractor_uscc), Ref("official", official_id, official["name"])],
             records=[Ref("project", project.project_id, amount_fen=project.budget_fen)],

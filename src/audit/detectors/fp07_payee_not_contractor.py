@@ -21,7 +21,7 @@ from collections.abc import Iterator
 
 from sqlalchemy import and_, func, or_, select
 
-from audit.detectors.base import Context, Detector, Found, Ref
+from audit.detectors.base import Context, Detector, Found, Ref, msg
 from audit.detectors.facts import Facts
 from audit.models import Account, Disbursement, Project
 
@@ -50,7 +50,7 @@ class PayeeNotContractor(Detector):
                 subjects=[Ref("project", row.project_id, row.name)],
                 records=[Ref("disbursement", row.disbursement_id, amount_fen=row.amount_fen)],
                 evidence=[facts.disbursement(row.disbursement_id),
-                          facts.account(row.payee_account, "neither the contractor nor the implementing unit"
-                                        if known else "its holder is unknown"),
+                          facts.account(row.payee_account, msg("note.neither_contractor_nor_implementer"
+                                                               if known else "note.holder_unknown")),
                           facts.project(row.project_id)],
                 score=0.85 if known else 0.5, amount_at_risk_fen=row.amount_fen)

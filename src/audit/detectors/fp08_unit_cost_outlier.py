@@ -22,7 +22,7 @@ from collections.abc import Iterator
 import numpy as np
 from sqlalchemy import select
 
-from audit.detectors.base import Context, Detector, Evidence, Found, Ref, yuan
+from audit.detectors.base import Context, Detector, Evidence, Found, Ref, msg, yuan
 from audit.detectors.facts import Facts
 from audit.models import Project
 
@@ -60,12 +60,13 @@ class UnitCostOutlier(Detector):
                 yield Found(
                     subjects=[Ref("project", peer.project_id, peer.name)],
                     records=[Ref("project", peer.project_id, amount_fen=excess)],
-                    evidence=[facts.project(peer.project_id,
-                                            f"{yuan(int(peer.budget_fen / peer.quantity))} yuan per {unit}"),
+                    evidence=[facts.project(peer.project_id, msg("note.cost_per_unit",
+                                                                 cost=yuan(int(peer.budget_fen / peer.quantity)),
+                                                                 unit=unit)),
                               Evidence("peer_group", f"{category}/{unit}",
-                                       f"{len(peers)} {category} projects priced per {unit}: median "
-                                       f"{yuan(int(np.exp(median)))} yuan per {unit}, typical range "
-                                       f"{yuan(int(low))}-{yuan(int(high))}; this one is {z:+.1f} robust z",
+                                       msg("evidence.peer_group", peers=len(peers), category=category, unit=unit,
+                                           median=yuan(int(np.exp(median))), low=yuan(int(low)),
+                                           high=yuan(int(high)), z=f"{z:+.1f}"),
                                        {"peers": len(peers), "median_per_unit": yuan(int(np.exp(median))),
                                         "p5": yuan(int(low)), "p95": yuan(int(high)), "z": round(float(z), 2)})],
                     score=min(0.9, 0.5 + abs(float(z)) / 20), amount_at_risk_fen=excess)

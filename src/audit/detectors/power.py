@@ -55,15 +55,15 @@ class Power:
     def holders(self, *, village: str | None = None, unit: str | None = None,
                 official_ids: tuple[str | None, ...] = (), on: date) -> dict[str, str]:
         """Officials with power over money of this village / paying unit, in office on ``on``:
-        {official_id: why}."""
+        {official_id: why}, why being a message id."""
         found: dict[str, str] = {}
         for official_id in self.cadres_of_village.get(village or "", []):
-            found[official_id] = "village cadre of the village"
+            found[official_id] = "power.village_cadre"
         for official_id in self.finance_of_unit.get(unit or "", []):
-            found[official_id] = "finance officer of the paying unit"
+            found[official_id] = "power.finance_officer"
         for official_id in official_ids:
             if official_id and official_id in self.officials:
-                found.setdefault(official_id, "approved this money")
+                found.setdefault(official_id, "power.approved")
         return {k: why for k, why in found.items() if self.in_office(k, on)}
 
     def insiders(self, holders: dict[str, str]) -> dict[str, tuple[str, tuple[str, str, str] | None]]:

@@ -54,7 +54,7 @@ from audit.importer.report import ImportReport, Problem
 from audit.importer.spec import BY_NAME, TABLES
 from audit.importer.spec import Table as TableSpec
 from audit.models import ImportBatch, QuarantinedRow, RowHistory
-from audit.users import operator
+from audit.auth.service import operator
 
 ProgressFn = Callable[[str, int, int], None]  # table, rows done, rows expected
 
@@ -225,6 +225,11 @@ class _Import:
                 counts.rejected += 1
                 key_value = "|".join(str(record.get(k)) for k in key_names)
                 rejected_keys.setdefault(key_value, number)
+                key_position = positions.get(key_names[0])
+                if key_position is not None and key_position < width:
+                    shown = parse.as_text(values[key_position])
+                    if shown:
+                        self.report.rejected_keys.setdefault(spec.name, {})[number] = shown
                 self.rejected_raw[(spec.name, number)] = {
                     heading: parse.as_text(values[i]) for i, heading in enumerate(header) if i < width}
                 continue
@@ -257,6 +262,8 @@ class _Import:
                 number = staged[ROW]
                 raw = {c.name: _text(staged[c.db_name], c.db_name) for c in spec.columns}
                 self.rejected_raw[(spec.name, number)] = raw
+                if raw.get(spec.key[0]):
+                    self.report.rejected_keys.setdefault(spec.name, {})[number] = str(raw[spec.key[0]])
                 keys.setdefault("|".join(str(staged[BY_NAME[spec.name].by_name[k].db_name])
                                          for k in spec.key), number)
             self.conn.execute(delete(staging).where(staging.c[ROW].in_(part)))

@@ -29,9 +29,12 @@ from audit.models.service import (
     AuditEntry,
     CaseDecision,
     IdempotencyKey,
+    Job,
+    LoginAttempt,
     PreReleaseCheck,
     Rectification,
     Release,
+    Unit,
     User,
 )
 
@@ -39,6 +42,6 @@ __all__ = [
     "Account", "Allocation", "Base", "CardPayment", "Case", "CaseEvent", "DetectionRun", "Finding", "Death", "Disbursement", "Disclosure",
     "Household", "ImportBatch", "Kinship", "Official", "Organization", "Person", "Program",
     "Project", "PublicEmployee", "QuarantinedRow", "RowHistory", "ApiToken", "AuditEntry", "CaseDecision",
-    "Rectification", "User", "PreReleaseCheck", "Release", "IdempotencyKey", "Shareholder", "Town",
+    "Rectification", "User", "PreReleaseCheck", "Release", "IdempotencyKey", "Job", "LoginAttempt", "Unit", "Shareholder", "Town",
     "Transfer", "Vehicle", "Village",
 ]

@@ -38,6 +38,9 @@ class Case(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     subject_kind: Mapped[str] = mapped_column(String(40))
     subject_key: Mapped[str] = mapped_column(String(200))
+    # The subject's name (a person's, a project's), shown beside its key; the title a
+    # reader sees is rendered from it and the codes in their language.
+    label: Mapped[str | None] = mapped_column(String(200))
     title: Mapped[str] = mapped_column(Text)
     score: Mapped[float] = mapped_column(Float)
     amount_at_risk_fen: Mapped[int] = mapped_column(BigInteger)
@@ -45,6 +48,11 @@ class Case(Base):
     # open | confirmed | dismissed | referred | closed (the review workflow sets the last four)
     status: Mapped[str] = mapped_column(String(24), default="open")
     assigned_to: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Where the subject lives (a person's or household's village, a project's): what a
+    # town's scope and the workspace's filters by town and village read. None when the
+    # subject has no village (an organization, an account, a paying unit).
+    village_code: Mapped[str | None] = mapped_column(String(64))
+    town_code: Mapped[str | None] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

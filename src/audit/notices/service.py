@@ -19,10 +19,16 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select
 
 from audit import trail
+from audit.auth.service import Principal
 from audit.detectors.base import yuan
 from audit.detectors.members import payment_household
+from audit.errors import ServiceError
+from audit.evidence import fact_text
+from audit.i18n import enum
+from audit.masking import mask_id
 from audit.models import (
     Allocation,
+    Case,
     CardPayment,
     Disbursement,
     Disclosure,
@@ -32,6 +38,7 @@ from audit.models import (
     Person,
     Program,
     Project,
+    Town,
     Village,
 )
 
@@ -40,25 +47,26 @@ PROJECT_COLUMNS = ("项目编号", "项目名称", "村", "类别", "预算(元)
 BENEFICIARY_COLUMNS = ("姓名", "身份证号(部分)", "村", "补贴项目", "所属期", "金额(元)")
 
 
-class NoticeError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
+class NoticeError(ServiceError):
+    def __init__(self, status: int, message_id: str, /, **fields: Any) -> None:
+        super().__init__(status, message_id, **fields)
 
 
 def masked_id(id_number: str) -> str:
-    return f"{id_number[:2]}{'*' * 13}{id_number[-3:]}"
+    return mask_id(id_number)
 
 
-def _village(conn: Connection, code: str) -> Any:
+def _village(conn: Connection, code: str, user: Principal | None = None) -> Any:
+    """A village within the user's scope (a town's staff reach their town's villages)."""
     village = conn.execute(select(Village).where(Village.village_code == code)).first()
-    if village is None:
-        raise NoticeError(404, f"no village {code}")
+    if village is None or (user is not None and user.town is not None and village.town_code != user.town):
+        raise NoticeError(404, "error.no_village", village=code)
     return village
 
 
-def project_rows(conn: Connection, village_code: str) -> tuple[str, list[tuple[Any, ...]]]:
-    village = _village(conn, village_code)
+def project_rows(conn: Connection, village_code: str, user: Principal | None = None
+                 ) -> tuple[str, list[tuple[Any, ...]]]:
+    village = _village(conn, village_code, user)
     names = dict(conn.execute(select(Organization.uscc, Organization.name)).all())
     sources: dict[str, set[str]] = {}
     for project_id, doc in conn.execute(
@@ -69,7 +77,7 @@ def project_rows(conn: Connection, village_code: str) -> tuple[str, list[tuple[A
         sources.setdefault(project_id, set()).add(doc)
     rows = []
     for p in conn.execute(select(Project).where(Project.village_code == village_code).order_by(Project.approved_on)):
-        rows.append((p.project_id, p.name, village.village_name, p.category, yuan(p.budget_fen),
+        rows.append((p.project_id, p.name, village.village_name, enum("purpose", p.category), yuan(p.budget_fen),
                      "；".join(sorted(sources.get(p.project_id, set()))), names.get(p.implementing_uscc, ""),
                      names.get(p.contractor_uscc, ""), p.approved_on.isoformat(),
                      p.planned_start.isoformat() if p.planned_start else "",
@@ -77,12 +85,12 @@ def project_rows(conn: Connection, village_code: str) -> tuple[str, list[tuple[A
     return f"{village.village_name} 扶贫项目公示", rows
 
 
-def beneficiary_rows(conn: Connection, program: str, period: str, village_code: str
-                     ) -> tuple[str, list[tuple[Any, ...]]]:
-    village = _village(conn, village_code)
+def beneficiary_rows(conn: Connection, program: str, period: str, village_code: str,
+                     user: Principal | None = None) -> tuple[str, list[tuple[Any, ...]]]:
+    village = _village(conn, village_code, user)
     program_row = conn.execute(select(Program).where(Program.program_code == program)).first()
     if program_row is None:
-        raise NoticeError(404, f"no program {program}")
+        raise NoticeError(404, "error.no_program", program=program)
     household = payment_household()
     name = func.coalesce(Person.name, Household.head_name)
     paid = conn.execute(
@@ -121,7 +129,7 @@ def render(title: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]], fm
         return buffer.getvalue()
     if fmt == "pdf":
         return _pdf(title, columns, rows)
-    raise NoticeError(422, "format is csv, xlsx or pdf")
+    raise NoticeError(422, "error.notice_format")
 
 
 def _pdf(title: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> bytes:
@@ -154,10 +162,29 @@ def _pdf(title: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> b
     return buffer.getvalue()
 
 
+def _subject_village(conn: Connection, subject_kind: str, subject_ref: str) -> str:
+    """The village a notice's subject is in; a subject that does not exist is refused."""
+    if subject_kind == "project":
+        village = conn.execute(select(Project.village_code).where(Project.project_id == subject_ref)).scalar()
+        if village is None:
+            raise NoticeError(404, "error.no_project", project=subject_ref)
+        return village
+    parts = subject_ref.split("/")
+    if len(parts) != 3:
+        raise NoticeError(422, "error.batch_ref_form", ref=subject_ref)
+    program, period, village = parts
+    if conn.execute(select(Program.program_code).where(Program.program_code == program)).first() is None:
+        raise NoticeError(404, "error.no_program", program=program)
+    if conn.execute(select(Village.village_code).where(Village.village_code == village)).first() is None:
+        raise NoticeError(404, "error.no_village", village=village)
+    return village
+
+
 def publish(conn: Connection, subject_kind: str, subject_ref: str, channel: str, start_on: date, end_on: date,
-            url: str | None, user: Any) -> str:
+            url: str | None, user: Principal) -> str:
     if end_on < start_on:
-        raise NoticeError(422, "a notice ends after it starts")
+        raise NoticeError(422, "error.notice_ends_before_start")
+    _village(conn, _subject_village(conn, subject_kind, subject_ref), user)
     count = conn.execute(select(func.count()).select_from(Disclosure)).scalar_one()
     disclosure_id = f"GS-{datetime.now(UTC):%Y%m%d}-{count + 1:06d}"
     conn.execute(insert(Disclosure).values(disclosure_id=disclosure_id, subject_kind=subject_kind,
@@ -168,9 +195,22 @@ def publish(conn: Connection, subject_kind: str, subject_ref: str, channel: str,
     return disclosure_id
 
 
-def compliance(conn: Connection) -> list[dict[str, Any]]:
-    """Projects and payment batches paid without a proper notice: FP-03's open findings."""
-    return [{"subject": f.subjects[0], "amount_at_risk": yuan(f.amount_at_risk_fen),
-             "why": f.evidence[-1]["fact"]}
-            for f in conn.execute(select(Finding).where(Finding.code == "FP-03", Finding.status == "open")
-                                  .order_by(Finding.amount_at_risk_fen.desc()))]
+def compliance(conn: Connection, user: Principal, lang: str) -> list[dict[str, Any]]:
+    """Projects and payment batches paid without a proper notice (FP-03's open findings),
+    with their village, within the user's scope."""
+    query = (select(Finding.subjects, Finding.amount_at_risk_fen, Finding.evidence, Case.village_code,
+                    Case.town_code, Case.label)
+             .join(Case, Case.id == Finding.case_id)
+             .where(Finding.code == "FP-03", Finding.status == "open")
+             .order_by(Finding.amount_at_risk_fen.desc()))
+    if user.town is not None:
+        query = query.where(Case.town_code == user.town)
+    places = {row.village_code: (row.town_name, row.village_name) for row in conn.execute(
+        select(Village.village_code, Village.village_name, Town.town_name).join(Town, Town.town_code == Village.town_code))}
+    out = []
+    for f in conn.execute(query):
+        town, village = places.get(f.village_code or "", ("", ""))
+        out.append({"subject": f.subjects[0], "label": f.label, "village_code": f.village_code, "village": village,
+                    "town_code": f.town_code, "town": town, "amount_at_risk": yuan(f.amount_at_risk_fen),
+                    "why": fact_text(f.evidence[-1], lang, masked=True)})
+    return out

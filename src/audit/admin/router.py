@@ -1,0 +1,155 @@
+"""Routes of administration: users and units, tokens, detection runs, the audit trail."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from audit import trail
+from audit.api.deps import SessionDep, allowed
+from audit.api.types import Code, Day, Name, RowId, normal_code
+from audit.auth import service as accounts
+from audit.auth.service import Principal
+
+router = APIRouter(tags=["administration"])
+Admin = Annotated[Principal, allowed("users:manage")]
+
+
+class UserOut(BaseModel):
+    name: str
+    role: str
+    active: bool
+    unit: str
+    scope: str
+    town_code: str | None
+    must_change_password: bool
+
+
+@router.get("/admin/users", response_model=list[UserOut])
+def list_users(conn: SessionDep, _: Annotated[Principal, allowed("users:read")]) -> list[UserOut]:
+    """The service's users, their roles, units and scopes."""
+    return [UserOut(name=u.name, role=u.role, active=u.active, unit=u.unit, scope=u.scope, town_code=u.town_code,
+                    must_change_password=u.must_change_password) for u in accounts.list_users(conn)]
+
+
+class UserIn(BaseModel):
+    name: Name
+    role: Literal["inspector", "finance", "disclosure", "admin", "machine"]
+    unit: str | None = Field(default=None, max_length=120)
+
+
+class Secret(BaseModel):
+    name: str
+    temporary_password: str
+
+
+@router.post("/admin/users", response_model=Secret, status_code=201)
+def create_user(body: UserIn, conn: SessionDep, admin: Admin) -> Secret:
+    """Create a user with a temporary password, shown once: the user must choose their own
+    at the first login (a machine user gets API tokens instead)."""
+    import secrets
+
+    temporary = secrets.token_urlsafe(12)
+    accounts.create_user(conn, body.name, body.role, temporary, unit=body.unit, by=admin)
+    trail.append(conn, admin.name, "user_created", f"user {body.name}", {"role": body.role, "unit": body.unit})
+    return Secret(name=body.name, temporary_password=temporary)
+
+
+@router.post("/admin/users/{name}/deactivate", status_code=204)
+def deactivate(name: Name, conn: SessionDep, admin: Admin) -> None:
+    """Deactivate a user: every token and session of theirs is revoked."""
+    accounts.set_active(conn, name, False, admin.name)
+
+
+@router.post("/admin/users/{name}/activate", status_code=204)
+def activate(name: Name, conn: SessionDep, admin: Admin) -> None:
+    """Reactivate a user; none of their old tokens comes back."""
+    accounts.set_active(conn, name, True, admin.name)
+
+
+@router.post("/admin/users/{name}/reset-password", response_model=Secret)
+def reset_password(name: Name, conn: SessionDep, admin: Admin) -> Secret:
+    """A temporary password for a user who lost theirs, shown once; their sessions end, they
+    choose their own at the next login, and the account gives no four-eyes approval for a
+    day (the setting ``four_eyes_after_reset_hours``)."""
+    return Secret(name=name, temporary_password=accounts.reset_password(conn, name, admin, admin.name))
+
+
+class UnitIn(BaseModel):
+    name: str = Field(min_length=1, max_length=120)
+    scope: Literal["county", "town"]
+    town_code: str | None = Field(default=None, max_length=64)
+
+
+@router.get("/admin/units")
+def list_units(conn: SessionDep, _: Annotated[Principal, allowed("users:read")]) -> list[dict[str, Any]]:
+    """The units users belong to, with their scope."""
+    return [{"id": u.id, "name": u.name, "scope": u.scope, "town_code": u.town_code} for u in accounts.list_units(conn)]
+
+
+@router.post("/admin/units", status_code=201)
+def create_unit(body: UnitIn, conn: SessionDep, admin: Admin) -> dict[str, int]:
+    """A unit of the county, or of one town (its staff see that town's villages only)."""
+    return {"id": accounts.create_unit(conn, body.name, body.scope, body.town_code, admin.name)}
+
+
+class TokenRow(BaseModel):
+    id: int
+    user: str
+    kind: str
+    label: str | None
+    created_at: str
+    expires_at: str
+    revoked: bool
+
+
+@router.get("/admin/tokens", response_model=list[TokenRow])
+def list_tokens(conn: SessionDep, _: Annotated[Principal, allowed("tokens:manage")],
+                user: Annotated[str | None, Query(max_length=80)] = None) -> list[TokenRow]:
+    """Every token and session (what they are, never the tokens), of one user or all."""
+    return [TokenRow(id=t.id, user=t.user, kind=t.kind, label=t.label, created_at=t.created_at.isoformat(),
+                     expires_at=t.expires_at.isoformat(), revoked=t.revoked) for t in accounts.list_tokens(conn, user)]
+
+
+@router.post("/admin/tokens/{token_id}/revoke", status_code=204)
+def revoke_token(token_id: RowId, conn: SessionDep, admin: Annotated[Principal, allowed("tokens:manage")]) -> None:
+    """Revoke any token or session."""
+    accounts.revoke_token(conn, token_id, None, admin.name)
+
+
+class DetectIn(BaseModel):
+    codes: list[Code] | None = Field(default=None, max_length=40)
+    as_of: Day | None = None
+
+
+@router.post("/detect", tags=["detection"])
+def run_detect(body: DetectIn, conn: SessionDep, user: Annotated[Principal, allowed("detect:run")]
+               ) -> dict[str, Any]:
+    """Run the red-flag detectors over the whole store (the same run as `audit detect`)."""
+    from audit.detection.service import run_detection
+    from audit.errors import ServiceError
+
+    codes = [normal_code(c) for c in body.codes] if body.codes else None
+    try:
+        report = run_detection(conn, codes=codes, as_of=body.as_of, actor=user.name)
+    except ValueError as exc:
+        raise ServiceError(422, "error.detect_refused", reason=str(exc)) from None
+    return {"run_id": report.run_id, "as_of": report.as_of.isoformat(), "findings": report.findings,
+            "detectors": {code: {k: d[k] for k in ("findings", "new", "stale", "seconds")}
+                          for code, d in report.detectors.items()}}
+
+
+class Verdict(BaseModel):
+    ok: bool
+    entries: int
+    first_bad: int | None
+    reason: str
+
+
+@router.get("/log/verify", response_model=Verdict, tags=["audit trail"])
+def verify_log(conn: SessionDep, _: Annotated[Principal, allowed("log:verify")]) -> Verdict:
+    """Recompute the audit trail's hash chain and name the first entry that does not hold."""
+    verdict = trail.verify(conn)
+    return Verdict(ok=verdict.ok, entries=verdict.entries, first_bad=verdict.first_bad, reason=verdict.reason)

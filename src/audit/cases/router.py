@@ -1,0 +1,174 @@
+"""Routes of the inspectors' review: cases, decisions with four eyes, rectifications."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from audit.api.deps import Lang, SessionDep, allowed
+from audit.api.types import Code, Day, LongText, Name, RowId, Yuan, normal_code
+from audit.auth.service import Principal
+from audit.cases import service
+from audit.detectors.base import yuan
+from audit.evidence import case_title
+
+router = APIRouter(tags=["review"])
+Inspector = Annotated[Principal, allowed("cases:read")]
+Status = Literal["open", "confirmed", "dismissed", "referred", "closed"]
+
+
+class CaseSummary(BaseModel):
+    id: int
+    subject: dict[str, str | None]
+    title: str
+    score: float
+    amount_at_risk: str
+    codes: list[str]
+    status: str
+    town_code: str | None
+    village_code: str | None
+    town: str
+    village: str
+    assigned_to: str | None
+    created_at: str
+    updated_at: str
+
+
+class CasePage(BaseModel):
+    total: int
+    items: list[CaseSummary]
+
+
+@router.get("/cases", response_model=CasePage)
+def list_cases(
+    conn: SessionDep, user: Inspector, lang: Lang,
+    case_status: Annotated[Status | None, Query(alias="status")] = "open",
+    code: Code | None = None,
+    family: Literal["FP", "DC", "DV", "AN", "ME"] | None = None,
+    town: Annotated[str | None, Query(max_length=64)] = None,
+    village: Annotated[str | None, Query(max_length=64)] = None,
+    min_score: Annotated[float | None, Query(ge=0, le=1)] = None,
+    min_amount: Yuan | None = None,
+    max_amount: Yuan | None = None,
+    assigned_to: Annotated[str | None, Query(max_length=80)] = None,
+    q: Annotated[str | None, Query(max_length=80, description="part of a name, an ID number or its last digits")]
+    = None,
+    since: Day | None = None,
+    until: Day | None = None,
+    sort: Literal["score", "amount", "updated", "created", "id"] = "score",
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+) -> CasePage:
+    """Cases, filtered, searched and sorted, paged in SQL; numbers are masked in this list."""
+    total, rows = service.list_cases(
+        conn, user, status=case_status, code=normal_code(code) if code else None, family=family, town=town,
+        village=village, min_score=min_score, min_amount=min_amount, max_amount=max_amount, assigned_to=assigned_to,
+        search=q, since=since, until=until, sort=sort, limit=limit, offset=offset)
+    names, places = service.user_names(conn), service.place_names(conn)
+    return CasePage(total=total, items=[CaseSummary(**service.summary(r, lang, True, names, places)) for r in rows])
+
+
+@router.get("/cases/{case_id}")
+def get_case(case_id: RowId, conn: SessionDep, user: Inspector, lang: Lang, reveal: bool = False,
+             reason: Annotated[str | None, Query(max_length=500)] = None) -> dict[str, Any]:
+    """A case with its findings, each evidence step in the reader's language and resolved
+    into the record it names. Numbers are masked unless ``reveal=true`` with a ``reason``;
+    the reveal and its reason go on the audit trail."""
+    if reveal:
+        service.reveal(conn, case_id, user, reason or "")
+    return service.case_detail(conn, case_id, user, lang, masked=not reveal)
+
+
+class AssignIn(BaseModel):
+    to: Name
+
+
+@router.post("/cases/{case_id}/assign", status_code=204)
+def assign(case_id: RowId, body: AssignIn, conn: SessionDep, user: Annotated[Principal, allowed("cases:assign")]
+           ) -> None:
+    """Assign a case to an inspector."""
+    service.assign(conn, case_id, body.to, user)
+
+
+class CommentIn(BaseModel):
+    text: LongText
+
+
+@router.post("/cases/{case_id}/comments", status_code=204)
+def comment(case_id: RowId, body: CommentIn, conn: SessionDep,
+            user: Annotated[Principal, allowed("cases:comment")]) -> None:
+    """Add a comment to a case's history."""
+    service.comment(conn, case_id, body.text, user)
+
+
+class DecisionIn(BaseModel):
+    decision: Literal["confirmed", "dismissed", "referred"]
+    reason: LongText
+
+
+class DecisionOut(BaseModel):
+    decision_id: int
+    state: str
+
+
+@router.post("/cases/{case_id}/decisions", response_model=DecisionOut, status_code=201)
+def decide(case_id: RowId, body: DecisionIn, conn: SessionDep, user: Annotated[Principal, allowed("cases:decide")]
+           ) -> DecisionOut:
+    """Decide a case. A confirmation, and a dismissal or referral of a serious case (score or
+    money at risk at the four-eyes settings), wait for a second inspector's approval."""
+    decision_id, state = service.decide(conn, case_id, body.decision, body.reason, user)
+    return DecisionOut(decision_id=decision_id, state=state)
+
+
+@router.post("/cases/{case_id}/decisions/{decision_id}/approve", status_code=204)
+def approve(case_id: RowId, decision_id: RowId, conn: SessionDep,
+            user: Annotated[Principal, allowed("cases:approve")]) -> None:
+    """Approve another inspector's pending decision (four eyes)."""
+    service.approve(conn, case_id, decision_id, user)
+
+
+class RejectIn(BaseModel):
+    note: LongText
+
+
+@router.post("/cases/{case_id}/decisions/{decision_id}/reject", status_code=204)
+def reject(case_id: RowId, decision_id: RowId, body: RejectIn, conn: SessionDep,
+           user: Annotated[Principal, allowed("cases:approve")]) -> None:
+    """Reject another inspector's pending decision, with the reason; the case stays open."""
+    service.reject(conn, case_id, decision_id, body.note, user)
+
+
+class RectificationIn(BaseModel):
+    deadline: Day
+    recovered: Yuan = "0.00"
+    accountable: list[Annotated[str, Field(min_length=1, max_length=120)]] = Field(default_factory=list,
+                                                                                    max_length=50)
+    note: str | None = Field(default=None, max_length=4000)
+    extension_reason: str | None = Field(default=None, max_length=4000)
+
+
+@router.put("/cases/{case_id}/rectification", status_code=204)
+def rectify(case_id: RowId, body: RectificationIn, conn: SessionDep,
+            user: Annotated[Principal, allowed("cases:rectify")]) -> None:
+    """Record a confirmed case's rectification: deadline, money recovered, people held
+    accountable. A later deadline needs ``extension_reason``; a recovery above the money
+    at risk needs a ``note``."""
+    service.rectify(conn, case_id, body.deadline, body.recovered, body.accountable, body.note,
+                    body.extension_reason, user)
+
+
+@router.post("/cases/{case_id}/close", status_code=204)
+def close(case_id: RowId, conn: SessionDep, user: Annotated[Principal, allowed("cases:rectify")]) -> None:
+    """Close a rectified, dismissed or referred case."""
+    service.close(conn, case_id, user)
+
+
+@router.get("/rectifications/overdue")
+def overdue(conn: SessionDep, user: Inspector, lang: Lang) -> list[dict[str, Any]]:
+    """Rectifications past their deadline, or past the first deadline set, and not closed."""
+    return [{"case_id": r.case_id, "title": case_title(r.subject_kind, r.subject_key, r.label, r.codes, lang, True),
+             "deadline": r.deadline.isoformat(), "original_deadline": r.original_deadline.isoformat(),
+             "recovered": yuan(r.recovered_fen)} for r in service.overdue(conn, user, date.today())]

@@ -1,0 +1,88 @@
+"""Findings, evidence steps and case titles as a reader reads them: in their language,
+with personal numbers masked unless they may see them.
+
+A stored evidence step is ``{kind, key, message, args, note, fields}``; what a reader gets
+adds ``fact``, the message rendered from the catalogue, and has its personal numbers
+(in ``key``, ``args``, ``fields`` and the fact itself) masked for a masked reader. Steps
+stored before messages existed carry an English ``fact`` only; it is shown as it is
+(masked by shape, the best that free text allows).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from audit.i18n import enum, t
+from audit.masking import mask_fields, mask_key, mask_ref, mask_text
+
+
+def fact_text(step: dict[str, Any], lang: str, masked: bool = False) -> str:
+    if "message" not in step:
+        text = str(step.get("fact", ""))
+        return mask_text(text) if masked else text
+    args = dict(step.get("args") or {})
+    text = t(step["message"], lang, **(mask_fields(args) if masked else args))
+    note = step.get("note")
+    if note:
+        note_args = dict(note.get("args") or {})
+        text = t("evidence.with_note", lang, fact=text,
+                 note=t(note["message"], lang, **(mask_fields(note_args) if masked else note_args)))
+    return text
+
+
+def render_step(step: dict[str, Any], lang: str, masked: bool) -> dict[str, Any]:
+    """A step for output: the fact in ``lang``, numbers masked for a masked reader."""
+    out = {k: v for k, v in step.items() if k not in {"fact"}}
+    out["fact"] = fact_text(step, lang, masked)
+    if masked:
+        out["key"] = mask_key(str(step.get("kind", "")), str(step.get("key", "")))
+        if "args" in out:
+            out["args"] = mask_fields(out["args"] or {})
+        if out.get("note"):
+            out["note"] = {**out["note"], "args": mask_fields(out["note"].get("args") or {})}
+        out["fields"] = mask_fields(step.get("fields") or {})
+    return out
+
+
+def flag_title(code: str, lang: str) -> str:
+    return t(f"flag.{code}", lang)
+
+
+def family_name(family: str, lang: str) -> str:
+    return t(f"family.{family}", lang)
+
+
+def subject_text(kind: str, key: str, label: str | None, lang: str, masked: bool) -> str:
+    """Who or what a case is about, as a title reads it: 张三（个人）, 红黄村灌溉渠道修复工程（项目）."""
+    shown_key = mask_key(kind, key) if masked else key
+    return t("case.subject", lang, kind=kind, label=label or shown_key, key=shown_key)
+
+
+def case_title(kind: str, key: str, label: str | None, codes: list[str], lang: str, masked: bool) -> str:
+    subject = subject_text(kind, key, label, lang, masked)
+    if not codes:
+        return subject
+    flags = [t("case.flag", lang, code=code, title=flag_title(code, lang)) for code in codes]
+    return t("case.title", lang, subject=subject, flags=flags)
+
+
+def label_of(title: str) -> str | None:
+    """The label a stored case title starts with (``person 张三: DC-01`` → 张三)."""
+    head = title.split(":")[0]
+    parts = head.split(" ", 1)
+    return parts[1] if len(parts) == 2 else None
+
+
+def render_finding(finding: dict[str, Any], lang: str, masked: bool) -> dict[str, Any]:
+    """A finding in red-flags.md's JSON shape, texts in ``lang``."""
+    out = dict(finding)
+    out["title"] = flag_title(finding["code"], lang)
+    out["family_name"] = family_name(finding.get("family") or finding["code"][:2], lang)
+    out["evidence"] = [render_step(step, lang, masked) for step in finding.get("evidence", [])]
+    if masked:
+        out["subjects"] = [mask_ref(s) for s in finding.get("subjects", [])]
+        out["records"] = [mask_ref(r) for r in finding.get("records", [])]
+    return out
+
+
+__all__ = ["case_title", "enum", "fact_text", "flag_title", "render_finding", "render_step", "subject_text"]

@@ -1,0 +1,1 @@
+"""Background jobs: imports, large checks and detection runs off the request path."""

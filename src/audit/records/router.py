@@ -1,0 +1,80 @@
+"""Routes of records: dataset uploads, single records created idempotently, paged reads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from audit.api.deps import SessionDep, allowed
+from audit.api.uploads import run_upload, spool
+from audit.auth.service import Principal
+from audit.errors import ServiceError
+from audit.importer.read import DatasetError
+from audit.masking import mask_cell
+from audit.records import service
+
+router = APIRouter(tags=["records"])
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ZIP = "application/zip"
+
+
+def report_json(report: dict[str, Any]) -> dict[str, Any]:
+    """An import report for the API: every quoted cell masked as its column says."""
+    out = dict(report)
+    for key in ("errors", "warnings"):
+        out[key] = [{**p, "value": mask_cell(p["column"], p["value"])} for p in report.get(key, [])]
+    return out
+
+
+@router.post("/datasets", openapi_extra={"requestBody": {"required": True, "content": {
+    ZIP: {"schema": {"type": "string", "format": "binary"}}, XLSX: {"schema": {"type": "string", "format": "binary"}}}}})
+async def upload_dataset(request: Request, user: Annotated[Principal, allowed("datasets:import")],
+                         partial: bool = False,
+                         background: Annotated[bool, Query(description="answer 202 with a job to poll")] = False,
+                         ) -> Any:
+    """Import a dataset (a .zip of CSV files or an .xlsx workbook) with the same importer and
+    report as ``audit import``: 422 when rejected, nothing stored. It runs as a background
+    job; with ``background=true`` the answer is the job (202), else the report."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip()
+    if kind not in {ZIP, XLSX}:
+        raise ServiceError(415, "error.dataset_media_type")
+    suffix = ".zip" if kind == ZIP else ".xlsx"
+    path = await spool(request, suffix)
+
+    def work(conn: Any, progress: Any, spooled: Path) -> tuple[int, dict[str, Any]]:
+        try:
+            report = service.upload(conn, spooled, partial, user, progress)
+        except DatasetError as exc:
+            raise ServiceError(422, "error.dataset_unreadable", reason=str(exc)) from None
+        return (200 if report.stored else 422), report_json(report.as_dict())
+
+    def answer(status: int, result: dict[str, Any]) -> Response:
+        return Response(json.dumps(result, ensure_ascii=False), media_type="application/json", status_code=status)
+
+    return await run_upload("import", user, path, background, work, answer)
+
+
+@router.post("/records/{table}", status_code=201)
+def create_record(table: Literal["projects", "disbursements", "card_payments"],
+                  values: dict[str, str | None], conn: SessionDep,
+                  user: Annotated[Principal, allowed("records:create")],
+                  idempotency_key: Annotated[str, Header(min_length=8, max_length=200)]) -> Response:
+    """Create one project approval, disbursement or card payment; a retry with the same
+    Idempotency-Key and body gets the first response, never a second record."""
+    status_code, body = service.create(conn, table, values, idempotency_key, user)
+    return JSONResponse(body, status_code=status_code)
+
+
+@router.get("/records/{table}")
+def read_records(table: str, request: Request, conn: SessionDep, user: Annotated[Principal, allowed("records:read")],
+                 limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                 offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0) -> dict[str, Any]:
+    """Rows of an interchange table, filtered by ``column=value`` query parameters (a name
+    matches in part), paged. Numbers are masked except for inspectors, whose reads are on
+    the audit trail; only inspectors filter by an ID or account number."""
+    filters = {k: v for k, v in request.query_params.items() if k not in {"limit", "offset"}}
+    return service.read(conn, table, filters, limit, offset, user)
