@@ -62,8 +62,10 @@ def empty_all(engine: Engine) -> None:
 
 
 @pytest.fixture
-def engine(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+def engine(database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Engine]:
     monkeypatch.setenv("AUDIT_DATABASE_URL", database_url)
+    # Checkpoints of this test's trail only: the next test empties the database again.
+    monkeypatch.setenv("AUDIT_LOG_CHECKPOINT_PATH", str(tmp_path / "audit-checkpoints.jsonl"))
     get_settings.cache_clear()
     engine = make_engine(database_url)
     empty_all(engine)

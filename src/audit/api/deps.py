@@ -9,6 +9,7 @@ from fastapi import Depends, HTTPException, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Connection
 
+from audit import trail
 from audit.api.policy import POLICY, allows
 from audit.db import get_engine
 from audit.users import user_for_token
@@ -25,6 +26,7 @@ def get_connection() -> Iterator[Connection]:
         except BaseException:
             transaction.rollback()
             raise
+        trail.maybe_checkpoint(conn)  # after the commit: a checkpoint names committed entries only
 
 
 SessionDep = Annotated[Connection, Depends(get_connection, scope="function")]

@@ -3,7 +3,7 @@ logic lives in the services."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from urllib.parse import quote
 from typing import Annotated, Any, Literal
 
@@ -251,18 +251,29 @@ def list_users(conn: SessionDep, _: Annotated[Any, allowed("users:read")]) -> li
 
 # ---------------------------------------------------------------------- the trail
 
+class CheckpointOut(BaseModel):
+    entries: int
+    head_id: int
+    at: datetime
+
+
 class Verdict(BaseModel):
     ok: bool
     entries: int
     first_bad: int | None
     reason: str
+    checkpoint: CheckpointOut | None = None  # the latest checkpoint that verifies
+    bad_checkpoint_lines: list[int] = []  # checkpoint-file lines that fail their HMAC
 
 
 @router.get("/log/verify", response_model=Verdict, tags=["audit trail"])
 def verify_log(conn: SessionDep, _: Annotated[Any, allowed("log:verify")]) -> Verdict:
-    """Recompute the audit trail's hash chain and name the first entry that does not hold."""
+    """Recompute the audit trail's hash chain, hold it to its checkpoints, and name what does not hold."""
     verdict = trail.verify(conn)
-    return Verdict(ok=verdict.ok, entries=verdict.entries, first_bad=verdict.first_bad, reason=verdict.reason)
+    seen = verdict.checkpoint
+    return Verdict(ok=verdict.ok, entries=verdict.entries, first_bad=verdict.first_bad, reason=verdict.reason,
+                   checkpoint=CheckpointOut(entries=seen.entries, head_id=seen.head_id, at=seen.at) if seen else None,
+                   bad_checkpoint_lines=verdict.bad_checkpoint_lines)
 
 
 @router.get("/health", tags=["service"])
