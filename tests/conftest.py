@@ -96,9 +96,11 @@ def owner_engine(owner_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def engine(database_url: str, owner_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+def engine(database_url: str, owner_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Engine]:
     monkeypatch.setenv("AUDIT_DATABASE_URL", database_url)
     monkeypatch.setenv("AUDIT_MIGRATION_DATABASE_URL", owner_url)
+    # Checkpoints of this test's trail only: the next test empties the database again.
+    monkeypatch.setenv("AUDIT_LOG_CHECKPOINT_PATH", str(tmp_path / "audit-checkpoints.jsonl"))
     get_settings.cache_clear()
     owner = make_engine(owner_url)
     empty_all(owner)

@@ -23,6 +23,29 @@ console = Console()
 err = Console(stderr=True)
 
 
+@app.callback()
+def _checkpoint_at_the_end(ctx: typer.Context) -> None:
+    # One place for every command: one that appended to the audit trail checkpoints it as
+    # it ends (a stop), failed or not (a rejected import is on the trail too), which a
+    # result callback would miss. The trail module is looked up, not imported, so that a
+    # command that never loaded it (fixtures generate) never touches a database.
+    before = _appended()
+
+    def checkpoint_if_appended() -> None:
+        if _appended() != before:
+            from audit import trail
+            from audit.db import get_engine
+
+            trail.checkpoint(get_engine())
+
+    ctx.call_on_close(checkpoint_if_appended)
+
+
+def _appended() -> int:
+    trail = sys.modules.get("audit.trail")
+    return trail.appended_in_process() if trail is not None else 0
+
+
 def fail(message: str) -> None:
     err.print(f"[bold red]error:[/] {message}", highlight=False)
     raise typer.Exit(code=1)
@@ -366,7 +389,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
 
 @log_app.command("verify")
 def log_verify() -> None:
-    """Recompute the audit trail's hash chain; name the first entry that does not hold."""
+    """Recompute the audit trail's hash chain and hold it to its checkpoints; name the first
+    entry that does not hold, a deleted tail, a rewritten chain or a forged checkpoint."""
     from audit import trail
     from audit.db import get_engine
     from audit.migrate import ensure_current
@@ -375,16 +399,27 @@ def log_verify() -> None:
     ensure_current(engine)
     with engine.connect() as conn:
         verdict = trail.verify(conn)
-    if not verdict.ok:
+    if verdict.first_bad is not None:
         fail(f"the audit trail breaks at entry {verdict.first_bad}: {verdict.reason}")
-    console.print(f"the audit trail holds: {verdict.entries} entries")
+    if not verdict.ok:
+        fail(f"the audit trail's checkpoints do not hold: {verdict.reason}")
+    console.print(f"the audit trail holds: {verdict.entries} entries; {verdict.reason}", highlight=False)
 
 
 def main() -> None:
     """Console entry point: a user sees one line per failure, never a traceback
     (``AUDIT_DEBUG=1`` shows it, for developers)."""
+    import logging
     import os
 
+    # The trail's checkpoints go to the log as well as to their file: to standard error
+    # (journald or syslog can take them off the machine) unless logging is set up already.
+    trail_log = logging.getLogger("audit.trail")
+    if not logging.getLogger().handlers and not trail_log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+        trail_log.addHandler(handler)
+        trail_log.setLevel(logging.INFO)
     try:
         # Without standalone mode click returns (not raises) the code of a typer.Exit.
         code = app(standalone_mode=False)

@@ -5,7 +5,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_LOG_KEY = "development-key-change-me"
@@ -36,6 +36,14 @@ class Settings(BaseSettings):
     # Keys the audit trail's hash chain (HMAC-SHA256): without it, someone able to write to
     # the database could recompute every later hash. Set a long random value in production.
     log_key: str = DEFAULT_LOG_KEY
+    # The trail's checkpoints (entry count, head id and hash, time, HMAC under log_key): one
+    # every this many entries, and one at every stop. The chain alone cannot show a deleted
+    # tail or a chain rewritten under a known key; a checkpoint kept elsewhere can.
+    log_checkpoint_every: int = Field(default=20, ge=1)
+    # The append-only file they go to, one JSON object a line. Default: beside the SQLite
+    # database file (audit.db -> audit-checkpoints.jsonl), else audit-checkpoints.jsonl in
+    # the working directory. Worth most on another volume or shipped off the machine.
+    log_checkpoint_path: Path | None = None
     # Lifetime of a bearer token from a password login, and of a machine client's API token.
     session_hours: int = 8
     api_token_days: int = 365

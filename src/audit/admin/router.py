@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -141,15 +142,26 @@ def run_detect(body: DetectIn, conn: SessionDep, user: Annotated[Principal, allo
                           for code, d in report.detectors.items()}}
 
 
+class CheckpointOut(BaseModel):
+    entries: int
+    head_id: int
+    at: datetime
+
+
 class Verdict(BaseModel):
     ok: bool
     entries: int
     first_bad: int | None
     reason: str
+    checkpoint: CheckpointOut | None = None  # the latest checkpoint that verifies
+    bad_checkpoint_lines: list[int] = []  # checkpoint-file lines that fail their HMAC
 
 
 @router.get("/log/verify", response_model=Verdict, tags=["audit trail"])
 def verify_log(conn: SessionDep, _: Annotated[Principal, allowed("log:verify")]) -> Verdict:
-    """Recompute the audit trail's hash chain and name the first entry that does not hold."""
+    """Recompute the audit trail's hash chain, hold it to its checkpoints, and name what does not hold."""
     verdict = trail.verify(conn)
-    return Verdict(ok=verdict.ok, entries=verdict.entries, first_bad=verdict.first_bad, reason=verdict.reason)
+    seen = verdict.checkpoint
+    return Verdict(ok=verdict.ok, entries=verdict.entries, first_bad=verdict.first_bad, reason=verdict.reason,
+                   checkpoint=CheckpointOut(entries=seen.entries, head_id=seen.head_id, at=seen.at) if seen else None,
+                   bad_checkpoint_lines=verdict.bad_checkpoint_lines)

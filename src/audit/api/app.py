@@ -70,10 +70,15 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 @asynccontextmanager
 async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-    yield
+    from audit import trail
+    from audit.config import get_settings
+    from audit.db import get_engine
     from audit.jobs import service as jobs
 
+    get_settings()  # a production deployment with a default secret stops here, before serving
+    yield
     jobs.shutdown()
+    trail.checkpoint(get_engine())  # every stop of the service leaves a checkpoint
 
 
 def create_app() -> FastAPI:

@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Connection
 
+from audit import trail
 from audit.api.policy import POLICY, allows
 from audit.auth.service import Principal, principal_for_token
 from audit.db import get_engine, read_connection
@@ -28,6 +29,7 @@ def get_connection() -> Iterator[Connection]:
         except BaseException:
             transaction.rollback()
             raise
+        trail.maybe_checkpoint(conn)  # after the commit: a checkpoint names committed entries only
 
 
 def get_read_connection() -> Iterator[Connection]:

@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from audit import trail
 from audit.auth.service import Principal
 from audit.db import get_engine
 from audit.errors import ServiceError
@@ -82,8 +83,10 @@ def _run(job_id: int, work: Work) -> tuple[int, dict[str, Any]]:
         last[0] = time.monotonic()
 
     try:
-        with engine.connect() as conn, conn.begin():
-            status, result = work(conn, progress)
+        with engine.connect() as conn:
+            with conn.begin():
+                status, result = work(conn, progress)
+            trail.maybe_checkpoint(conn)  # after the commit, as every request does
     except ServiceError as exc:
         _finish(job_id, "failed", exc.status, None, {"message": exc.message_id, "fields": exc.fields,
                                                      "detail": exc.detail})
