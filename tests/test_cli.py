@@ -13,8 +13,9 @@ from sqlalchemy import Engine
 from tests.conftest import BAD, COUNTY
 
 
-def audit(*args: str, url: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "AUDIT_DATABASE_URL": url, "COLUMNS": "200"}
+def audit(*args: str, url: str, cwd: Path | None = None, env: dict[str, str] | None = None
+          ) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "AUDIT_DATABASE_URL": url, "COLUMNS": "200", **(env or {})}
     env.pop("AUDIT_DEBUG", None)
     return subprocess.run([sys.executable, "-m", "audit", *args], capture_output=True, text=True,
                           env=env, cwd=cwd, timeout=600)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -381,7 +381,7 @@ def test_failed_logins_are_recorded_and_lock_the_name_out(county: Any) -> None:
     assert len(failures) == 5 and actions.count("login_failed") == 5 and "login_locked" in actions
     # The window passes: the name may log in again.
     with engine.begin() as conn:
-        conn.execute(update(LoginAttempt).values(at=LoginAttempt.at - timedelta(minutes=16)))
+        conn.execute(update(LoginAttempt).values(at=datetime.now(UTC) - timedelta(minutes=16)))
     assert client.post("/auth/login", json={"name": "finance1", "password": PASSWORD}).status_code == 200
 
 
@@ -493,16 +493,16 @@ def test_the_service_role_cannot_touch_the_trail(county: Any) -> None:
 # ---------------------------------------------------------------------- the command line masks
 
 def test_the_command_line_masks_by_default_and_logs_a_reveal(county: Any, database_url: str) -> None:
-    from tests.sweep import full_numbers
+    from tests.sweep import leaked
     from tests.test_cli import audit
 
     _, _, engine = county
     listed = audit("cases", "list", "--top", "50", url=database_url)
-    assert listed.returncode == 0 and not full_numbers(listed.stdout), full_numbers(listed.stdout)[:3]
+    assert listed.returncode == 0 and not leaked(listed.stdout), leaked(listed.stdout)[:3]
     exported = audit("findings", "export", "--format", "json", url=database_url)
-    assert exported.returncode == 0 and not full_numbers(exported.stdout)
+    assert exported.returncode == 0 and not leaked(exported.stdout)
     revealed = audit("findings", "export", "--format", "csv", "--reveal", url=database_url)
-    assert revealed.returncode == 0 and full_numbers(revealed.stdout)
+    assert revealed.returncode == 0 and leaked(revealed.stdout)
     with engine.connect() as conn:
         entry = conn.execute(select(AuditEntry).where(AuditEntry.action == "findings_revealed")).one()
     assert entry.detail["findings"] > 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -376,15 +376,36 @@ _register_account_commands()
 def serve(host: str = "127.0.0.1", port: int = 8000,
           workers: Annotated[int | None, typer.Option(help="Server processes (default: AUDIT_WORKERS, 1)")] = None,
           ) -> None:
-    """Serve the HTTP API (OpenAPI at /docs) on the configured database."""
+    """Serve the workspace and the HTTP API (OpenAPI at /docs) on the configured database."""
     import uvicorn
 
     from audit.config import get_settings
     from audit.db import get_engine
+    from audit.jobs.service import mark_interrupted
     from audit.migrate import ensure_current
 
+    settings = get_settings()  # refuses default secrets in production, with how to set them
     ensure_current(get_engine())
-    uvicorn.run("audit.api.app:app", host=host, port=port, workers=workers or get_settings().workers)
+    interrupted = mark_interrupted()  # jobs a stopped server left running: say they failed
+    if interrupted:
+        err.print(f"{interrupted} background job(s) of the last run did not finish and are marked failed")
+    # An inspector's query may carry a full number in its URL: the access log masks it.
+    uvicorn.run("audit.api.app:app", host=host, port=port, workers=workers or settings.workers,
+                log_config=_log_config())
+
+
+def _log_config() -> dict[str, Any]:
+    """uvicorn's logging, with personal numbers masked in every access-log line (also in
+    worker processes, which configure logging from this dictionary)."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["mask"] = {"()": "audit.masking.MaskingFilter"}
+    for handler in config["handlers"].values():
+        handler.setdefault("filters", []).append("mask")
+    return config
 
 
 @log_app.command("verify")
@@ -430,6 +451,13 @@ def main() -> None:
         err.print("aborted")
         sys.exit(130)
     except Exception as exc:
+        from pydantic import ValidationError
+
+        if isinstance(exc, ValidationError) and exc.title == "Settings":
+            # A setting refused (a default secret in production): its own words, no type name.
+            for problem in exc.errors():
+                err.print(f"[bold red]error:[/] {problem['msg'].removeprefix('Value error, ')}", highlight=False)
+            sys.exit(1)
         # Usage errors (typer vendors its own click, so match by shape, not by class).
         if hasattr(exc, "show") and hasattr(exc, "exit_code"):
             exc.show()

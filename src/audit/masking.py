@@ -12,6 +12,7 @@ what is certainly a resident ID or a bank card.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -156,3 +157,16 @@ def mask(value: Any) -> Any:
         named = mask_fields({k: v for k, v in value.items() if not isinstance(v, dict | list)})
         return {k: (named[k] if k in named and named[k] != v else mask(v)) for k, v in value.items()}
     return value
+
+
+class MaskingFilter(logging.Filter):
+    """A logging filter that masks resident IDs and card numbers in a record's message (the
+    access log writes request URLs, which may carry an inspector's query)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.args = tuple(mask_text(a) if isinstance(a, str) else a for a in
+                                (record.args if isinstance(record.args, tuple) else (record.args,)))
+        if isinstance(record.msg, str):
+            record.msg = mask_text(record.msg)
+        return True

@@ -103,8 +103,9 @@ def check_password(name: str, password: str) -> None:
         raise UserError("error.password_too_short", minimum=minimum)
     if len(password) > 200:
         raise UserError("error.password_too_long")
-    letters = re.sub(r"[^a-z]", "", password.lower())
-    if password.lower() == name.lower() or (letters and letters == re.sub(r"[^a-z]", "", name.lower())):
+    # The name itself, or the name repeated or dressed with digits and signs (张三2017!).
+    rest = password.lower().replace(name.lower(), "") if name else password.lower()
+    if not re.sub(r"[0-9\W_]", "", rest):
         raise UserError("error.password_is_name")
     folded = password.lower()
     if folded in common_passwords() or re.sub(r"[0-9!@#$%^&*._-]+$", "", folded) in common_passwords():
