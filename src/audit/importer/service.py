@@ -67,7 +67,10 @@ def _cached(parser: Callable[[Any], Any], enabled: bool) -> Callable[[Any], tupl
     cache: dict[Any, tuple[Any, str | None, str | None]] = {}
 
     def run(raw: Any) -> tuple[Any, str | None, str | None]:
-        if enabled:
+        # Only short values repeat (IDs, dates, amounts, terms): long cells are not cached,
+        # or 300,000 of them, each up to the cell limit, could take gigabytes.
+        remember = enabled and (not isinstance(raw, str) or len(raw) <= 64)
+        if remember:
             hit = cache.get(raw)
             if hit is not None:
                 return hit
@@ -77,7 +80,7 @@ def _cached(parser: Callable[[Any], Any], enabled: bool) -> Callable[[Any], tupl
             result = (warning.value, None, warning.reason)
         except parse.CellError as error:
             result = (None, str(error), None)
-        if enabled:
+        if remember:
             if len(cache) > 300_000:  # bound memory on columns that rarely repeat
                 cache.clear()
             cache[raw] = result
@@ -191,7 +194,7 @@ class _Import:
             for number, values in rows:
                 counts.read += 1
                 counts.rejected += 1
-                self.rejected_raw[(spec.name, number)] = dict(zip(header, map(parse.as_text, values)))
+                self.rejected_raw[(spec.name, number)] = dict(zip(header, map(parse.shown, values)))
             return
 
         plan = [(positions.get(c.name), c.name, _cached(c.parser, c.cached), c.required)
@@ -209,13 +212,13 @@ class _Import:
                 raw = values[index] if index is not None and index < width else None
                 value, problem, warning = run(raw)
                 if problem is not None:
-                    self.error(spec.name, number, name, parse.as_text(raw), problem)
+                    self.error(spec.name, number, name, parse.shown(raw), problem)
                     bad = True
                 elif value is None and required:
                     self.error(spec.name, number, name, "", "required value is missing")
                     bad = True
                 elif warning is not None:
-                    self.warn(spec.name, number, name, parse.as_text(raw), warning)
+                    self.warn(spec.name, number, name, parse.shown(raw), warning)
                 record[name] = value
             if row_check is not None and not bad:
                 for found in row_check(record):
@@ -226,7 +229,7 @@ class _Import:
                 key_value = "|".join(str(record.get(k)) for k in key_names)
                 rejected_keys.setdefault(key_value, number)
                 self.rejected_raw[(spec.name, number)] = {
-                    heading: parse.as_text(values[i]) for i, heading in enumerate(header) if i < width}
+                    heading: parse.shown(values[i]) for i, heading in enumerate(header) if i < width}
                 continue
             buffer.append((number, *record.values()))
             if len(buffer) >= self.chunk:
