@@ -49,7 +49,7 @@ from sqlalchemy import (
 from audit import trail
 from audit.config import get_settings
 from audit.importer import parse
-from audit.importer.read import Dataset, DatasetError, SourceTable, open_dataset
+from audit.importer.read import Dataset, DatasetError, SourceTable, UnreadableRow, open_dataset
 from audit.importer.report import ImportReport, Problem
 from audit.importer.spec import BY_NAME, TABLES
 from audit.importer.spec import Table as TableSpec
@@ -194,7 +194,8 @@ class _Import:
             for number, values in rows:
                 counts.read += 1
                 counts.rejected += 1
-                self.rejected_raw[(spec.name, number)] = dict(zip(header, map(parse.shown, values)))
+                self.rejected_raw[(spec.name, number)] = (
+                    {} if isinstance(values, UnreadableRow) else dict(zip(header, map(parse.shown, values))))
             return
 
         plan = [(positions.get(c.name), c.name, _cached(c.parser, c.cached), c.required)
@@ -205,6 +206,11 @@ class _Import:
         buffer: list[tuple[Any, ...]] = []
         for number, values in rows:
             counts.read += 1
+            if isinstance(values, UnreadableRow):  # a line or cell over the limits: no cells to parse
+                counts.rejected += 1
+                self.error(spec.name, number, values.column, values.value, values.reason)
+                self.rejected_raw[(spec.name, number)] = {}
+                continue
             width = len(values)
             record: dict[str, Any] = {}
             bad = False
