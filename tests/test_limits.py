@@ -3,6 +3,7 @@ a 500 is replayed here, and must fail cleanly (a DatasetError, row errors, or a 
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 import csv
 import hashlib
@@ -21,13 +22,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import Request
 from sqlalchemy import Engine, select
 
 from audit.config import get_settings
 from audit.importer.read import DatasetError, _BoundedMember, _Lines, detect_encoding
 from audit.importer.service import import_path
 from audit.models import QuarantinedRow
-from tests.conftest import COUNTY, data_counts
+from tests.conftest import COUNTY, data_counts, logged_in
 
 ID = "430681195203041237"
 DEATHS = ["id_number", "died_on", "source"]
@@ -592,3 +594,203 @@ class TestCells:
         report = import_path(engine, COUNTY)
         assert report.outcome == "committed" and report.errors == []
         assert data_counts(engine)["card_payments"] == report.counts["card_payments"].inserted
+
+
+# ---------------------------------------------------------------- requests
+
+
+def asgi_request(app: Any, path: str, chunks: Iterable[bytes], headers: dict[str, str] | None = None,
+                 method: str = "POST") -> tuple[int, dict[str, Any], int]:
+    """Call ``app`` at the ASGI level, streaming ``chunks`` as the body without a
+    Content-Length unless one is given (the test client reads a streamed body whole before
+    sending it, which is what this must not do). Returns the status, the JSON body and the
+    bytes the app pulled."""
+    pulled = 0
+    source = iter(chunks)
+    messages: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal pulled
+        chunk = next(source, None)
+        if chunk is None:
+            return {"type": "http.request", "body": b"", "more_body": False}
+        pulled += len(chunk)
+        return {"type": "http.request", "body": chunk, "more_body": True}
+
+    async def send(message: dict[str, Any]) -> None:
+        messages.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
+             "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+             "headers": [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()],
+             "client": ("127.0.0.1", 50000), "server": ("testserver", 80)}
+    asyncio.run(app(scope, receive, send))
+    status = next(m["status"] for m in messages if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+    return status, json.loads(body), pulled
+
+
+CHUNK = 64 * 1024
+
+
+def streamed(total: int) -> Iterator[bytes]:
+    """``total`` bytes of a JSON-ish body, made as they are pulled."""
+    yield b'{"name": "'
+    for _ in range(total // CHUNK):
+        yield b"a" * CHUNK
+
+
+class TestRequests:
+    def test_a_300_mb_login_body_without_content_length_is_stopped_at_the_limit(self, engine: Engine) -> None:
+        from audit.api.app import create_app
+
+        status, body, pulled = asgi_request(create_app(), "/auth/login", streamed(300 * MiB),
+                                            {"content-type": "application/json"})
+        assert status == 413
+        assert body == {"detail": "the request body is larger than 16 KB, the most this route accepts"}
+        assert pulled <= 16 * 1024 + CHUNK
+
+    def test_a_300_mb_upload_without_content_length_is_stopped_at_the_upload_limit(
+            self, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+        from audit.api.app import create_app
+
+        _client, headers = logged_in(engine, {"admin1": "admin"})
+        limit(monkeypatch, upload_max_bytes=MiB)
+        status, body, pulled = asgi_request(create_app(), "/datasets", streamed(300 * MiB),
+                                            {"content-type": "application/zip", **headers["admin1"]})
+        assert status == 413 and "larger than 1 MB" in body["detail"]
+        assert MiB < pulled <= MiB + 2 * CHUNK
+
+    def test_a_too_large_content_length_is_refused_before_reading(self, engine: Engine) -> None:
+        from audit.api.app import create_app
+
+        app = create_app()
+        for path, size in (("/auth/login", 16 * 1024 + 1), ("/checks/card-roster", 8 * MiB + 1),
+                           ("/datasets", 200 * MiB + 1)):
+            status, body, pulled = asgi_request(app, path, streamed(300 * MiB),
+                                                {"content-type": "application/json", "content-length": str(size)})
+            assert (status, pulled) == (413, 0), path
+            assert "larger than" in body["detail"]
+        status, body, pulled = asgi_request(app, "/auth/login", [b"{}"], {"content-length": "12abc"})
+        assert (status, pulled) == (400, 0)
+
+    def test_normal_requests_pass(self, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+        client, headers = logged_in(engine, {"inspector1": "inspector", "finance1": "finance"})
+        assert client.get("/cases", headers=headers["inspector1"]).status_code == 200
+        assert client.post("/auth/login", json={"name": "inspector1", "password": "wrong"}).status_code == 401
+        # A body just under a route's limit is read as usual.
+        limit(monkeypatch, json_max_bytes=4000)
+        from fastapi.testclient import TestClient
+
+        from audit.api.app import create_app
+
+        small = TestClient(create_app())
+        line = {"payment_id": "P1", "program_code": "X", "id_number": ID, "card_account": "6228480402564890018",
+                "amount": "100", "period": "2017", "paid_on": "2017-03-01", "paying_unit": "民政局"}
+        body = json.dumps({"card_payments": [line] * 10}).encode()
+        assert len(body) < 4000
+        response = small.post("/checks/card-roster", content=body, headers={
+            "content-type": "application/json", **headers["finance1"]})
+        assert response.status_code == 200, response.text
+        response = small.post("/checks/card-roster", content=json.dumps({"card_payments": [line] * 30}),
+                              headers={"content-type": "application/json", **headers["finance1"]})
+        assert response.status_code == 413
+
+    @pytest.mark.parametrize("body", [
+        b'{"name": "\\ud800", "password": "x"}',
+        b'{"name": "\\uDBFF", "password": "x"}',
+        b'{"name": "a\\udc00", "password": "x"}',
+        b'{"name": "\\ud800\\u0041", "password": "x"}',
+        b'{"name": "\\ud800\\ud800\\udc00", "password": "x"}',
+        b'{"name": "\\\\\\ud800", "password": "x"}',
+        b'{"name": "\\u0000", "password": "x"}',
+        b'{"name": "\x00", "password": "x"}',
+    ])
+    def test_a_lone_surrogate_or_a_nul_in_a_login_body_is_a_422(self, engine: Engine, body: bytes) -> None:
+        client, _headers = logged_in(engine, {})
+        for headers in ({"content-type": "application/json"}, {}):  # FastAPI reads JSON without a type too
+            response = client.post("/auth/login", content=body, headers=headers)
+            assert response.status_code == 422, (body, headers, response.text)
+            assert "surrogate" in response.json()["detail"] or "NUL" in response.json()["detail"]
+
+    @pytest.mark.parametrize("body", [
+        b'{"name": "\\ud83d\\ude00", "password": "x"}',  # a pair: one character
+        b'{"name": "\\\\ud800", "password": "x"}',  # an escaped backslash, then text
+        b'{"name": "\\\\u0000", "password": "x"}',
+        b'{"name": "\\u4e2d\\u6587", "password": "x"}',
+    ])
+    def test_what_is_not_a_lone_surrogate_passes(self, engine: Engine, body: bytes) -> None:
+        client, _headers = logged_in(engine, {})
+        assert client.post("/auth/login", content=body, headers={"content-type": "application/json"}).status_code == 401
+
+    def test_a_lone_surrogate_in_a_record_is_a_422(self, engine: Engine) -> None:
+        client, headers = logged_in(engine, {"finance1": "finance"})
+        response = client.post("/records/card_payments", content=b'{"payment_id": "P\\ud800"}', headers={
+            "content-type": "application/json", "Idempotency-Key": "key-0001", **headers["finance1"]})
+        assert response.status_code == 422 and "surrogate" in response.json()["detail"]
+
+    def test_a_nul_in_a_csv_roster_is_a_422(self, engine: Engine) -> None:
+        client, headers = logged_in(engine, {"finance1": "finance"})
+        response = client.post("/checks/card-roster/file", content=b"payment_id\nP\x001\n",
+                               headers={"content-type": "text/csv", **headers["finance1"]})
+        assert response.status_code == 422 and "NUL" in response.json()["detail"]
+
+    @staticmethod
+    def scanned(chunks: list[bytes]) -> bool:
+        from audit.api.limits import Refused, _JsonScanner
+
+        scanner = _JsonScanner()
+        try:
+            for index, chunk in enumerate(chunks):
+                scanner.feed(chunk, final=index == len(chunks) - 1)
+        except Refused:
+            return False
+        return True
+
+    @pytest.mark.parametrize(("body", "passes"), [
+        (b'["\\ud800"]', False), (b'["\\ud83d\\ude00"]', True), (b'["\\uDBFF\\uDFFF"]', True),
+        (b'["\\\\ud800"]', True), (b'["\\\\\\u0000"]', False), (b'["\\\\\\\\\\ud83d\\ude00"]', True),
+        (b'["\\ud83d', False), (b'["x\\"]', True), (b'["\\ud83d\\\\ude00"]', False),
+        (b'["\\ud83d\\\\\\ude00"]', False), (b'["\\udc00\\ud800"]', False), (b'\\udc00', False),
+        (b'["\\ud800\\udc00\\udc00"]', False), (b'["\\ud800\\ud800\\udc00"]', False),
+        (b'["\\u0000"]', False), (b'["\\u00"]', True), (b'["\\u4e2d"]', True),
+    ])
+    def test_the_json_scanner_gives_one_verdict_however_the_body_is_cut(self, body: bytes, passes: bool) -> None:
+        assert self.scanned([body]) is passes
+        assert self.scanned([body[i:i + 1] for i in range(len(body))]) is passes
+        for first in range(len(body) + 1):
+            for second in range(first, len(body) + 1):
+                assert self.scanned([body[:first], body[first:second], body[second:]]) is passes, (first, second)
+
+    @pytest.mark.parametrize(("body", "passes"), [
+        (b'"' + b"\\\\" * (4 * MiB) + b'\\ud800"', False),  # 8 MB of escaped backslashes
+        (b'"' + b"\\\\x" * (2 * MiB) + b'\\ud83d\\ude00"', True),
+        (b'"' + b"\\ud83d\\ude00" * 600_000 + b'"', True),  # 7 MB of escaped emoji
+    ])
+    def test_the_json_scanner_is_fast_on_any_8_mb(self, body: bytes, passes: bool) -> None:
+        started = time.process_time()
+        assert self.scanned([body[i:i + CHUNK] for i in range(0, len(body), CHUNK)]) is passes
+        assert time.process_time() - started < 1
+
+    def test_spool_body_writes_to_disk_up_to_the_limit(self, engine: Engine) -> None:
+        from fastapi import FastAPI
+        from fastapi.testclient import TestClient
+
+        from audit.api.limits import spool_body
+
+        app = FastAPI()
+        spooled: list[Path] = []
+
+        @app.post("/upload")
+        async def upload(request: Request) -> dict[str, int]:  # Request: imported at the top, for FastAPI
+            path = await spool_body(request, 1000, suffix=".zip")
+            spooled.append(path)
+            size = path.stat().st_size
+            path.unlink()
+            return {"size": size}
+
+        client = TestClient(app)
+        assert client.post("/upload", content=b"x" * 900).json() == {"size": 900}
+        assert spooled[0].suffix == ".zip" and not spooled[0].exists()
+        response = client.post("/upload", content=b"x" * 1500)
+        assert response.status_code == 413 and "larger than 1,000 bytes" in response.json()["detail"]
