@@ -646,6 +646,7 @@ class TestRequests:
 
         status, body, pulled = asgi_request(create_app(), "/auth/login", streamed(300 * MiB),
                                             {"content-type": "application/json"})
+        print(f"300 MB login body: {status} after {pulled:,} bytes")
         assert status == 413
         assert body == {"detail": "the request body is larger than 16 KB, the most this route accepts"}
         assert pulled <= 16 * 1024 + CHUNK
@@ -658,6 +659,7 @@ class TestRequests:
         limit(monkeypatch, upload_max_bytes=MiB)
         status, body, pulled = asgi_request(create_app(), "/datasets", streamed(300 * MiB),
                                             {"content-type": "application/zip", **headers["admin1"]})
+        print(f"300 MB upload, 1 MB limit: {status} after {pulled:,} bytes")
         assert status == 413 and "larger than 1 MB" in body["detail"]
         assert MiB < pulled <= MiB + 2 * CHUNK
 
