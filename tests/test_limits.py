@@ -395,6 +395,10 @@ class TestWorkbooks:
         path.write_bytes(workbook_bytes({"deaths": [[*DEATHS, "a", "b", "c"], deaths_row()]}))
         with pytest.raises(DatasetError, match="wide.xlsx:deaths: the header has 6 columns; at most 5"):
             import_path(engine, path)
+        limit(monkeypatch, max_cell_chars=100)  # (openpyxl itself writes no cell over 32,767)
+        path.write_bytes(workbook_bytes({"deaths": [[*DEATHS[:2], "x" * 101], deaths_row()]}))
+        with pytest.raises(DatasetError, match="wide.xlsx:deaths: a header cell is longer than 100 characters"):
+            import_path(engine, path)
 
     def test_a_cell_longer_than_the_limit_is_an_error_of_its_row_and_column(
             self, engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

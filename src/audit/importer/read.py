@@ -507,6 +507,8 @@ def _sheet_rows(sheet: Any, label: str, settings: Settings) -> tuple[list[str], 
     while header and not header[-1]:
         header.pop()
     _check_width(label, len(header), settings)
+    if any(len(heading) > cell_limit for heading in header):  # as a CSV header's would be
+        raise DatasetError(f"{label}: a header cell is longer than {cell_limit:,} characters")
     # Rows are cut to the header's width: cells beyond it are never read, and a cell far to
     # the right (XFD2) would otherwise make every row 16,384 cells wide.
     width = max(len(header), 1)
