@@ -198,3 +198,96 @@ class TestBooleansEnumsAndPeriods:
         assert parse.disability_level("1") == 1
         with pytest.raises(parse.CellError, match="1-4"):
             parse.disability_level("5")
+
+
+class TestAsciiDigitsOnly:
+    """Python's \\d, str.isdigit(), int(), float() and Decimal() all read other scripts'
+    digits (Arabic-Indic ١٢٣, fullwidth １２３, superscripts); no county system writes them."""
+
+    @pytest.mark.parametrize(("parser", "text"), [
+        (parse.id_number, "٤٣٠٦٨١١٩٥٢٠٣٠٤١٢٣٧"),
+        (parse.id_number, "４３０６８１５２０３０４１２３"),  # the legacy 15-digit form
+        (parse.account_number, "６２２８４８０４０２５６４８９００１８"),
+        (parse.money_fen, "١٢٣"),
+        (parse.money_fen, "１２３.５０"),
+        (parse.integer, "١٢٣"),
+        (parse.integer, "²"),
+        (parse.year, "٢٠١٧"),
+        (parse.period, "٢٠١٧-03"),
+        (parse.period, "2017-٠٣"),
+        (parse.a_date, "٢٠١٧-03-05"),
+        (parse.a_date, "2017/３/5"),
+        (parse.disability_level, "٢"),
+        (parse.number, "١٢٣"),
+        (parse.number, "1_000"),
+    ])
+    def test_other_digits_are_errors(self, parser, text: str) -> None:  # noqa: ANN001
+        with pytest.raises(parse.CellError):
+            parser(text)
+
+    def test_ascii_digits_still_read(self) -> None:
+        assert parse.integer("123") == 123 and parse.money_fen("123") == 12300 and parse.number("1.5e3") == 1500.0
+
+
+class TestBounds:
+    def test_the_largest_amount_is_a_trillion_yuan(self) -> None:
+        assert parse.money_fen("1000000000000") == 10**14
+        assert parse.money_fen("1,000,000,000,000.00") == 10**14
+
+    @pytest.mark.parametrize("raw", ["1000000000000.01", "99999999999999999999.99", "92233720368547758.08",
+                                     10**20, 1e15])
+    def test_more_is_an_error(self, raw: str | int | float) -> None:
+        with pytest.raises(parse.CellError, match="more than 1,000,000,000,000 yuan|not an amount"):
+            parse.money_fen(raw)
+
+    def test_a_third_decimal_is_found_past_decimal_precision(self) -> None:
+        # Decimal arithmetic rounds to 28 digits: times 100 this would look whole.
+        with pytest.raises(parse.CellError, match="more than 2 decimals"):
+            parse.money_fen("1." + "0" * 40 + "1")
+
+    @pytest.mark.parametrize("text", ["1899-12-31", "0001-01-01", "9999-12-31", "2101-01-01", "2101年1月1日"])
+    def test_implausible_dates(self, text: str) -> None:
+        with pytest.raises(parse.CellError, match="not a plausible date"):
+            parse.a_date(text)
+
+    def test_plausible_dates_at_the_edges(self) -> None:
+        assert parse.a_date("1900-01-01") == date(1900, 1, 1)
+        assert parse.a_date("2100-12-31") == date(2100, 12, 31)
+        with pytest.raises(parse.CellError, match="not a plausible date"):
+            parse.a_date(datetime(1899, 12, 30))  # an Excel date cell holding 0
+
+    @pytest.mark.parametrize("raw", ["inf", "-inf", "nan", "infinity", "1e400", "1e13", float("inf"), float("nan"),
+                                     10**30, 1e300])
+    def test_numbers_are_finite_and_plausible(self, raw: str | float | int) -> None:
+        with pytest.raises(parse.CellError):
+            parse.number(raw)
+
+    @pytest.mark.parametrize("raw", ["2147483648", "-2147483648", "1" * 5000, 1e300])
+    def test_whole_numbers_fit_the_database(self, raw: str | float) -> None:
+        with pytest.raises(parse.CellError, match="too large"):
+            parse.integer(raw)
+
+    def test_the_largest_whole_number(self) -> None:
+        assert parse.integer("2147483647") == 2**31 - 1
+        assert parse.integer("-0000000000001") == -1
+
+
+class TestText:
+    @pytest.mark.parametrize(("text", "reason"), [
+        ("民\x00政", "NUL character"),
+        ("\ud800", "unpaired surrogate \\(\\\\ud800\\)"),
+        ("中\udfff文", "unpaired surrogate \\(\\\\udfff\\)"),
+        ("x" * 32_768, "longer than 32,767 characters \\(32,768\\)"),
+    ])
+    def test_what_no_record_can_hold_is_an_error_in_every_text_cell(self, text: str, reason: str) -> None:
+        for parser in (parse.key_text, parse.id_number, parse.money_fen, parse.a_date, RELATION):
+            with pytest.raises(parse.CellError, match=reason):
+                parser(text)
+
+    def test_a_cell_at_the_limit_is_kept(self) -> None:
+        assert parse.key_text("x" * 32_767) == "x" * 32_767
+
+    def test_a_report_shows_such_text_escaped_and_short(self) -> None:
+        assert parse.shown(" 民\x00政\ud800 ") == "民\\x00政\\ud800"
+        assert parse.shown("x" * 5000) == "x" * 200 + "… (5,000 characters)"
+        assert parse.shown(None) is None and parse.shown(12) == "12"

@@ -2,33 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from audit import __version__
+from audit.api.limits import install_limits
 from audit.errors import ServiceError
 from audit.i18n import negotiate, t
 
-NUL_REFUSED = {"detail": "text may not contain NUL characters"}
-
-
-async def refuse_nul(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    """PostgreSQL stores no NUL in text, and no county record has one: refuse it at the door
-    with a 422 instead of failing deep inside. Binary uploads (zip, xlsx) may carry NULs."""
-    raw_path = request.scope.get("raw_path", b"")
-    if b"%00" in raw_path.lower() or "%00" in request.url.query.lower() or "\x00" in request.url.path:
-        return JSONResponse(NUL_REFUSED, status_code=422)
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind == "application/json":
-        body = await request.body()
-        if b"\x00" in body or b"\\u0000" in body:
-            return JSONResponse(NUL_REFUSED, status_code=422)
-    return await call_next(request)
+# The routes whose bodies are files, spooled to disk with the upload limit (see api.limits).
+UPLOAD_PATHS = ("/datasets", "/checks/card-roster/file")
 
 
 def reader_language(request: Request) -> str:
@@ -85,7 +73,9 @@ def create_app() -> FastAPI:
     app = FastAPI(title="audit: supervision of poverty-alleviation funds", version=__version__, lifespan=lifespan,
                   description="Review flagged cases with their evidence chains, follow them to recovery; "
                               "every state change is on a tamper-evident audit trail.")
-    app.middleware("http")(refuse_nul)
+    # Request bodies bounded per kind of route, and NUL or unpaired surrogates refused at the
+    # door (PostgreSQL stores neither): see audit.api.limits.
+    install_limits(app, upload_paths=UPLOAD_PATHS)
     app.add_exception_handler(ServiceError, service_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     for router in routers():

@@ -10,8 +10,6 @@ once with the job's id for the screens to poll.
 from __future__ import annotations
 
 import asyncio
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Connection
 
+from audit.api.limits import spool_body
 from audit.auth.service import Principal
 from audit.config import get_settings
 from audit.errors import ServiceError
@@ -27,24 +26,13 @@ from audit.jobs import service as jobs
 
 
 async def spool(request: Request, suffix: str) -> Path:
-    """The request body in a temporary file (the caller's job deletes it)."""
-    limit = get_settings().upload_max_bytes
-    handle, name = tempfile.mkstemp(prefix="audit-upload-", suffix=suffix)
-    size = 0
-    try:
-        with os.fdopen(handle, "wb") as out:
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > limit:
-                    raise ServiceError(413, "error.body_too_large", limit_mb=limit // (1024 * 1024))
-                out.write(chunk)  # chunks of tens of KB to the page cache: microseconds
-    except BaseException:
-        os.unlink(name)
-        raise
-    if size == 0:
-        os.unlink(name)
+    """The request body in a temporary file (the caller's job deletes it); refused past the
+    upload limit as it streams, and when empty."""
+    path = await spool_body(request, get_settings().upload_max_bytes, suffix)
+    if path.stat().st_size == 0:
+        path.unlink()
         raise ServiceError(422, "error.upload_empty")
-    return Path(name)
+    return path
 
 
 async def run_upload(kind: str, user: Principal, path: Path, background: bool,

@@ -1,6 +1,15 @@
 """Reading a dataset: a folder of CSV files, a ``.zip`` of that folder, or one ``.xlsx``
 workbook whose sheets are the tables. Yields each table's header and raw rows, never
-interpreting a value (that is :mod:`audit.importer.parse`'s job)."""
+interpreting a value (that is :mod:`audit.importer.parse`'s job).
+
+Every input is bounded (the limits are :class:`audit.config.Settings`' ``zip_*`` and
+``max_*``): an archive's members are checked on their declared sizes before anything is
+extracted and counted while they are, a sheet is read row by row whatever size it claims,
+a CSV line is read in bounded pieces, and a cell is never longer than the cell limit. What
+breaks a limit is either a :class:`DatasetError` (the dataset as a whole is refused) or an
+:class:`UnreadableRow` in place of that row's cells, which the importer reports as a row
+error while it reads on.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +17,17 @@ import codecs
 import csv
 import hashlib
 import io
+import lzma
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
-from audit.importer.parse import Raw
+from audit.config import Settings, get_settings
+from audit.importer.parse import Raw, shown
 from audit.importer.spec import BY_NAME
 
 # File and sheet names a Chinese export may use for each table.
@@ -30,10 +42,37 @@ CHINESE_TABLE_NAMES = {
 }
 
 _READ_BLOCK = 1 << 20
+# Below this declared size a member is not checked for its compression ratio: a few
+# repeated lines legitimately compress a hundredfold, and a small member cannot hurt.
+_RATIO_FLOOR = 1 << 20
+# The methods Python's zipfile decompresses (Excel and every zip tool write deflate).
+_READABLE_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate",
+                     zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "lzma"}
+# What decompressing a damaged member raises: zipfile's own errors (bad CRC, truncated
+# data), zlib's and lzma's, and bz2's OSError. Turned into a DatasetError naming the member.
+_DAMAGED = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError)
+# Excel's last row: a sheet claiming rows beyond it was not written by Excel.
+_EXCEL_ROWS = 1_048_576
 
 
 class DatasetError(Exception):
-    """The dataset as a whole cannot be read (missing path, corrupt zip or workbook)."""
+    """The dataset as a whole cannot be read (missing path, corrupt zip or workbook, a limit
+    passed)."""
+
+
+@dataclass(frozen=True)
+class UnreadableRow:
+    """Stands for a row whose cells cannot be handed over (a line or a cell over the limit,
+    a CSV syntax error): the importer records it as an error of that row and reads on.
+    ``column`` is the header as the file gives it, or empty when the row is unreadable as a
+    whole; ``value`` is the start of the offending cell, if any."""
+
+    column: str
+    value: str
+    reason: str
+
+
+Row = list[Raw] | UnreadableRow
 
 
 def table_for(stem: str) -> str | None:
@@ -48,7 +87,7 @@ class SourceTable:
     table: str
     label: str  # file or sheet name, as the user knows it
     estimated_rows: int
-    open_rows: Callable[[], tuple[list[str], Iterator[tuple[int, list[Raw]]]]]
+    open_rows: Callable[[], tuple[list[str], Iterator[tuple[int, Row]]]]
 
 
 @dataclass
@@ -59,63 +98,308 @@ class Dataset:
     ignored: list[str]
 
 
-def detect_encoding(open_bytes: Callable[[], IO[bytes]]) -> tuple[str, str, int]:
+# ---------------------------------------------------------------- archives
+
+
+class _BoundedMember(io.BufferedIOBase):
+    """A zip member's bytes, never more than its declared size, and its read errors (bad
+    CRC, corrupt deflate data, a truncated archive) as a :class:`DatasetError` naming it.
+
+    Python's zipfile already stops at the declared size (``ZipExtFile`` cuts the
+    decompressed data at ``file_size``, and the CRC check then fails on what was cut); this
+    counts anyway, so the bound holds whatever the library does, and the limits checked on
+    the headers are the ones enforced."""
+
+    def __init__(self, member: IO[bytes], label: str, limit: int) -> None:
+        super().__init__()
+        self._member = member
+        self._label = label
+        self._limit = limit
+        self._count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        # Never an unbounded read: at most one byte more than the limit, to see it passed.
+        wanted = self._limit - self._count + 1
+        if size is not None and size >= 0:
+            wanted = min(size, wanted)
+        try:
+            data = self._member.read(wanted)
+        except _DAMAGED as exc:
+            raise DatasetError(f"{self._label}: the archive member is damaged and cannot be read ({exc})") from None
+        self._count += len(data)
+        if self._count > self._limit:
+            raise DatasetError(f"{self._label}: the member holds more than the {self._limit:,} bytes its "
+                               "header declares; the archive is damaged or forged")
+        return data
+
+    def read1(self, size: int = -1) -> bytes:
+        return self.read(size)
+
+    def close(self) -> None:
+        self._member.close()
+        super().close()
+
+
+class _CheckedZip(zipfile.ZipFile):
+    """A zip archive whose members are read through :class:`_BoundedMember`, and whose
+    members are checked against the limits before anything is extracted."""
+
+    def __init__(self, path: Path, settings: Settings, kind: str = "zip archive") -> None:
+        self.label = path.name
+        self.kind = kind
+        self._check_directory(path, settings)
+        try:
+            super().__init__(path)
+        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            raise DatasetError(f"{path.name}: not a readable {kind} ({exc})") from None
+
+    def _check_directory(self, path: Path, settings: Settings) -> None:
+        """Refuse an archive whose central directory is too large before zipfile parses it
+        into one object per entry: zipfile reads entries for as many bytes as the end record
+        declares the directory to take (whatever entry count it declares), so a 200 MB
+        directory of 46-byte entries would become four million objects. A real entry takes
+        under 1 KiB (46 bytes, a name, a few extra fields)."""
+        end_record = getattr(zipfile, "_EndRecData", None)  # private, but in every Python 3
+        if end_record is None:
+            return
+        with path.open("rb") as handle:
+            end = end_record(handle)
+        if end is None:
+            raise DatasetError(f"{path.name}: not a readable {self.kind} (it is not a zip archive)")
+        entries, size = end[zipfile._ECD_ENTRIES_TOTAL], end[zipfile._ECD_SIZE]  # type: ignore[attr-defined]
+        most = settings.zip_max_members
+        if entries > most or size > most * 1024:
+            raise DatasetError(f"{path.name}: the archive declares {entries:,} members in a directory of {size:,} "
+                               f"bytes; at most {most:,} members are accepted")
+
+    def check(self, members: list[zipfile.ZipInfo], settings: Settings) -> None:
+        """Refuse the archive on its headers: too many members, or one of ``members`` (those
+        that will be read) encrypted, in an unknown compression, larger than the limit or
+        expanding more than the ratio allows; or all of them together too large."""
+        count = len(self.infolist())
+        if count > settings.zip_max_members:
+            raise DatasetError(f"{self.label}: the archive holds {count:,} members; at most "
+                               f"{settings.zip_max_members:,} are accepted")
+        total = 0
+        most = settings.zip_max_total_bytes
+        for info in members:
+            name = f"{self.label}: member {info.filename}"
+            if info.flag_bits & 0x1:
+                raise DatasetError(f"{name} is encrypted; send the archive without a password")
+            if info.compress_type not in _READABLE_METHODS:
+                raise DatasetError(f"{name} uses compression method {info.compress_type}, which cannot be "
+                                   "read; compress it again with ordinary (deflate) compression")
+            if info.file_size > most:
+                raise DatasetError(f"{name} declares {info.file_size:,} bytes uncompressed; at most "
+                                   f"{most:,} are accepted")
+            if info.file_size >= _RATIO_FLOOR and info.file_size > settings.zip_max_ratio * max(info.compress_size, 1):
+                raise DatasetError(
+                    f"{name} would expand from {info.compress_size:,} to {info.file_size:,} bytes, more than "
+                    f"{settings.zip_max_ratio} times; such an archive is refused (a zip bomb looks like this)")
+            total += info.file_size
+        if total > most:
+            raise DatasetError(f"{self.label}: its members declare {total:,} bytes uncompressed in all; at most "
+                               f"{most:,} are accepted")
+
+    def open(self, name: Any, mode: Any = "r", pwd: bytes | None = None, *,  # type: ignore[override]
+             force_zip64: bool = False) -> IO[bytes]:
+        info = name if isinstance(name, zipfile.ZipInfo) else self.getinfo(name)
+        label = f"{self.label}: member {info.filename}"
+        try:
+            member = super().open(info, mode, pwd, force_zip64=force_zip64)
+        except (*_DAMAGED, NotImplementedError, RuntimeError) as exc:  # RuntimeError: encrypted
+            raise DatasetError(f"{label} cannot be opened ({exc})") from None
+        if mode != "r":
+            return member
+        return _BoundedMember(member, label, info.file_size)
+
+
+# ---------------------------------------------------------------- CSV
+
+
+class _Decodes:
+    """Whether bytes fed block by block decode in ``codec``, and the offset of the first
+    byte that does not."""
+
+    def __init__(self, codec: str) -> None:
+        self._decoder = codecs.getincrementaldecoder(codec)()
+        self.fed = 0
+        self.failed_at: int | None = None
+
+    def feed(self, block: bytes, final: bool = False) -> bool:
+        if self.failed_at is None:
+            pending = len(self._decoder.getstate()[0])  # bytes held back from the last block
+            try:
+                self._decoder.decode(block, final)
+            except UnicodeDecodeError as exc:
+                self.failed_at = self.fed - pending + exc.start
+            self.fed += len(block)
+        return self.failed_at is None
+
+    def feed_from(self, open_bytes: Callable[[], IO[bytes]], size: int) -> None:
+        """Feed the first ``size`` bytes of the file again."""
+        with open_bytes() as handle:
+            while self.fed < size and (block := handle.read(min(_READ_BLOCK, size - self.fed))):
+                self.feed(block)
+
+
+def detect_encoding(open_bytes: Callable[[], IO[bytes]], label: str = "") -> tuple[str, str, int]:
     """UTF-8 (with or without BOM) if the bytes decode as UTF-8, else GB18030 (a superset
-    of the GBK that Excel on a Chinese Windows writes). Returns the codec, the file's
-    sha256 and its line count, all from one pass over the bytes."""
+    of the GBK that Excel on a Chinese Windows writes) if they decode as that; else a
+    :class:`DatasetError` naming the file and the first byte that fails each. Returns the
+    codec, the file's sha256 and its line count, all from one pass over the bytes. GB18030
+    is tried from the first byte that is not UTF-8 on, the bytes before it read again: in
+    a GBK export that is the header line, so a UTF-8 file is decoded once and a GBK one
+    about once too."""
     digest = hashlib.sha256()
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    utf8 = True
+    utf8, gb18030 = _Decodes("utf-8"), None
     lines = 0
-    first = True
     bom = False
     with open_bytes() as handle:
         while block := handle.read(_READ_BLOCK):
-            if first:
+            if not utf8.fed:
                 bom = block.startswith(codecs.BOM_UTF8)
-                first = False
             digest.update(block)
             lines += block.count(b"\n")
-            if utf8:
-                try:
-                    decoder.decode(block)
-                except UnicodeDecodeError:
-                    utf8 = False
-        if utf8:
-            try:
-                decoder.decode(b"", final=True)
-            except UnicodeDecodeError:
-                utf8 = False
-    codec = ("utf-8-sig" if bom else "utf-8") if utf8 else "gb18030"
+            if utf8.feed(block):
+                continue
+            if gb18030 is None:
+                gb18030 = _Decodes("gb18030")
+                gb18030.feed_from(open_bytes, utf8.fed - len(block))
+            if not gb18030.feed(block):
+                break
+    if not utf8.feed(b"", final=True) and gb18030 is None:  # cut inside a character at the very end
+        gb18030 = _Decodes("gb18030")
+        gb18030.feed_from(open_bytes, utf8.fed)
+    if utf8.failed_at is None:
+        codec = "utf-8-sig" if bom else "utf-8"
+    elif gb18030 is not None and gb18030.feed(b"", final=True):
+        codec = "gb18030"
+    else:
+        raise DatasetError(
+            f"{label}: the file is neither UTF-8 nor GB18030 text (not UTF-8 from byte {utf8.failed_at:,}, "
+            f"not GB18030 from byte {gb18030.failed_at if gb18030 else 0:,}); save it as CSV in UTF-8 "
+            "and import it again")
     return codec, digest.hexdigest(), lines
 
 
-def _csv_rows(open_bytes: Callable[[], IO[bytes]], codec: str, stack: ExitStack
-              ) -> tuple[list[str], Iterator[tuple[int, list[Raw]]]]:
-    handle = stack.enter_context(io.TextIOWrapper(open_bytes(), encoding=codec, newline=""))
-    reader = csv.reader(handle)
-    header = next(reader, [])
+class _LineTooLong(Exception):  # noqa: N818 - a signal from the line reader to the row loop
+    pass
 
-    def rows() -> Iterator[tuple[int, list[Raw]]]:
-        # Row numbers are those a spreadsheet shows: the header is row 1.
-        for number, values in enumerate(reader, start=2):
-            if any(value.strip() for value in values):
-                yield number, values  # type: ignore[misc]
+
+class _Lines:
+    """A text stream's physical lines, read in pieces of at most ``limit`` characters, so
+    an endless line never sits in memory: a longer line is read through to its end and
+    dropped, and :class:`_LineTooLong` is raised in its place (from ``__next__``, which the
+    csv reader passes on; it is a class, not a generator, because a generator that raises
+    is finished, and reading must go on after such a line)."""
+
+    def __init__(self, handle: IO[str], limit: int, label: str) -> None:
+        self._readline = handle.readline
+        self._size = limit + 1  # the limit, plus a line ending or a character over it
+        self._label = label
+        # readline(size) may stop between the \r and the \n of one line ending: the \n then
+        # comes back alone, and is the same line's end, not an empty line.
+        self._split_ending = False
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def _piece(self) -> str:
+        try:
+            piece = self._readline(self._size)
+            if self._split_ending and piece == "\n":
+                piece = self._readline(self._size)
+        except UnicodeDecodeError as exc:  # the file changed since its encoding was detected
+            raise DatasetError(f"{self._label}: the file changed while it was being read ({exc})") from None
+        self._split_ending = len(piece) == self._size and piece.endswith("\r")
+        return piece
+
+    def __next__(self) -> str:
+        line = self._piece()
+        if not line:
+            raise StopIteration
+        if len(line) < self._size or line.endswith(("\n", "\r")):
+            return line
+        while (rest := self._piece()) and not rest.endswith(("\n", "\r")):
+            pass
+        raise _LineTooLong
+
+
+def _csv_rows(open_bytes: Callable[[], IO[bytes]], codec: str, label: str, stack: ExitStack
+              ) -> tuple[list[str], Iterator[tuple[int, Row]]]:
+    settings = get_settings()
+    handle = stack.enter_context(io.TextIOWrapper(open_bytes(), encoding=codec, newline=""))
+    # Process-wide, and the same for every reader: a longer cell is a csv.Error on its row.
+    csv.field_size_limit(settings.max_cell_chars)
+    line_limit = settings.max_line_chars
+    reader = csv.reader(_Lines(handle, line_limit, label))
+    try:
+        header = next(reader, [])
+    except (csv.Error, _LineTooLong):
+        raise DatasetError(f"{label}: the header line cannot be read (longer than {line_limit:,} characters "
+                           f"or a cell over {settings.max_cell_chars:,})") from None
+    _check_width(label, len(header), settings)
+
+    def rows() -> Iterator[tuple[int, Row]]:
+        # Row numbers are those a spreadsheet shows: the header is row 1. After an error the
+        # csv reader drops the rest of that physical line and starts a new record on the next
+        # one (CPython's Reader_iternext resets its state on every call), so the rest of the
+        # file is read; a cell that ran over the limit inside quotes across several lines
+        # leaves its remaining lines to be read as rows, and they get errors of their own.
+        number, count = 1, 0
+        while True:
+            number += 1
+            values: Row
+            try:
+                values = next(reader)  # type: ignore[assignment]
+            except StopIteration:
+                return
+            except _LineTooLong:
+                values = UnreadableRow("", "", f"the line is longer than {line_limit:,} characters; it is not read")
+            except csv.Error as exc:
+                reason = (f"a cell is longer than {settings.max_cell_chars:,} characters"
+                          if "field larger than field limit" in str(exc) else f"not readable as CSV ({exc})")
+                values = UnreadableRow("", "", f"{reason}; the row is not read")
+            else:
+                if not any(value.strip() for value in values):  # type: ignore[union-attr]
+                    continue
+            count += 1
+            if count > settings.max_rows_per_table:
+                raise _too_many_rows(label, settings)
+            yield number, values
 
     return header, rows()
 
 
+def _check_width(label: str, width: int, settings: Settings) -> None:
+    if width > settings.max_columns:
+        raise DatasetError(f"{label}: the header has {width:,} columns; at most {settings.max_columns:,} are accepted")
+
+
+def _too_many_rows(label: str, settings: Settings) -> DatasetError:
+    return DatasetError(f"{label}: the table has more than {settings.max_rows_per_table:,} rows, the most one "
+                        "import takes; split it into several files and import them one after the other")
+
+
 def _csv_table(table: str, label: str, open_bytes: Callable[[], IO[bytes]],
                hashes: dict[str, str], stack: ExitStack) -> SourceTable:
-    codec, digest, lines = detect_encoding(open_bytes)
+    codec, digest, lines = detect_encoding(open_bytes, label)
     hashes[label] = digest
-    return SourceTable(table, label, max(lines - 1, 0), lambda: _csv_rows(open_bytes, codec, stack))
+    return SourceTable(table, label, max(lines - 1, 0), lambda: _csv_rows(open_bytes, codec, label, stack))
+
+
+# ---------------------------------------------------------------- datasets
 
 
 def open_dataset(path: Path, stack: ExitStack) -> Dataset:
     """Open a folder, ``.zip`` or ``.xlsx``; resources are closed with ``stack``."""
     if not path.exists():
         raise DatasetError(f"{path}: no such file or folder")
+    settings = get_settings()
     hashes: dict[str, str] = {}
     tables: list[SourceTable] = []
     ignored: list[str] = []
@@ -129,21 +413,23 @@ def open_dataset(path: Path, stack: ExitStack) -> Dataset:
                 continue
             tables.append(_csv_table(table, file.name, lambda f=file: f.open("rb"), hashes, stack))
     elif path.suffix.lower() == ".zip":
-        try:
-            archive = stack.enter_context(zipfile.ZipFile(path))
-        except zipfile.BadZipFile:
-            raise DatasetError(f"{path.name}: not a readable zip archive") from None
-        for member in sorted(archive.namelist()):
+        archive = stack.enter_context(_CheckedZip(path, settings))
+        chosen: list[tuple[str, zipfile.ZipInfo]] = []
+        for info in sorted(archive.infolist(), key=lambda i: i.filename):
+            member = info.filename
             name = Path(member)
-            if member.endswith("/") or "__MACOSX" in name.parts or name.suffix.lower() != ".csv":
+            if info.is_dir() or "__MACOSX" in name.parts or name.suffix.lower() != ".csv":
                 continue
             table = table_for(name.stem)
             if table is None:
                 ignored.append(member)
                 continue
-            tables.append(_csv_table(table, member, lambda m=member: archive.open(m), hashes, stack))
+            chosen.append((table, info))
+        archive.check([info for _table, info in chosen], settings)  # before extracting anything
+        for table, info in chosen:
+            tables.append(_csv_table(table, info.filename, lambda i=info: archive.open(i), hashes, stack))
     elif path.suffix.lower() in {".xlsx", ".xlsm"}:
-        tables.extend(_workbook_tables(path, hashes, ignored))
+        tables.extend(_workbook_tables(path, hashes, ignored, stack, settings))
     elif path.suffix.lower() == ".csv":
         table = table_for(path.stem)
         if table is None:
@@ -160,16 +446,31 @@ def open_dataset(path: Path, stack: ExitStack) -> Dataset:
     return Dataset(str(path), tables, hashes, ignored)
 
 
-def _workbook_tables(path: Path, hashes: dict[str, str], ignored: list[str]) -> list[SourceTable]:
-    from openpyxl import load_workbook
+# ---------------------------------------------------------------- workbooks
+
+
+def _workbook_tables(path: Path, hashes: dict[str, str], ignored: list[str], stack: ExitStack,
+                     settings: Settings) -> list[SourceTable]:
+    from openpyxl.reader.excel import ExcelReader
 
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         while block := handle.read(_READ_BLOCK):
             digest.update(block)
     hashes[path.name] = digest.hexdigest()
+    # An .xlsx is a zip: its members are checked like a dataset's before openpyxl reads any.
+    archive = stack.enter_context(_CheckedZip(path, settings, ".xlsx workbook"))
+    archive.check([info for info in archive.infolist() if not info.is_dir()], settings)
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
+        # load_workbook() opens its own ZipFile; the reader is given ours instead, so every
+        # part openpyxl reads is bounded too. Read-only: sheets stream row by row.
+        reader = ExcelReader(path, read_only=True, data_only=True)
+        reader.archive.close()
+        reader.archive, reader.valid_files = archive, archive.namelist()
+        reader.read()
+        workbook = reader.wb
+    except DatasetError:
+        raise
     except Exception as exc:  # openpyxl raises many types for a damaged file
         raise DatasetError(f"{path.name}: not a readable .xlsx workbook ({exc})") from None
     tables = []
@@ -178,18 +479,68 @@ def _workbook_tables(path: Path, hashes: dict[str, str], ignored: list[str]) -> 
         if table is None:
             ignored.append(f"sheet {sheet.title}")
             continue
-
-        def open_rows(sheet=sheet) -> tuple[list[str], Iterator[tuple[int, list[Raw]]]]:
-            values = sheet.iter_rows(values_only=True)
-            header = [("" if cell is None else str(cell)) for cell in next(values, ())]
-
-            def rows() -> Iterator[tuple[int, list[Raw]]]:
-                for number, row in enumerate(values, start=2):
-                    if any(cell is not None and str(cell).strip() for cell in row):
-                        yield number, list(row)
-
-            return header, rows()
-
-        tables.append(SourceTable(table, f"{path.name}:{sheet.title}", max((sheet.max_row or 1) - 1, 0),
-                                  open_rows))
+        label = f"{path.name}:{sheet.title}"
+        # The declared dimension is only an estimate for progress; reading then ignores it
+        # (read-only sheets pad every row and the sheet to it, so A1:XFD1048576 would mean
+        # 17 billion cells).
+        declared = sheet.max_row or 1
+        sheet.reset_dimensions()
+        tables.append(SourceTable(table, label, min(declared, _EXCEL_ROWS) - 1,
+                                  lambda sheet=sheet, label=label: _sheet_rows(sheet, label, settings)))
     return tables
+
+
+def _sheet_rows(sheet: Any, label: str, settings: Settings) -> tuple[list[str], Iterator[tuple[int, Row]]]:
+    cell_limit = settings.max_cell_chars
+
+    def reading(rows: Iterator[tuple[Any, ...]], number: int) -> tuple[Any, ...] | None:
+        try:
+            return next(rows, None)
+        except DatasetError:
+            raise
+        except Exception as exc:  # malformed sheet XML, a bad cell value, a damaged part
+            raise DatasetError(f"{label}: the sheet cannot be read from row {number:,} on ({exc})") from None
+
+    # The header, read one column past the limit so that a wider one shows.
+    first = reading(sheet.iter_rows(max_row=1, max_col=settings.max_columns + 1, values_only=True), 1) or ()
+    header = [("" if cell is None else str(cell)) for cell in first]
+    while header and not header[-1]:
+        header.pop()
+    _check_width(label, len(header), settings)
+    if any(len(heading) > cell_limit for heading in header):  # as a CSV header's would be
+        raise DatasetError(f"{label}: a header cell is longer than {cell_limit:,} characters")
+    # Rows are cut to the header's width: cells beyond it are never read, and a cell far to
+    # the right (XFD2) would otherwise make every row 16,384 cells wide.
+    width = max(len(header), 1)
+    values = sheet.iter_rows(min_row=2, max_col=width, values_only=True)
+
+    def rows() -> Iterator[tuple[int, Row]]:
+        count = 0
+        number = 1
+        while (row := reading(values, number + 1)) is not None:
+            number += 1
+            if number > _EXCEL_ROWS:
+                raise DatasetError(f"{label}: the sheet has rows beyond Excel's last row ({_EXCEL_ROWS:,})")
+            if row.count(None) == width:  # at C speed: a sheet may skip to row 1,048,576
+                continue
+            filled, long = False, None
+            for index, cell in enumerate(row):
+                if isinstance(cell, str):
+                    if len(cell) > cell_limit:
+                        long = index
+                        break
+                    filled = filled or bool(cell.strip())
+                elif cell is not None:
+                    filled = True
+            if not filled and long is None:
+                continue
+            count += 1
+            if count > settings.max_rows_per_table:
+                raise _too_many_rows(label, settings)
+            if long is not None:
+                yield number, UnreadableRow(header[long], shown(row[long]) or "",
+                                            f"the cell is longer than {cell_limit:,} characters")
+                continue
+            yield number, list(row)
+
+    return header, rows()

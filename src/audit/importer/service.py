@@ -49,7 +49,7 @@ from sqlalchemy import (
 from audit import trail
 from audit.config import get_settings
 from audit.importer import parse
-from audit.importer.read import Dataset, DatasetError, SourceTable, open_dataset
+from audit.importer.read import Dataset, DatasetError, SourceTable, UnreadableRow, open_dataset
 from audit.importer.report import ImportReport, Problem
 from audit.importer.spec import BY_NAME, TABLES
 from audit.importer.spec import Table as TableSpec
@@ -67,7 +67,10 @@ def _cached(parser: Callable[[Any], Any], enabled: bool) -> Callable[[Any], tupl
     cache: dict[Any, tuple[Any, str | None, str | None]] = {}
 
     def run(raw: Any) -> tuple[Any, str | None, str | None]:
-        if enabled:
+        # Only short values repeat (IDs, dates, amounts, terms): long cells are not cached,
+        # or 300,000 of them, each up to the cell limit, could take gigabytes.
+        remember = enabled and (not isinstance(raw, str) or len(raw) <= 64)
+        if remember:
             hit = cache.get(raw)
             if hit is not None:
                 return hit
@@ -77,7 +80,7 @@ def _cached(parser: Callable[[Any], Any], enabled: bool) -> Callable[[Any], tupl
             result = (warning.value, None, warning.reason)
         except parse.CellError as error:
             result = (None, str(error), None)
-        if enabled:
+        if remember:
             if len(cache) > 300_000:  # bound memory on columns that rarely repeat
                 cache.clear()
             cache[raw] = result
@@ -191,7 +194,8 @@ class _Import:
             for number, values in rows:
                 counts.read += 1
                 counts.rejected += 1
-                self.rejected_raw[(spec.name, number)] = dict(zip(header, map(parse.as_text, values)))
+                self.rejected_raw[(spec.name, number)] = (
+                    {} if isinstance(values, UnreadableRow) else dict(zip(header, map(parse.shown, values))))
             return
 
         plan = [(positions.get(c.name), c.name, _cached(c.parser, c.cached), c.required)
@@ -202,6 +206,11 @@ class _Import:
         buffer: list[tuple[Any, ...]] = []
         for number, values in rows:
             counts.read += 1
+            if isinstance(values, UnreadableRow):  # a line or cell over the limits: no cells to parse
+                counts.rejected += 1
+                self.error(spec.name, number, values.column, values.value, values.reason)
+                self.rejected_raw[(spec.name, number)] = {}
+                continue
             width = len(values)
             record: dict[str, Any] = {}
             bad = False
@@ -209,13 +218,13 @@ class _Import:
                 raw = values[index] if index is not None and index < width else None
                 value, problem, warning = run(raw)
                 if problem is not None:
-                    self.error(spec.name, number, name, parse.as_text(raw), problem)
+                    self.error(spec.name, number, name, parse.shown(raw), problem)
                     bad = True
                 elif value is None and required:
                     self.error(spec.name, number, name, "", "required value is missing")
                     bad = True
                 elif warning is not None:
-                    self.warn(spec.name, number, name, parse.as_text(raw), warning)
+                    self.warn(spec.name, number, name, parse.shown(raw), warning)
                 record[name] = value
             if row_check is not None and not bad:
                 for found in row_check(record):
@@ -231,7 +240,7 @@ class _Import:
                     if shown:
                         self.report.rejected_keys.setdefault(spec.name, {})[number] = shown
                 self.rejected_raw[(spec.name, number)] = {
-                    heading: parse.as_text(values[i]) for i, heading in enumerate(header) if i < width}
+                    heading: parse.shown(values[i]) for i, heading in enumerate(header) if i < width}
                 continue
             buffer.append((number, *record.values()))
             if len(buffer) >= self.chunk:
