@@ -4,6 +4,7 @@ re-runs, evidence that names real records, stale findings and decided cases."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from sqlalchemy import Date, Engine, delete, func, select, update
 
 from audit.detection.evaluate import evaluate
 from audit.detection.export import findings_json
+from audit.evidence import fact_text
+from audit.i18n import has
 from audit.detection.service import detect
 from audit.importer.service import import_path
 from audit.importer.spec import BY_NAME
@@ -55,7 +58,11 @@ def test_every_evidence_step_names_a_record_that_exists(scanned: Engine) -> None
         for finding in conn.execute(select(Finding)):
             assert finding.evidence, finding.code
             for step in finding.evidence:
-                assert step["fact"], (finding.code, step)
+                # A message of the catalogue that renders whole in both languages.
+                assert has(step["message"]), (finding.code, step["message"])
+                for lang in ("zh", "en"):
+                    fact = fact_text(step, lang)
+                    assert fact and not re.search(r"\{[a-z_]+(:[a-z._]+)?\}", fact), (finding.code, lang, fact)
                 spec = kinds.get(step["kind"])
                 if spec is None:
                     continue  # a derived step (a comparison, a search, a feature)

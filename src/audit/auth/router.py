@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
+from audit import trail
 from audit.api.deps import Me, SessionDep, allowed
 from audit.api.types import RowId
 from audit.auth import service
@@ -38,8 +39,10 @@ def login_user(request: Request, name: str, password: str) -> service.LoginOutco
     """The one login path of the API and the browser, in its own transaction, committed
     before the answer: a failure stays recorded under the 401 (and counts toward the
     lockout), a locked-out name or address gets 429 with Retry-After."""
-    with get_engine().connect() as conn, conn.begin():
-        outcome = service.attempt_login(conn, name, password, client_address(request))
+    with get_engine().connect() as conn:
+        with conn.begin():
+            outcome = service.attempt_login(conn, name, password, client_address(request))
+        trail.maybe_checkpoint(conn)
     if outcome.locked is not None:
         raise ServiceError(429, "error.login_locked", headers={"Retry-After": str(outcome.locked.retry_after)},
                            minutes=max(1, (outcome.locked.retry_after + 59) // 60))
