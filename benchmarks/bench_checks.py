@@ -95,7 +95,7 @@ async def hammer(base: str, token: str, line: dict, requests: int, clients: int)
                 # Each request checks its own line, as a treasury's stream of payments would.
                 mine = {**line, "disbursement_id": f"{line['disbursement_id']}-{number}"}
                 started = time.perf_counter()
-                response = await http.post("/checks/disbursements", json={"disbursements": [mine]},
+                response = await http.post("/api/checks/disbursements", json={"disbursements": [mine]},
                                            headers={"Authorization": f"Bearer {token}"})
                 latencies.append(time.perf_counter() - started)
                 response.raise_for_status()
@@ -130,14 +130,14 @@ def main() -> None:
                     break
                 except httpx.HTTPError:
                     time.sleep(0.2)
-            token = httpx.post(f"{base}/auth/login", json={"name": "finance1", "password": PASSWORD}
+            token = httpx.post(f"{base}/api/auth/login", json={"name": "finance1", "password": PASSWORD}
                                ).json()["access_token"]
             # A first round warms the server (connections opened, statements compiled and
             # prepared): timed apart, since it is paid once per server start, not per check.
             cold = asyncio.run(hammer(base, token, {**line, "disbursement_id": "WARM"}, args.clients, args.clients))
             latencies = sorted(asyncio.run(hammer(base, token, line, args.requests, args.clients)))
             started = time.perf_counter()
-            response = httpx.post(f"{base}/checks/card-roster", json={"card_payments": roster},
+            response = httpx.post(f"{base}/api/checks/card-roster", json={"card_payments": roster},
                                   headers={"Authorization": f"Bearer {token}"}, timeout=300)
             roster_seconds = time.perf_counter() - started
             response.raise_for_status()

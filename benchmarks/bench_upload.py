@@ -84,7 +84,7 @@ def main() -> None:
                         break
                 except httpx.HTTPError:
                     time.sleep(0.1)
-            token = httpx.post(f"{base}/auth/login", json={"name": "admin1", "password": PASSWORD}
+            token = httpx.post(f"{base}/api/auth/login", json={"name": "admin1", "password": PASSWORD}
                                ).json()["access_token"]
             baseline = peak_mb(server.pid)
             latencies: list[float] = []
@@ -101,7 +101,7 @@ def main() -> None:
             prober = threading.Thread(target=probe)
             prober.start()
             started = time.perf_counter()
-            answer = httpx.post(f"{base}/datasets", content=body, timeout=3600,
+            answer = httpx.post(f"{base}/api/datasets", content=body, timeout=3600,
                                 headers={"Authorization": f"Bearer {token}", "content-type": "application/zip"})
             seconds = time.perf_counter() - started
             done.set()

@@ -196,7 +196,7 @@ def logged_in(engine: Engine, users: dict[str, str], units: dict[str, str] | Non
     headers = {}
     for name in users:
         if name not in tokens:
-            response = client.post("/auth/login", json={"name": name, "password": PASSWORD})
+            response = client.post("/api/auth/login", json={"name": name, "password": PASSWORD})
             assert response.status_code == 200, response.text
             tokens[name] = response.json()["access_token"]
         headers[name] = {"Authorization": f"Bearer {tokens[name]}"}

@@ -204,16 +204,30 @@ class SweepHandler(logging.Handler):
             self.handleError(record)
 
 
-def role_of(authorization: str) -> str | None:
-    """The role behind a bearer token, read from the store as the request arrives."""
-    if not authorization.lower().startswith("bearer "):
+def role_of(authorization: str, cookie: str = "") -> str | None:
+    """The role behind a bearer token or a workspace session cookie, read from the store
+    as the request arrives."""
+    token = None
+    if authorization.lower().startswith("bearer "):
+        token = authorization.split(" ", 1)[1].strip()
+    else:
+        from http.cookies import SimpleCookie
+
+        jar = SimpleCookie()
+        try:
+            jar.load(cookie)
+        except Exception:  # an unreadable cookie header: no session
+            return None
+        if "audit_session" in jar:
+            token = jar["audit_session"].value
+    if not token:
         return None
-    from audit.db import get_engine
     from audit.auth.service import user_for_token
+    from audit.db import get_engine
 
     try:
         with get_engine().connect() as conn:
-            user = user_for_token(conn, authorization.split(" ", 1)[1].strip())
+            user = user_for_token(conn, token)
     except Exception:  # no database configured for this test: no role
         return None
     return user.role if user else None
@@ -233,7 +247,7 @@ class SweptApp:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        role = role_of(headers.get("authorization", ""))
+        role = role_of(headers.get("authorization", ""), headers.get("cookie", ""))
         sent = [scope.get("path", ""), scope.get("query_string", b"").decode("latin-1")]
         chunks: list[bytes] = []
         content_type = ""

@@ -41,13 +41,13 @@ def _top_case(engine: Engine) -> int:
 
 def test_login_refuses_a_wrong_password_and_an_expired_token(service: Any) -> None:
     client, headers, engine = service
-    assert client.post("/auth/login", json={"name": "inspector1", "password": "nope"}).status_code == 401
-    me = client.get("/me", headers=headers["finance1"]).json()
+    assert client.post("/api/auth/login", json={"name": "inspector1", "password": "nope"}).status_code == 401
+    me = client.get("/api/me", headers=headers["finance1"]).json()
     assert (me["name"], me["role"], me["scope"], me["unit"]) == ("finance1", "finance", "county", "县级")
-    assert client.get("/me").status_code == 401
+    assert client.get("/api/me").status_code == 401
     with engine.begin() as conn:
         conn.execute(update(ApiToken).values(expires_at=text("created_at")))
-    assert client.get("/me", headers=headers["finance1"]).status_code == 401
+    assert client.get("/api/me", headers=headers["finance1"]).status_code == 401
 
 
 def _operation(route: Any) -> str | None:
@@ -83,7 +83,7 @@ def test_every_role_scope_and_operation_triple_is_enforced(service: Any) -> None
             operation = _operation(route)
             if operation is None:
                 continue
-            path = (route.path.replace("{case_id}", str(case_id)).replace("{decision_id}", "999999")
+            path = "/api" + (route.path.replace("{case_id}", str(case_id)).replace("{decision_id}", "999999")
                     .replace("{check_id}", "999999").replace("{release_id}", "999999").replace("{job_id}", "999999")
                     .replace("{token_id}", "999999").replace("{name}", "nobody"))
             for method in route.methods:
@@ -103,22 +103,22 @@ def test_an_inspector_takes_a_case_through_four_eyes_to_recovery(service: Any) -
     client, headers, engine = service
     case_id = _top_case(engine)
     one, two = headers["inspector1"], headers["inspector2"]
-    assert client.post(f"/cases/{case_id}/assign", json={"to": "inspector1"}, headers=two).status_code == 204
-    assert client.post(f"/cases/{case_id}/comments", json={"text": "evidence checked"}, headers=one).status_code == 204
-    decided = client.post(f"/cases/{case_id}/decisions", json={"decision": "confirmed", "reason": "paid twice"},
+    assert client.post(f"/api/cases/{case_id}/assign", json={"to": "inspector1"}, headers=two).status_code == 204
+    assert client.post(f"/api/cases/{case_id}/comments", json={"text": "evidence checked"}, headers=one).status_code == 204
+    decided = client.post(f"/api/cases/{case_id}/decisions", json={"decision": "confirmed", "reason": "paid twice"},
                           headers=one)
     assert decided.status_code == 201 and decided.json()["state"] == "pending", decided.text
     decision_id = decided.json()["decision_id"]
-    early = client.put(f"/cases/{case_id}/rectification", json={"deadline": "2018-03-31"}, headers=one)
+    early = client.put(f"/api/cases/{case_id}/rectification", json={"deadline": "2018-03-31"}, headers=one)
     assert early.status_code == 409  # not confirmed until a second inspector approves
-    assert client.post(f"/cases/{case_id}/decisions/{decision_id}/approve", headers=one).status_code == 403
-    assert client.post(f"/cases/{case_id}/decisions/{decision_id}/approve", headers=two).status_code == 204
-    again = client.post(f"/cases/{case_id}/decisions", json={"decision": "dismissed", "reason": "x"}, headers=two)
+    assert client.post(f"/api/cases/{case_id}/decisions/{decision_id}/approve", headers=one).status_code == 403
+    assert client.post(f"/api/cases/{case_id}/decisions/{decision_id}/approve", headers=two).status_code == 204
+    again = client.post(f"/api/cases/{case_id}/decisions", json={"decision": "dismissed", "reason": "x"}, headers=two)
     assert again.status_code == 409
     fix = {"deadline": "2018-03-31", "recovered": "2860.00", "accountable": ["村会计 张某"], "note": "追回"}
-    assert client.put(f"/cases/{case_id}/rectification", json=fix, headers=one).status_code == 204
-    assert client.post(f"/cases/{case_id}/close", headers=one).status_code == 204
-    page = client.get(f"/cases/{case_id}", headers=one).json()
+    assert client.put(f"/api/cases/{case_id}/rectification", json=fix, headers=one).status_code == 204
+    assert client.post(f"/api/cases/{case_id}/close", headers=one).status_code == 204
+    page = client.get(f"/api/cases/{case_id}", headers=one).json()
     assert page["status"] == "closed" and page["assigned_to"] == "inspector1"
     stored = [step for f in page["findings"] for step in f["evidence"]
               if step["kind"] in {"card_payment", "disbursement", "project", "person", "death"}]
@@ -128,31 +128,31 @@ def test_an_inspector_takes_a_case_through_four_eyes_to_recovery(service: Any) -
     kinds = [event["kind"] for event in page["history"]]
     assert kinds[-5:] == ["comment", "decided", "approved", "rectification", "closed"]
     detect(engine)  # a later run does not reopen or rescore it
-    assert client.get(f"/cases/{case_id}", headers=one).json()["status"] == "closed"
+    assert client.get(f"/api/cases/{case_id}", headers=one).json()["status"] == "closed"
 
 
 def test_overdue_rectifications_are_listed(service: Any) -> None:
     client, headers, engine = service
     case_id = _top_case(engine)
     one, two = headers["inspector1"], headers["inspector2"]
-    decision = client.post(f"/cases/{case_id}/decisions", json={"decision": "confirmed", "reason": "r"},
+    decision = client.post(f"/api/cases/{case_id}/decisions", json={"decision": "confirmed", "reason": "r"},
                            headers=one).json()["decision_id"]
-    client.post(f"/cases/{case_id}/decisions/{decision}/approve", headers=two)
-    client.put(f"/cases/{case_id}/rectification", json={"deadline": "2018-01-31"}, headers=one)
-    assert [r["case_id"] for r in client.get("/rectifications/overdue", headers=one).json()] == [case_id]
+    client.post(f"/api/cases/{case_id}/decisions/{decision}/approve", headers=two)
+    client.put(f"/api/cases/{case_id}/rectification", json={"deadline": "2018-01-31"}, headers=one)
+    assert [r["case_id"] for r in client.get("/api/rectifications/overdue", headers=one).json()] == [case_id]
 
 
 def test_numbers_are_masked_unless_revealed_and_a_reveal_is_on_the_record(service: Any) -> None:
     client, headers, engine = service
     one = headers["inspector1"]
-    listing = client.get("/cases", params={"family": "DC", "limit": 500}, headers=one)
+    listing = client.get("/api/cases", params={"family": "DC", "limit": 500}, headers=one)
     assert listing.status_code == 200 and listing.json()["total"] > 0
     assert FULL_ID.search(listing.text) is None
     case_id = next(c["id"] for c in listing.json()["items"] if c["subject"]["kind"] == "person")
-    masked = client.get(f"/cases/{case_id}", headers=one)
+    masked = client.get(f"/api/cases/{case_id}", headers=one)
     assert FULL_ID.search(masked.text) is None and "*************" in masked.text
-    assert client.get(f"/cases/{case_id}", params={"reveal": "true"}, headers=one).status_code == 422  # no reason
-    revealed = client.get(f"/cases/{case_id}", params={"reveal": "true", "reason": "核对身份"}, headers=one)
+    assert client.get(f"/api/cases/{case_id}", params={"reveal": "true"}, headers=one).status_code == 422  # no reason
+    revealed = client.get(f"/api/cases/{case_id}", params={"reveal": "true", "reason": "核对身份"}, headers=one)
     assert FULL_ID.search(revealed.text) is not None
     with engine.connect() as conn:
         entry = conn.execute(select(AuditEntry).where(AuditEntry.action == "reveal")).one()
@@ -162,17 +162,17 @@ def test_numbers_are_masked_unless_revealed_and_a_reveal_is_on_the_record(servic
 def test_filters_and_sorting(service: Any) -> None:
     client, headers, _ = service
     one = headers["inspector1"]
-    by_amount = client.get("/cases", params={"sort": "amount", "min_amount": "1000"}, headers=one).json()["items"]
+    by_amount = client.get("/api/cases", params={"sort": "amount", "min_amount": "1000"}, headers=one).json()["items"]
     amounts = [float(c["amount_at_risk"]) for c in by_amount]
     assert amounts == sorted(amounts, reverse=True) and min(amounts) >= 1000
-    deaths = client.get("/cases", params={"code": "dc06"}, headers=one).json()
+    deaths = client.get("/api/cases", params={"code": "dc06"}, headers=one).json()
     assert deaths["total"] == 2 and all("DC-06" in c["codes"] for c in deaths["items"])
-    assert client.get("/cases", params={"min_score": 2}, headers=one).status_code == 422
+    assert client.get("/api/cases", params={"min_score": 2}, headers=one).status_code == 422
 
 
 def test_the_trail_verifies_and_names_a_changed_deleted_or_inserted_entry(service: Any) -> None:
     client, headers, engine = service
-    verdict = client.get("/log/verify", headers=headers["admin1"]).json()
+    verdict = client.get("/api/log/verify", headers=headers["admin1"]).json()
     assert verdict["ok"], verdict
     assert verdict["ok"] and verdict["entries"] >= 7  # import, detection, user logins
     postgres = engine.dialect.name == "postgresql"
@@ -216,7 +216,7 @@ def test_postgres_refuses_to_change_the_trail(service: Any) -> None:
 
 def test_every_route_has_a_one_line_docstring(service: Any) -> None:
     client, _, _ = service
-    schema = client.get("/openapi.json").json()
+    schema = client.get("/api/openapi.json").json()
     for path, methods in schema["paths"].items():
         for method, operation in methods.items():
             assert operation.get("summary") and operation.get("description"), (method, path)
@@ -224,6 +224,6 @@ def test_every_route_has_a_one_line_docstring(service: Any) -> None:
 
 def test_text_with_a_nul_character_is_refused_at_the_door(service: Any) -> None:
     client, headers, _ = service
-    assert client.post("/auth/login", json={"name": "\x00", "password": "x"}).status_code == 422
-    assert client.get("/cases", params={"assigned_to": "a\x00"}, headers=headers["inspector1"]).status_code == 422
-    assert client.get("/cases", headers=headers["inspector1"]).status_code == 200
+    assert client.post("/api/auth/login", json={"name": "\x00", "password": "x"}).status_code == 422
+    assert client.get("/api/cases", params={"assigned_to": "a\x00"}, headers=headers["inspector1"]).status_code == 422
+    assert client.get("/api/cases", headers=headers["inspector1"]).status_code == 200

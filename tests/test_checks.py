@@ -75,7 +75,7 @@ def test_a_roster_with_planted_problems_is_held_exactly_there(finance: Any) -> N
     lines, planted = _roster(engine)
     with engine.connect() as conn:
         before = conn.execute(select(func.count()).select_from(CardPayment)).scalar_one()
-    response = client.post("/checks/card-roster", json={"card_payments": lines}, headers=headers)
+    response = client.post("/api/checks/card-roster", json={"card_payments": lines}, headers=headers)
     assert response.status_code == 200, response.text
     result = response.json()
     held = {line["key"]: {r["code"] for r in line["reasons"]} for line in result["lines"] if line["verdict"] == "hold"}
@@ -96,15 +96,15 @@ def test_a_roster_with_planted_problems_is_held_exactly_there(finance: Any) -> N
 def test_a_held_line_is_released_only_with_a_reason_on_the_record(finance: Any) -> None:
     client, headers, engine = finance
     lines, _ = _roster(engine)
-    check = client.post("/checks/card-roster", json={"card_payments": lines}, headers=headers).json()
+    check = client.post("/api/checks/card-roster", json={"card_payments": lines}, headers=headers).json()
     passed = next(line["key"] for line in check["lines"] if line["verdict"] == "pass")
-    path = f"/checks/{check['check_id']}/release"
+    path = f"/api/checks/{check['check_id']}/release"
     assert client.post(path, json={"line": passed, "reason": "x"}, headers=headers).status_code == 409
     assert client.post(path, json={"line": "R-OVER", "reason": ""}, headers=headers).status_code == 422
     done = client.post(path, json={"line": "R-OVER", "reason": "arrears for two months, approved by the bureau"},
                        headers=headers)
     assert done.status_code == 201 and done.json()["state"] == "effective", done.text
-    stored = client.get(f"/checks/{check['check_id']}", headers=headers).json()
+    stored = client.get(f"/api/checks/{check['check_id']}", headers=headers).json()
     over = next(line for line in stored["lines"] if line["key"] == "R-OVER")
     assert over["released"]["reason"].startswith("arrears") and over["released"]["state"] == "effective"
     with engine.connect() as conn:
@@ -122,12 +122,12 @@ def test_a_roster_file_in_csv_gets_the_same_verdicts(finance: Any) -> None:
     writer = csv.DictWriter(out, list(lines[0]))
     writer.writeheader()
     writer.writerows(lines)
-    response = client.post("/checks/card-roster/file", content=out.getvalue().encode("utf-8"),
+    response = client.post("/api/checks/card-roster/file", content=out.getvalue().encode("utf-8"),
                            headers={**headers, "content-type": "text/csv"})
     assert response.status_code == 200, response.text
     held = {line["key"] for line in response.json()["lines"] if line["verdict"] == "hold"}
     assert held == set(planted) | {"R000"}
-    assert client.post("/checks/card-roster/file", content=b"x", headers={**headers, "content-type": "text/plain"}
+    assert client.post("/api/checks/card-roster/file", content=b"x", headers={**headers, "content-type": "text/plain"}
                        ).status_code == 415
 
 
@@ -162,7 +162,7 @@ def test_a_disbursement_paid_before_approval_or_past_its_allocation_is_held_and_
     proper = {**base, "disbursement_id": "NEW-1", "paid_on": "2017-12-20"}
     early = {**base, "disbursement_id": "NEW-2", "invoice_number": "0430017001119999998",
              "paid_on": (project.approved_on - timedelta(days=10)).isoformat()}
-    response = client.post("/checks/disbursements", json={"disbursements": [proper, early]}, headers=headers)
+    response = client.post("/api/checks/disbursements", json={"disbursements": [proper, early]}, headers=headers)
     assert response.status_code == 200, response.text
     verdicts = {line["key"]: line for line in response.json()["lines"]}
     assert verdicts["NEW-1"]["verdict"] == "pass", verdicts["NEW-1"]["reasons"]
@@ -175,7 +175,7 @@ def test_a_disbursement_paid_before_approval_or_past_its_allocation_is_held_and_
     past_fen = int(project.room_fen) + 1  # PostgreSQL's SUM comes back as a Decimal
     past = {**proper, "disbursement_id": "NEW-3", "invoice_number": "0430017001119999997",
             "amount": f"{past_fen // 100}.{past_fen % 100:02d}"}
-    response = client.post("/checks/disbursements", json={"disbursements": [past]}, headers=headers)
+    response = client.post("/api/checks/disbursements", json={"disbursements": [past]}, headers=headers)
     line = response.json()["lines"][0]
     assert line["verdict"] == "hold" and {r["code"] for r in line["reasons"]} == {"DV-02"}, line
 

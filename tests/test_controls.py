@@ -80,7 +80,7 @@ def test_a_finance_officer_cannot_rebuild_an_id_number(county: Any) -> None:
             conn.execute(insert(Death).values(id_number=home.head_id_number, died_on=date(2017, 12, 3),
                                               source="火化登记"))
     lines = [_roster_line(engine, f"R{i}", home) for i, home in enumerate(homes)]
-    check = client.post("/checks/card-roster", json={"card_payments": lines}, headers=finance)
+    check = client.post("/api/checks/card-roster", json={"card_payments": lines}, headers=finance)
     assert check.status_code == 200, check.text
     recovered = 0
     for home in homes:
@@ -90,11 +90,11 @@ def test_a_finance_officer_cannot_rebuild_an_id_number(county: Any) -> None:
         # Nothing beside the masked number gives its birth date, in either form.
         assert born.isoformat() not in check.text and born.strftime("%Y%m%d") not in check.text
         # No lookup confirms a guess: the filters on ID and account columns are refused.
-        for path, column, value in (("/records/persons", "id_number", home.head_id_number),
-                                    ("/records/households", "head_id_number", home.head_id_number),
-                                    ("/records/households", "card_account", home.card_account),
-                                    ("/records/deaths", "id_number", home.head_id_number),
-                                    ("/records/card_payments", "card_account", home.card_account)):
+        for path, column, value in (("/api/records/persons", "id_number", home.head_id_number),
+                                    ("/api/records/households", "head_id_number", home.head_id_number),
+                                    ("/api/records/households", "card_account", home.card_account),
+                                    ("/api/records/deaths", "id_number", home.head_id_number),
+                                    ("/api/records/card_payments", "card_account", home.card_account)):
             answer = client.get(path, params={column: value}, headers=finance)
             assert answer.status_code == 403, (path, column, answer.text)
             recovered += answer.status_code == 200 and answer.json()["total"] == 1
@@ -103,20 +103,20 @@ def test_a_finance_officer_cannot_rebuild_an_id_number(county: Any) -> None:
 
 def test_a_masked_list_is_not_ordered_by_the_full_number(county: Any) -> None:
     client, headers, engine = county
-    listed = client.get("/records/persons", params={"limit": 200}, headers=headers["finance1"]).json()["items"]
+    listed = client.get("/api/records/persons", params={"limit": 200}, headers=headers["finance1"]).json()["items"]
     with engine.connect() as conn:
         by_id = list(conn.execute(select(Person.id_number).order_by(Person.id_number).limit(200)).scalars())
     masked_by_id = [f"{i[:2]}{'*' * 13}{i[-3:]}" for i in by_id]
     assert [p["id_number"] for p in listed] != masked_by_id
     # Finance finds people by name (in part), village and household instead.
     name = listed[0]["name"][:1]
-    found = client.get("/records/persons", params={"name": name}, headers=headers["finance1"]).json()
+    found = client.get("/api/records/persons", params={"name": name}, headers=headers["finance1"]).json()
     assert found["total"] > 0 and all(name in p["name"] for p in found["items"])
 
 
 def test_an_inspectors_bulk_read_of_full_numbers_is_on_the_trail(county: Any) -> None:
     client, headers, engine = county
-    page = client.get("/records/persons", params={"limit": 7}, headers=headers["inspector1"]).json()
+    page = client.get("/api/records/persons", params={"limit": 7}, headers=headers["inspector1"]).json()
     assert len(page["items"]) == 7 and "*" not in page["items"][0]["id_number"]
     with engine.connect() as conn:
         entry = conn.execute(select(AuditEntry).where(AuditEntry.action == "records_read")).one()
@@ -125,14 +125,14 @@ def test_an_inspectors_bulk_read_of_full_numbers_is_on_the_trail(county: Any) ->
 
 def test_codes_that_are_not_personal_data_are_never_masked(county: Any) -> None:
     client, headers, engine = county
-    households = client.get("/records/households", params={"limit": 3}, headers=headers["finance1"]).json()
+    households = client.get("/api/records/households", params={"limit": 3}, headers=headers["finance1"]).json()
     for row in households["items"]:
         assert "*" not in row["household_id"] and "*" not in row["village_code"]
         assert "*" in row["head_id_number"] and "*" in row["card_account"]
     case = _case(engine, kind="project")
-    page = client.get(f"/cases/{case.id}", headers=headers["inspector1"]).json()
+    page = client.get(f"/api/cases/{case.id}", headers=headers["inspector1"]).json()
     assert "*" not in page["subject"]["key"]
-    orgs = client.get("/records/organizations", params={"limit": 3}, headers=headers["admin1"]).json()["items"]
+    orgs = client.get("/api/records/organizations", params={"limit": 3}, headers=headers["admin1"]).json()["items"]
     assert all("*" not in org["uscc"] for org in orgs)
 
 
@@ -144,45 +144,45 @@ def test_no_one_mints_a_token_acting_as_someone_else(county: Any) -> None:
     client, headers, engine = county
     admin = headers["admin1"]
     for person in ("inspector1", "inspector2", "finance2"):
-        minted = client.post("/auth/api-tokens", json={"label": "x", "user": person}, headers=admin)
+        minted = client.post("/api/auth/api-tokens", json={"label": "x", "user": person}, headers=admin)
         assert minted.status_code == 403, minted.text
     # A user's own tokens are their own: two tokens are still one pair of eyes.
-    own = client.post("/auth/api-tokens", json={"label": "laptop"}, headers=headers["inspector1"])
+    own = client.post("/api/auth/api-tokens", json={"label": "laptop"}, headers=headers["inspector1"])
     assert own.status_code == 201
     second_token = {"Authorization": f"Bearer {own.json()['access_token']}"}
     case = _case(engine)
-    decided = client.post(f"/cases/{case.id}/decisions", json={"decision": "confirmed", "reason": "r"},
+    decided = client.post(f"/api/cases/{case.id}/decisions", json={"decision": "confirmed", "reason": "r"},
                           headers=headers["inspector1"]).json()
-    assert client.post(f"/cases/{case.id}/decisions/{decided['decision_id']}/approve",
+    assert client.post(f"/api/cases/{case.id}/decisions/{decided['decision_id']}/approve",
                        headers=second_token).status_code == 403
     # A machine user the admin creates holds no inspector operation.
-    made = client.post("/admin/users", json={"name": "bank-feed", "role": "machine"}, headers=admin)
+    made = client.post("/api/admin/users", json={"name": "bank-feed", "role": "machine"}, headers=admin)
     assert made.status_code == 201, made.text
-    token = client.post("/auth/api-tokens", json={"label": "bank", "user": "bank-feed"}, headers=admin)
+    token = client.post("/api/auth/api-tokens", json={"label": "bank", "user": "bank-feed"}, headers=admin)
     assert token.status_code == 201
     machine = {"Authorization": f"Bearer {token.json()['access_token']}"}
-    assert client.post(f"/cases/{case.id}/decisions/{decided['decision_id']}/approve",
+    assert client.post(f"/api/cases/{case.id}/decisions/{decided['decision_id']}/approve",
                        headers=machine).status_code == 403
-    assert client.get(f"/cases/{case.id}", params={"reveal": "true", "reason": "x"}, headers=machine
+    assert client.get(f"/api/cases/{case.id}", params={"reveal": "true", "reason": "x"}, headers=machine
                       ).status_code == 403
 
 
 def test_an_admin_who_resets_an_inspectors_password_cannot_approve_through_that_account(county: Any) -> None:
     client, headers, engine = county
-    reset = client.post("/admin/users/inspector2/reset-password", headers=headers["admin1"])
+    reset = client.post("/api/admin/users/inspector2/reset-password", headers=headers["admin1"])
     assert reset.status_code == 200
     temporary = reset.json()["temporary_password"]
-    assert client.get("/me", headers=headers["inspector2"]).status_code == 401  # every session ended
-    logged = client.post("/auth/login", json={"name": "inspector2", "password": temporary}).json()
+    assert client.get("/api/me", headers=headers["inspector2"]).status_code == 401  # every session ended
+    logged = client.post("/api/auth/login", json={"name": "inspector2", "password": temporary}).json()
     taken = {"Authorization": f"Bearer {logged['access_token']}"}
     assert logged["must_change_password"] is True
-    assert client.get("/cases", headers=taken).status_code == 403  # nothing before a password of one's own
-    assert client.post("/auth/password", json={"current": temporary, "new": "选一个新的口令 2017"},
+    assert client.get("/api/cases", headers=taken).status_code == 403  # nothing before a password of one's own
+    assert client.post("/api/auth/password", json={"current": temporary, "new": "选一个新的口令 2017"},
                        headers=taken).status_code == 204
     case = _case(engine)
-    decided = client.post(f"/cases/{case.id}/decisions", json={"decision": "confirmed", "reason": "r"},
+    decided = client.post(f"/api/cases/{case.id}/decisions", json={"decision": "confirmed", "reason": "r"},
                           headers=headers["inspector1"]).json()
-    refused = client.post(f"/cases/{case.id}/decisions/{decided['decision_id']}/approve", headers=taken)
+    refused = client.post(f"/api/cases/{case.id}/decisions/{decided['decision_id']}/approve", headers=taken)
     assert refused.status_code == 403 and refused.json()["message"] == "error.approval_after_reset"
 
 
@@ -191,23 +191,23 @@ def test_one_inspector_cannot_drop_a_serious_case_alone(county: Any) -> None:
     client, headers, engine = county
     one, two = headers["inspector1"], headers["inspector2"]
     serious = _case(engine, min_fen=1_000_000)  # 10,000 yuan and more
-    dismissed = client.post(f"/cases/{serious.id}/decisions", json={"decision": "dismissed", "reason": "不成立"},
+    dismissed = client.post(f"/api/cases/{serious.id}/decisions", json={"decision": "dismissed", "reason": "不成立"},
                             headers=one)
     assert dismissed.status_code == 201 and dismissed.json()["state"] == "pending"
-    assert client.post(f"/cases/{serious.id}/close", headers=one).status_code == 409
-    assert client.post(f"/cases/{serious.id}/decisions/{dismissed.json()['decision_id']}/approve",
+    assert client.post(f"/api/cases/{serious.id}/close", headers=one).status_code == 409
+    assert client.post(f"/api/cases/{serious.id}/decisions/{dismissed.json()['decision_id']}/approve",
                        headers=one).status_code == 403
-    rejected = client.post(f"/cases/{serious.id}/decisions/{dismissed.json()['decision_id']}/reject",
+    rejected = client.post(f"/api/cases/{serious.id}/decisions/{dismissed.json()['decision_id']}/reject",
                            json={"note": "证据充分，不同意排除"}, headers=two)
     assert rejected.status_code == 204
-    page = client.get(f"/cases/{serious.id}", headers=one).json()
+    page = client.get(f"/api/cases/{serious.id}", headers=one).json()
     assert page["status"] == "open" and page["decisions"][0]["state"] == "rejected"
-    referred = client.post(f"/cases/{serious.id}/decisions", json={"decision": "referred", "reason": "移送"},
+    referred = client.post(f"/api/cases/{serious.id}/decisions", json={"decision": "referred", "reason": "移送"},
                            headers=one).json()
     assert referred["state"] == "pending"
     # A small, low-score lead may be dismissed by one inspector: a lead is not a sanction.
     small = _case(engine, max_fen=100_000)
-    assert client.post(f"/cases/{small.id}/decisions", json={"decision": "dismissed", "reason": "核实无误"},
+    assert client.post(f"/api/cases/{small.id}/decisions", json={"decision": "dismissed", "reason": "核实无误"},
                        headers=one).json()["state"] == "effective"
 
 
@@ -237,13 +237,13 @@ def test_one_finance_officer_cannot_release_a_dead_persons_payment_alone(county:
     released an unparseable line ("row 200"), and released a line twice."""
     client, headers, engine = county
     lines, _ = _held_roster(engine)
-    check = client.post("/checks/card-roster", json={"card_payments": lines}, headers=headers["finance1"]).json()
+    check = client.post("/api/checks/card-roster", json={"card_payments": lines}, headers=headers["finance1"]).json()
     held = {line["key"]: {r["code"] for r in line["reasons"]} for line in check["lines"] if line["verdict"] == "hold"}
     assert "DC-06" in held["R-DEAD"] and held["R-BAD"] == {"import"} and "DC-04" in held["R-OVER"]
-    path = f"/checks/{check['check_id']}/release"
+    path = f"/api/checks/{check['check_id']}/release"
     dead = client.post(path, json={"line": "R-DEAD", "reason": "家属代领"}, headers=headers["finance1"])
     assert dead.status_code == 201 and dead.json()["state"] == "pending"
-    approve = f"/checks/{check['check_id']}/releases/{dead.json()['release_id']}/approve"
+    approve = f"/api/checks/{check['check_id']}/releases/{dead.json()['release_id']}/approve"
     assert client.post(approve, headers=headers["finance1"]).status_code == 403  # not one's own
     assert client.post(approve, headers=headers["finance2"]).status_code == 204
     assert client.post(path, json={"line": "R-DEAD", "reason": "again"}, headers=headers["finance2"]
@@ -254,15 +254,15 @@ def test_one_finance_officer_cannot_release_a_dead_persons_payment_alone(county:
     assert over.status_code == 201 and over.json()["state"] == "effective"  # DC-04 is not a four-eyes code
     assert client.post(path, json={"line": "R-OVER", "reason": "again"}, headers=headers["finance1"]
                        ).status_code == 409
-    stored = client.get(f"/checks/{check['check_id']}", headers=headers["finance2"]).json()
+    stored = client.get(f"/api/checks/{check['check_id']}", headers=headers["finance2"]).json()
     released = {line["key"]: line["released"] for line in stored["lines"] if line["released"]}
     assert released["R-DEAD"]["state"] == "effective" and released["R-DEAD"]["reviewed_by"] == "finance2"
 
 
 def _confirmed(client: TestClient, headers: dict[str, dict[str, str]], case_id: int) -> None:
-    decided = client.post(f"/cases/{case_id}/decisions", json={"decision": "confirmed", "reason": "r"},
+    decided = client.post(f"/api/cases/{case_id}/decisions", json={"decision": "confirmed", "reason": "r"},
                           headers=headers["inspector1"]).json()
-    assert client.post(f"/cases/{case_id}/decisions/{decided['decision_id']}/approve",
+    assert client.post(f"/api/cases/{case_id}/decisions/{decided['decision_id']}/approve",
                        headers=headers["inspector2"]).status_code == 204
 
 
@@ -275,7 +275,7 @@ def test_a_recovery_above_the_money_at_risk_needs_a_note_and_an_extension_a_reas
     _confirmed(client, headers, case.id)
     at_risk = case.amount_at_risk_fen
     tenfold = f"{at_risk * 10 // 100}.{at_risk * 10 % 100:02d}"
-    path = f"/cases/{case.id}/rectification"
+    path = f"/api/cases/{case.id}/rectification"
     refused = client.put(path, json={"deadline": "2018-01-31", "recovered": tenfold}, headers=one)
     assert refused.status_code == 422 and refused.json()["message"] == "error.recovery_above_risk"
     assert client.put(path, json={"deadline": "2018-01-31", "recovered": tenfold,
@@ -284,7 +284,7 @@ def test_a_recovery_above_the_money_at_risk_needs_a_note_and_an_extension_a_reas
     assert later.status_code == 422 and later.json()["message"] == "error.extension_needs_reason"
     assert client.put(path, json={"deadline": "2030-12-31", "recovered": tenfold, "note": "n",
                                   "extension_reason": "当事人外出务工，延期追缴"}, headers=one).status_code == 204
-    overdue = client.get("/rectifications/overdue", headers=one).json()
+    overdue = client.get("/api/rectifications/overdue", headers=one).json()
     row = next(r for r in overdue if r["case_id"] == case.id)  # still past the first deadline
     assert row["original_deadline"] == "2018-01-31" and row["deadline"] == "2030-12-31"
     with engine.connect() as conn:
@@ -300,7 +300,7 @@ def test_ten_concurrent_decisions_on_one_case_give_one_success(county: Any) -> N
 
     def decide(index: int) -> int:
         decision = ("confirmed", "dismissed", "referred")[index % 3]
-        return TestClient(create_app()).post(f"/cases/{case.id}/decisions",
+        return TestClient(create_app()).post(f"/api/cases/{case.id}/decisions",
                                              json={"decision": decision, "reason": f"r{index}"},
                                              headers=headers[who[index]]).status_code
 
@@ -349,19 +349,19 @@ def test_a_towns_finance_office_sees_and_checks_its_own_town_only(county: Any) -
     _, town_headers = logged_in(engine, {"finance_gp": "finance"}, units={"finance_gp": "古培镇财政所"})
     town = town_headers["finance_gp"]
     lines = [_roster_line(engine, "MINE", in_town), _roster_line(engine, "THEIRS", elsewhere)]
-    check = client.post("/checks/card-roster", json={"card_payments": lines}, headers=town).json()
+    check = client.post("/api/checks/card-roster", json={"card_payments": lines}, headers=town).json()
     verdicts = {line["key"]: line for line in check["lines"]}
     assert [r["code"] for r in verdicts["THEIRS"]["reasons"]] == ["scope"]
     assert "scope" not in {r["code"] for r in verdicts["MINE"]["reasons"]}
     # The county's finance officer reads every check; the town's office not the county's.
-    county_check = client.post("/checks/card-roster", json={"card_payments": lines[:1]},
+    county_check = client.post("/api/checks/card-roster", json={"card_payments": lines[:1]},
                                headers=headers["finance1"]).json()
-    assert client.get(f"/checks/{county_check['check_id']}", headers=town).status_code == 404
-    assert client.get(f"/checks/{check['check_id']}", headers=headers["finance1"]).status_code == 200
-    listed = client.get("/records/households", params={"limit": 1000}, headers=town).json()
+    assert client.get(f"/api/checks/{county_check['check_id']}", headers=town).status_code == 404
+    assert client.get(f"/api/checks/{check['check_id']}", headers=headers["finance1"]).status_code == 200
+    listed = client.get("/api/records/households", params={"limit": 1000}, headers=town).json()
     assert listed["total"] > 0 and in_town.household_id in {h["household_id"] for h in listed["items"]}
     assert elsewhere.household_id not in {h["household_id"] for h in listed["items"]}
-    assert client.get("/records/deaths", headers=town).status_code == 403
+    assert client.get("/api/records/deaths", headers=town).status_code == 403
 
 
 # ---------------------------------------------------------------------- logins
@@ -370,9 +370,9 @@ def test_failed_logins_are_recorded_and_lock_the_name_out(county: Any) -> None:
     """Attack: failed logins were never recorded, and 300 wrong passwords met no limit."""
     client, _, engine = county
     for attempt in range(5):
-        assert client.post("/auth/login", json={"name": "finance1", "password": f"wrong-{attempt}"}
+        assert client.post("/api/auth/login", json={"name": "finance1", "password": f"wrong-{attempt}"}
                            ).status_code == 401
-    locked = client.post("/auth/login", json={"name": "finance1", "password": PASSWORD})
+    locked = client.post("/api/auth/login", json={"name": "finance1", "password": PASSWORD})
     assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0
     with engine.connect() as conn:
         failures = conn.execute(select(LoginAttempt).where(LoginAttempt.name == "finance1",
@@ -382,35 +382,35 @@ def test_failed_logins_are_recorded_and_lock_the_name_out(county: Any) -> None:
     # The window passes: the name may log in again.
     with engine.begin() as conn:
         conn.execute(update(LoginAttempt).values(at=datetime.now(UTC) - timedelta(minutes=16)))
-    assert client.post("/auth/login", json={"name": "finance1", "password": PASSWORD}).status_code == 200
+    assert client.post("/api/auth/login", json={"name": "finance1", "password": PASSWORD}).status_code == 200
 
 
 def test_twenty_failures_from_one_address_lock_the_address_out(county: Any) -> None:
     client, _, _ = county
     for attempt in range(20):
-        assert client.post("/auth/login", json={"name": f"nobody{attempt}", "password": "x"}).status_code == 401
-    assert client.post("/auth/login", json={"name": "inspector1", "password": PASSWORD}).status_code == 429
+        assert client.post("/api/auth/login", json={"name": f"nobody{attempt}", "password": "x"}).status_code == 401
+    assert client.post("/api/auth/login", json={"name": "inspector1", "password": PASSWORD}).status_code == 429
 
 
 def test_deactivation_revokes_every_token_and_reactivation_revives_none(county: Any) -> None:
     client, headers, _ = county
     admin = headers["admin1"]
-    extra = client.post("/auth/api-tokens", json={"label": "script"}, headers=headers["disclosure1"]).json()
+    extra = client.post("/api/auth/api-tokens", json={"label": "script"}, headers=headers["disclosure1"]).json()
     api = {"Authorization": f"Bearer {extra['access_token']}"}
-    assert client.get("/me", headers=api).status_code == 200
-    assert client.post("/admin/users/disclosure1/deactivate", headers=admin).status_code == 204
-    assert client.get("/me", headers=headers["disclosure1"]).status_code == 401
-    assert client.post("/admin/users/disclosure1/activate", headers=admin).status_code == 204
-    assert client.get("/me", headers=headers["disclosure1"]).status_code == 401
-    assert client.get("/me", headers=api).status_code == 401
-    assert client.post("/auth/login", json={"name": "disclosure1", "password": PASSWORD}).status_code == 200
+    assert client.get("/api/me", headers=api).status_code == 200
+    assert client.post("/api/admin/users/disclosure1/deactivate", headers=admin).status_code == 204
+    assert client.get("/api/me", headers=headers["disclosure1"]).status_code == 401
+    assert client.post("/api/admin/users/disclosure1/activate", headers=admin).status_code == 204
+    assert client.get("/api/me", headers=headers["disclosure1"]).status_code == 401
+    assert client.get("/api/me", headers=api).status_code == 401
+    assert client.post("/api/auth/login", json={"name": "disclosure1", "password": PASSWORD}).status_code == 200
 
 
 def test_logout_revokes_the_token_it_came_with(county: Any) -> None:
     client, headers, _ = county
-    assert client.post("/auth/logout", headers=headers["finance2"]).status_code == 204
-    assert client.get("/me", headers=headers["finance2"]).status_code == 401
-    assert client.get("/me", headers=headers["finance1"]).status_code == 200
+    assert client.post("/api/auth/logout", headers=headers["finance2"]).status_code == 204
+    assert client.get("/api/me", headers=headers["finance2"]).status_code == 401
+    assert client.get("/api/me", headers=headers["finance1"]).status_code == 200
 
 
 @pytest.mark.parametrize("password, reason", [("short-pass", "error.password_too_short"),
@@ -419,10 +419,10 @@ def test_logout_revokes_the_token_it_came_with(county: Any) -> None:
                                                ("qwertyuiop123", "error.password_common")])
 def test_weak_passwords_are_refused(county: Any, password: str, reason: str) -> None:
     client, headers, _ = county
-    made = client.post("/admin/users", json={"name": "inspector3", "role": "inspector"}, headers=headers["admin1"])
+    made = client.post("/api/admin/users", json={"name": "inspector3", "role": "inspector"}, headers=headers["admin1"])
     temporary = made.json()["temporary_password"]
-    token = client.post("/auth/login", json={"name": "inspector3", "password": temporary}).json()["access_token"]
-    changed = client.post("/auth/password", json={"current": temporary, "new": password},
+    token = client.post("/api/auth/login", json={"name": "inspector3", "password": temporary}).json()["access_token"]
+    changed = client.post("/api/auth/password", json={"current": temporary, "new": password},
                           headers={"Authorization": f"Bearer {token}"})
     assert changed.status_code == 422 and changed.json()["message"] == reason
 
@@ -433,19 +433,19 @@ def test_absurd_values_get_a_clear_4xx(county: Any) -> None:
     """Attack: amounts of 2^63 fen and more, amount=1e400 as a filter, an as_of of
     0001-01-01, a login name holding a lone surrogate, Arabic-Indic digits: 500s."""
     client, headers, _ = county
-    assert client.get("/records/card_payments", params={"amount": "1e400"}, headers=headers["inspector1"]
+    assert client.get("/api/records/card_payments", params={"amount": "1e400"}, headers=headers["inspector1"]
                       ).status_code == 422
-    assert client.get("/records/card_payments", params={"amount": "١٢٣"}, headers=headers["inspector1"]
+    assert client.get("/api/records/card_payments", params={"amount": "١٢٣"}, headers=headers["inspector1"]
                       ).status_code == 422
-    assert client.get("/cases", params={"min_amount": "١٢٣"}, headers=headers["inspector1"]).status_code == 422
-    assert client.post("/detect", json={"as_of": "0001-01-01"}, headers=headers["admin1"]).status_code == 422
-    assert client.post("/detect", json={"as_of": "9999-12-31"}, headers=headers["admin1"]).status_code == 422
-    created = client.post("/records/projects", headers={**headers["admin1"], "Idempotency-Key": "huge-budget-1"},
+    assert client.get("/api/cases", params={"min_amount": "١٢٣"}, headers=headers["inspector1"]).status_code == 422
+    assert client.post("/api/detect", json={"as_of": "0001-01-01"}, headers=headers["admin1"]).status_code == 422
+    assert client.post("/api/detect", json={"as_of": "9999-12-31"}, headers=headers["admin1"]).status_code == 422
+    created = client.post("/api/records/projects", headers={**headers["admin1"], "Idempotency-Key": "huge-budget-1"},
                           json={"project_id": "XM-HUGE", "name": "x", "category": "industry",
                                 "village_code": "430681100200", "budget": "99999999999999999999.99",
                                 "approved_on": "2017-01-01"})
     assert created.status_code == 422
-    surrogate = client.post("/auth/login", content=b'{"name": "\\ud800", "password": "x"}',
+    surrogate = client.post("/api/auth/login", content=b'{"name": "\\ud800", "password": "x"}',
                             headers={"content-type": "application/json"})
     assert surrogate.status_code == 422
 
@@ -516,6 +516,6 @@ def test_a_finance_officer_no_longer_writes_card_payments(county: Any) -> None:
     body = {"payment_id": "FIN-1", "program_code": row.program_code, "id_number": row.id_number,
             "card_account": row.card_account, "amount": "1.00", "period": row.period, "paid_on": "2017-12-01",
             "paying_unit": row.paying_unit}
-    answer = client.post("/records/card_payments", json=body, headers={**headers["finance1"],
+    answer = client.post("/api/records/card_payments", json=body, headers={**headers["finance1"],
                                                                        "Idempotency-Key": "finance-writes-1"})
     assert answer.status_code == 403 and "财政人员" in answer.json()["detail"]

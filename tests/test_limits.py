@@ -648,7 +648,7 @@ class TestRequests:
     def test_a_300_mb_login_body_without_content_length_is_stopped_at_the_limit(self, engine: Engine) -> None:
         from audit.api.app import create_app
 
-        status, body, pulled = asgi_request(create_app(), "/auth/login", streamed(300 * MiB),
+        status, body, pulled = asgi_request(create_app(), "/api/auth/login", streamed(300 * MiB),
                                             {"content-type": "application/json"})
         print(f"300 MB login body: {status} after {pulled:,} bytes")
         assert status == 413
@@ -661,7 +661,7 @@ class TestRequests:
 
         _client, headers = logged_in(engine, {"admin1": "admin"})
         limit(monkeypatch, upload_max_bytes=MiB)
-        status, body, pulled = asgi_request(create_app(), "/datasets", streamed(300 * MiB),
+        status, body, pulled = asgi_request(create_app(), "/api/datasets", streamed(300 * MiB),
                                             {"content-type": "application/zip", **headers["admin1"]})
         print(f"300 MB upload, 1 MB limit: {status} after {pulled:,} bytes")
         assert status == 413 and "larger than 1 MB" in body["detail"]
@@ -671,19 +671,19 @@ class TestRequests:
         from audit.api.app import create_app
 
         app = create_app()
-        for path, size in (("/auth/login", 16 * 1024 + 1), ("/checks/card-roster", 8 * MiB + 1),
-                           ("/datasets", 200 * MiB + 1)):
+        for path, size in (("/api/auth/login", 16 * 1024 + 1), ("/api/checks/card-roster", 8 * MiB + 1),
+                           ("/api/datasets", 200 * MiB + 1)):
             status, body, pulled = asgi_request(app, path, streamed(300 * MiB),
                                                 {"content-type": "application/json", "content-length": str(size)})
             assert (status, pulled) == (413, 0), path
             assert "larger than" in body["detail"]
-        status, body, pulled = asgi_request(app, "/auth/login", [b"{}"], {"content-length": "12abc"})
+        status, body, pulled = asgi_request(app, "/api/auth/login", [b"{}"], {"content-length": "12abc"})
         assert (status, pulled) == (400, 0)
 
     def test_normal_requests_pass(self, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
         client, headers = logged_in(engine, {"inspector1": "inspector", "finance1": "finance"})
-        assert client.get("/cases", headers=headers["inspector1"]).status_code == 200
-        assert client.post("/auth/login", json={"name": "inspector1", "password": "wrong"}).status_code == 401
+        assert client.get("/api/cases", headers=headers["inspector1"]).status_code == 200
+        assert client.post("/api/auth/login", json={"name": "inspector1", "password": "wrong"}).status_code == 401
         # A body just under a route's limit is read as usual.
         limit(monkeypatch, json_max_bytes=4000)
         from fastapi.testclient import TestClient
@@ -695,10 +695,10 @@ class TestRequests:
                 "amount": "100", "period": "2017", "paid_on": "2017-03-01", "paying_unit": "民政局"}
         body = json.dumps({"card_payments": [line] * 10}).encode()
         assert len(body) < 4000
-        response = small.post("/checks/card-roster", content=body, headers={
+        response = small.post("/api/checks/card-roster", content=body, headers={
             "content-type": "application/json", **headers["finance1"]})
         assert response.status_code == 200, response.text
-        response = small.post("/checks/card-roster", content=json.dumps({"card_payments": [line] * 30}),
+        response = small.post("/api/checks/card-roster", content=json.dumps({"card_payments": [line] * 30}),
                               headers={"content-type": "application/json", **headers["finance1"]})
         assert response.status_code == 413
 
@@ -715,7 +715,7 @@ class TestRequests:
     def test_a_lone_surrogate_or_a_nul_in_a_login_body_is_a_422(self, engine: Engine, body: bytes) -> None:
         client, _headers = logged_in(engine, {})
         for headers in ({"content-type": "application/json"}, {}):  # FastAPI reads JSON without a type too
-            response = client.post("/auth/login", content=body, headers=headers)
+            response = client.post("/api/auth/login", content=body, headers=headers)
             assert response.status_code == 422, (body, headers, response.text)
             assert "surrogate" in response.json()["detail"] or "NUL" in response.json()["detail"]
 
@@ -727,17 +727,17 @@ class TestRequests:
     ])
     def test_what_is_not_a_lone_surrogate_passes(self, engine: Engine, body: bytes) -> None:
         client, _headers = logged_in(engine, {})
-        assert client.post("/auth/login", content=body, headers={"content-type": "application/json"}).status_code == 401
+        assert client.post("/api/auth/login", content=body, headers={"content-type": "application/json"}).status_code == 401
 
     def test_a_lone_surrogate_in_a_record_is_a_422(self, engine: Engine) -> None:
         client, headers = logged_in(engine, {"finance1": "finance"})
-        response = client.post("/records/card_payments", content=b'{"payment_id": "P\\ud800"}', headers={
+        response = client.post("/api/records/card_payments", content=b'{"payment_id": "P\\ud800"}', headers={
             "content-type": "application/json", "Idempotency-Key": "key-0001", **headers["finance1"]})
         assert response.status_code == 422 and "surrogate" in response.json()["detail"]
 
     def test_a_nul_in_a_csv_roster_is_a_422(self, engine: Engine) -> None:
         client, headers = logged_in(engine, {"finance1": "finance"})
-        response = client.post("/checks/card-roster/file", content=b"payment_id\nP\x001\n",
+        response = client.post("/api/checks/card-roster/file", content=b"payment_id\nP\x001\n",
                                headers={"content-type": "text/csv", **headers["finance1"]})
         assert response.status_code == 422 and "NUL" in response.json()["detail"]
 

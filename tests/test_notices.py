@@ -46,17 +46,17 @@ def test_beneficiaries_in_csv_xlsx_and_pdf_with_no_full_number(officer: Any) -> 
     client, headers, engine = officer
     program, period, village, secrets = _busiest_batch(engine)
     params = {"program": program, "period": period, "village": village}
-    csv_response = client.get("/notices/beneficiaries", params={**params, "format": "csv"}, headers=headers)
+    csv_response = client.get("/api/notices/beneficiaries", params={**params, "format": "csv"}, headers=headers)
     assert csv_response.status_code == 200
     assert csv_response.content.startswith(b"\xef\xbb\xbf")  # a BOM, for Excel
     rows = list(csv.reader(io.StringIO(csv_response.content.decode("utf-8-sig"))))
     assert rows[0][0] == "姓名" and len(rows) > 2
     assert all(row[3] == "农村低保金" and row[4] == period for row in rows[1:])
-    xlsx = client.get("/notices/beneficiaries", params={**params, "format": "xlsx"}, headers=headers)
+    xlsx = client.get("/api/notices/beneficiaries", params={**params, "format": "xlsx"}, headers=headers)
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
     cells = [str(c.value) for row in sheet.iter_rows() for c in row if c.value is not None]
     assert any(c == rows[1][0] for c in cells)
-    pdf = client.get("/notices/beneficiaries", params={**params, "format": "pdf"}, headers=headers)
+    pdf = client.get("/api/notices/beneficiaries", params={**params, "format": "pdf"}, headers=headers)
     assert pdf.content.startswith(b"%PDF") and pdf.headers["content-type"] == "application/pdf"
     for content in (csv_response.content, xlsx.content, pdf.content):
         text = content.decode("latin-1")
@@ -75,7 +75,7 @@ def test_namesakes_are_told_apart_by_a_masked_id_without_birth_date(officer: Any
     assert masked_id("430681195203041237") == "43*************237"
     client, headers, engine = officer
     program, period, village, _ = _busiest_batch(engine)
-    rows = list(csv.reader(io.StringIO(client.get("/notices/beneficiaries", params={
+    rows = list(csv.reader(io.StringIO(client.get("/api/notices/beneficiaries", params={
         "program": program, "period": period, "village": village}, headers=headers).content.decode("utf-8-sig"))))
     for row in rows[1:]:
         assert row[1] == "" or re.fullmatch(r"\d{2}\*{13}[\dX]{3}", row[1])
@@ -87,25 +87,25 @@ def test_project_notice_lists_money_and_parties(officer: Any) -> None:
         from audit.models import Project
 
         village = conn.execute(select(Project.village_code).limit(1)).scalar_one()
-    response = client.get("/notices/projects", params={"village": village, "format": "pdf"}, headers=headers)
+    response = client.get("/api/notices/projects", params={"village": village, "format": "pdf"}, headers=headers)
     assert response.status_code == 200 and response.content.startswith(b"%PDF")
-    rows = list(csv.reader(io.StringIO(client.get("/notices/projects", params={"village": village},
+    rows = list(csv.reader(io.StringIO(client.get("/api/notices/projects", params={"village": village},
                                                   headers=headers).content.decode("utf-8-sig"))))
     assert rows[0][:2] == ["项目编号", "项目名称"] and all(r[4] and r[8] for r in rows[1:])
-    assert client.get("/notices/projects", params={"village": "nowhere"}, headers=headers).status_code == 404
+    assert client.get("/api/notices/projects", params={"village": "nowhere"}, headers=headers).status_code == 404
 
 
 def test_publishing_a_notice_records_it_and_the_compliance_view_lists_the_gaps(officer: Any) -> None:
     client, headers, engine = officer
-    gaps = client.get("/notices/compliance", headers=headers).json()
+    gaps = client.get("/api/notices/compliance", headers=headers).json()
     assert {g["subject"]["kind"] for g in gaps} == {"project", "payment_batch"}
     notice = {"subject_kind": "payment_batch", "subject_ref": "MIN_LIVING/2018-01/430681100200",
               "channel": "village_board", "start_on": "2018-01-01", "end_on": "2018-01-12"}
-    created = client.post("/notices", json=notice, headers=headers)
+    created = client.post("/api/notices", json=notice, headers=headers)
     assert created.status_code == 201
     with engine.connect() as conn:
         stored = conn.execute(select(Disclosure).where(Disclosure.disclosure_id == created.json()["disclosure_id"])
                               ).one()
     assert stored.subject_ref == notice["subject_ref"] and (stored.end_on - stored.start_on).days == 11
     bad = {**notice, "end_on": "2017-12-01"}
-    assert client.post("/notices", json=bad, headers=headers).status_code == 422
+    assert client.post("/api/notices", json=bad, headers=headers).status_code == 422

@@ -35,18 +35,18 @@ def api(engine: Engine) -> tuple[TestClient, dict[str, dict[str, str]], Engine]:
 def test_an_uploaded_dataset_goes_through_the_same_importer(api: Any) -> None:
     client, headers, engine = api
     admin = {**headers["admin1"], "content-type": "application/zip"}
-    done = client.post("/datasets", content=zipped(COUNTY), headers=admin)
+    done = client.post("/api/datasets", content=zipped(COUNTY), headers=admin)
     assert done.status_code == 200, done.text[:500]
     assert done.json()["counts"]["households"]["inserted"] == 2001
     before = data_counts(engine)
-    rejected = client.post("/datasets", content=zipped(BAD), headers=admin)
+    rejected = client.post("/api/datasets", content=zipped(BAD), headers=admin)
     assert rejected.status_code == 422
     assert len(rejected.json()["errors"]) == 25 and rejected.json()["outcome"] == "rejected"
     assert data_counts(engine) == before
     with engine.connect() as conn:
         assert conn.execute(select(ImportBatch.outcome).order_by(ImportBatch.id.desc()).limit(1)).scalar_one() \
             == "rejected"
-    assert client.post("/datasets", content=b"x", headers={**headers["admin1"], "content-type": "text/plain"}
+    assert client.post("/api/datasets", content=b"x", headers={**headers["admin1"], "content-type": "text/plain"}
                        ).status_code == 415
 
 
@@ -64,22 +64,22 @@ def _payment(engine: Engine) -> dict[str, str]:
 def test_a_record_is_created_once_per_idempotency_key(api: Any) -> None:
     client, headers, engine = api
     body = _payment(engine)
-    assert client.post("/records/card_payments", json=body, headers={
+    assert client.post("/api/records/card_payments", json=body, headers={
         **headers["finance1"], "Idempotency-Key": "roster-2017-12-28-0001"}).status_code == 403  # by import only
     finance = {**headers["admin1"], "Idempotency-Key": "roster-2017-12-28-0001"}
-    first = client.post("/records/card_payments", json=body, headers=finance)
+    first = client.post("/api/records/card_payments", json=body, headers=finance)
     assert first.status_code == 201 and first.json()["outcome"] == "inserted"
-    again = client.post("/records/card_payments", json=body, headers=finance)
+    again = client.post("/api/records/card_payments", json=body, headers=finance)
     assert again.status_code == 201 and again.json() == first.json()
-    other = client.post("/records/card_payments", json={**body, "amount": "1300.00"}, headers=finance)
+    other = client.post("/api/records/card_payments", json={**body, "amount": "1300.00"}, headers=finance)
     assert other.status_code == 422
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(CardPayment)
                             .where(CardPayment.payment_id == "API-0001")).scalar_one() == 1
-    bad = client.post("/records/card_payments", json={**body, "payment_id": "API-2", "amount": "12.345"},
+    bad = client.post("/api/records/card_payments", json={**body, "payment_id": "API-2", "amount": "12.345"},
                       headers={**headers["admin1"], "Idempotency-Key": "another-key-0002"})
     assert bad.status_code == 422 and "more than 2 decimals" in bad.text
-    assert client.post("/records/card_payments", json=body, headers=headers["admin1"]).status_code == 422
+    assert client.post("/api/records/card_payments", json=body, headers=headers["admin1"]).status_code == 422
 
 
 def test_concurrent_requests_with_one_key_create_one_record(api: Any) -> None:
@@ -90,7 +90,7 @@ def test_concurrent_requests_with_one_key_create_one_record(api: Any) -> None:
     finance = {**headers["admin1"], "Idempotency-Key": "concurrent-key-0001"}
 
     def send(_: int) -> tuple[int, dict[str, Any]]:
-        response = TestClient(create_app()).post("/records/card_payments", json=body, headers=finance)
+        response = TestClient(create_app()).post("/api/records/card_payments", json=body, headers=finance)
         return response.status_code, response.json()
 
     with ThreadPoolExecutor(max_workers=4) as pool:
@@ -107,15 +107,15 @@ def test_records_are_read_paged_and_masked_for_all_but_inspectors(api: Any) -> N
     _payment(engine)
     village = "4306811002" + "00"
     params = {"village_code": village, "limit": 5}
-    finance = client.get("/records/households", params=params, headers=headers["finance1"]).json()
-    inspector = client.get("/records/households", params=params, headers=headers["inspector1"]).json()
+    finance = client.get("/api/records/households", params=params, headers=headers["finance1"]).json()
+    inspector = client.get("/api/records/households", params=params, headers=headers["inspector1"]).json()
     assert finance["total"] == inspector["total"] > 5 and len(finance["items"]) == 5
     assert "*" in finance["items"][0]["head_id_number"] and "*" not in inspector["items"][0]["head_id_number"]
-    assert client.get("/records/households", params={"colour": "red"}, headers=headers["finance1"]).status_code == 422
-    assert client.get("/records/card_payments", params={"amount": "x"}, headers=headers["finance1"]).status_code == 422
-    assert client.get("/records/nothing", headers=headers["finance1"]).status_code == 404
-    assert client.get("/records/villages", params={"exit_year": "9" * 30}, headers=headers["finance1"]
+    assert client.get("/api/records/households", params={"colour": "red"}, headers=headers["finance1"]).status_code == 422
+    assert client.get("/api/records/card_payments", params={"amount": "x"}, headers=headers["finance1"]).status_code == 422
+    assert client.get("/api/records/nothing", headers=headers["finance1"]).status_code == 404
+    assert client.get("/api/records/villages", params={"exit_year": "9" * 30}, headers=headers["finance1"]
                       ).status_code == 422
-    paid = client.get("/records/card_payments", params={"amount": "1200.00", "program_code": "MEDICAL_AID"},
+    paid = client.get("/api/records/card_payments", params={"amount": "1200.00", "program_code": "MEDICAL_AID"},
                       headers=headers["inspector1"]).json()
     assert all(item["amount"] == "1200.00" for item in paid["items"])

@@ -24,7 +24,7 @@ def _binary(context: Any, value: Any) -> bytes:
     return value if isinstance(value, bytes) else str(value).encode()
 
 
-schema = schemathesis.openapi.from_asgi("/openapi.json", SweptApp(create_app()))
+schema = schemathesis.openapi.from_asgi("/api/openapi.json", SweptApp(create_app()))
 
 
 def _operations() -> dict[tuple[str, str], str]:
@@ -35,7 +35,7 @@ def _operations() -> dict[tuple[str, str], str]:
             dependency = stack.pop()
             if isinstance(dependency.call, Allowed):
                 for method in route.methods:
-                    found[(method.upper(), route.path)] = dependency.call.operation
+                    found[(method.upper(), "/api" + route.path)] = dependency.call.operation
                 break
             stack.extend(dependency.dependencies)
     return found

@@ -62,6 +62,6 @@ def test_the_suite_routes_every_test_client_response_through_the_sweep(engine: E
     client, headers = logged_in(engine, {"finance1": "finance"})
     before = SWEEP.responses
     assert client.get("/health").status_code == 200
-    assert client.get("/checks/1", headers=headers["finance1"]).status_code == 404
+    assert client.get("/api/checks/1", headers=headers["finance1"]).status_code == 404
     assert SWEEP.responses == before + 2
 

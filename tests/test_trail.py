@@ -205,13 +205,13 @@ def test_the_service_checkpoints_after_its_commits(engine: Engine, monkeypatch: 
     get_settings.cache_clear()
     client, headers = logged_in(engine, {"admin1": "admin"})  # one login: entry 1
     for _ in range(4):  # failed logins are on the trail too, committed under their 401: entries 2-5
-        assert client.post("/auth/login", json={"name": "admin1", "password": "wrong"}).status_code == 401
+        assert client.post("/api/auth/login", json={"name": "admin1", "password": "wrong"}).status_code == 401
     assert [c["head_id"] for c in written(engine)] == [3]
     for _ in range(2):  # entries 6 and 7
-        assert client.post("/auth/login", json={"name": "admin1", "password": "correct horse battery"}
+        assert client.post("/api/auth/login", json={"name": "admin1", "password": "correct horse battery"}
                            ).status_code == 200
     assert [c["head_id"] for c in written(engine)] == [3, 6]
-    verdict = client.get("/log/verify", headers=headers["admin1"]).json()
+    verdict = client.get("/api/log/verify", headers=headers["admin1"]).json()
     assert verdict["ok"] and verdict["checkpoint"]["head_id"] == 6 and verdict["bad_checkpoint_lines"] == []
 
 

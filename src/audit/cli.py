@@ -436,7 +436,9 @@ def main() -> None:
     # The trail's checkpoints go to the log as well as to their file: to standard error
     # (journald or syslog can take them off the machine) unless logging is set up already.
     trail_log = logging.getLogger("audit.trail")
-    if not logging.getLogger().handlers and not trail_log.handlers:
+    # At a terminal the operator reads results, not log lines; run by a scheduler or a
+    # service manager (no terminal), the lines go where that keeps its logs.
+    if not logging.getLogger().handlers and not trail_log.handlers and not sys.stderr.isatty():
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
         trail_log.addHandler(handler)

@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     login_window_minutes: int = 15
     password_min_chars: int = 12
 
+    # Browser sessions: the cookie is sent over HTTPS only when this is set (behind TLS).
+    cookie_secure: bool = False
+
     # The language of the command line's output (the web and the API follow each reader).
     language: Literal["zh", "en"] = "zh"
 

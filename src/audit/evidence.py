@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from audit.i18n import enum, t
+from audit.i18n import enum, money, t
 from audit.masking import mask_fields, mask_key, mask_ref, mask_text
 
 
@@ -42,6 +42,35 @@ def render_step(step: dict[str, Any], lang: str, masked: bool) -> dict[str, Any]
             out["note"] = {**out["note"], "args": mask_fields(out["note"].get("args") or {})}
         out["fields"] = mask_fields(step.get("fields") or {})
     return out
+
+
+# Fields of an evidence step whose values are codes of an enumeration, and which one.
+ENUM_FIELDS = {"category": "purpose", "purpose": "purpose", "attribute": "attribute", "relation": "relation",
+               "school_stage": "school_stage", "role": "role", "channel": "channel", "source_level": "source_level",
+               "acceptance_result": "acceptance", "holder_kind": "holder_kind", "payee_kind": "holder_kind",
+               "unit": "unit", "subject_kind": "disclosure_subject"}
+KIND_FIELD = {"kinship": "kinship", "organization": "org_kind"}
+# Fields that say nothing a reader needs beside the fact (lists and counts, search tables).
+HIDDEN_FIELDS = frozenset({"names", "counts", "table", "households"})
+# Fields holding yuan: shown with thousands separators, as every amount is.
+MONEY_FIELDS = frozenset({"amount", "budget", "total", "december", "median_per_unit", "standard", "cap"})
+
+
+def field_value(step_kind: str, name: str, value: Any, lang: str) -> str | None:
+    """A step's field as a reader reads it: codes in words, yes or no; None to leave out."""
+    if value is None or value == "" or name in HIDDEN_FIELDS or isinstance(value, list | dict):
+        return None
+    if isinstance(value, bool):
+        return t("cli.yes" if value else "cli.no", lang)
+    if name == "kind" and step_kind in KIND_FIELD:
+        return enum(KIND_FIELD[step_kind], str(value), lang)
+    if name in ENUM_FIELDS:
+        return enum(ENUM_FIELDS[name], str(value), lang)
+    if name == "feature":
+        return t(f"feature.{value}", lang)
+    if name in MONEY_FIELDS:
+        return money(value)
+    return str(value)
 
 
 def flag_title(code: str, lang: str) -> str:

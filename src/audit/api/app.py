@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
@@ -15,8 +15,10 @@ from audit.api.limits import install_limits
 from audit.errors import ServiceError
 from audit.i18n import negotiate, t
 
+# The JSON API lives under /api; the workspace's pages own the rest of the site.
+API = "/api"
 # The routes whose bodies are files, spooled to disk with the upload limit (see api.limits).
-UPLOAD_PATHS = ("/datasets", "/checks/card-roster/file")
+UPLOAD_PATHS = (f"{API}/datasets", f"{API}/checks/card-roster/file")
 
 
 def reader_language(request: Request) -> str:
@@ -24,9 +26,23 @@ def reader_language(request: Request) -> str:
     return negotiate(request.headers.get("accept-language"), principal.language if principal else None)
 
 
-async def service_error(request: Request, exc: Exception) -> JSONResponse:
-    """A service's refusal, in the reader's language, with its message id and fields."""
+def is_page(request: Request) -> bool:
+    """Whether a request is the workspace's (an HTML page) rather than the API's."""
+    return not request.url.path.startswith(API + "/")
+
+
+def error_page(request: Request, status: int, text: str) -> Response:
+    from audit.web.templating import page
+
+    return page(request, "web/error.html", status=status, message=text)
+
+
+async def service_error(request: Request, exc: Exception) -> Response:
+    """A service's refusal, in the reader's language, with its message id and fields: a
+    page for the workspace, JSON for the API."""
     assert isinstance(exc, ServiceError)
+    if is_page(request):
+        return error_page(request, exc.status, exc.text(reader_language(request)))
     body: dict[str, Any] = {"detail": exc.text(reader_language(request)), "message": exc.message_id}
     if exc.detail is not None:
         body["errors"] = exc.detail
@@ -46,14 +62,44 @@ def _validation_message(error: dict[str, Any], lang: str) -> str:
     return t(message_id if has(message_id) else "validation.other", lang, field=field, **context)
 
 
-async def validation_error(request: Request, exc: Exception) -> JSONResponse:
+async def validation_error(request: Request, exc: Exception) -> Response:
     """A request that does not fit the API's schema: 422, each problem in the reader's
     language beside its location and pydantic's type (what a client program reads)."""
     assert isinstance(exc, RequestValidationError)
     lang = reader_language(request)
     problems = [{"loc": list(e.get("loc", ())), "type": e.get("type"), "msg": _validation_message(e, lang)}
                 for e in exc.errors()]
+    if is_page(request):
+        return error_page(request, 422, "；".join(p["msg"] for p in problems) if lang == "zh"
+                          else "; ".join(p["msg"] for p in problems))
     return JSONResponse({"detail": problems, "message": "error.validation"}, status_code=422)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own refusals (no such path, a method not allowed) in the reader's language."""
+    from starlette.exceptions import HTTPException
+
+    assert isinstance(exc, HTTPException)
+    from audit.api.limits import Refused
+
+    if isinstance(exc, Refused):  # a limit's own refusal says which limit
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+    message_id = {404: "error.not_found", 405: "error.method_not_allowed"}.get(exc.status_code, "error.http")
+    text = t(message_id, reader_language(request), status=exc.status_code)
+    if is_page(request):
+        return error_page(request, exc.status_code, text)
+    return JSONResponse({"detail": text, "message": message_id}, status_code=exc.status_code,
+                        headers=getattr(exc, "headers", None))
+
+
+async def redirect(request: Request, exc: Exception) -> Response:
+    """A page's sign-in or password-change redirect."""
+    from fastapi.responses import RedirectResponse
+
+    from audit.web.session import Redirect
+
+    assert isinstance(exc, Redirect)
+    return RedirectResponse(exc.location, status_code=303)
 
 
 @asynccontextmanager
@@ -71,15 +117,26 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
 
 def create_app() -> FastAPI:
     app = FastAPI(title="audit: supervision of poverty-alleviation funds", version=__version__, lifespan=lifespan,
+                  openapi_url=f"{API}/openapi.json", docs_url=None, redoc_url=None,
                   description="Review flagged cases with their evidence chains, follow them to recovery; "
                               "every state change is on a tamper-evident audit trail.")
     # Request bodies bounded per kind of route, and NUL or unpaired surrogates refused at the
     # door (PostgreSQL stores neither): see audit.api.limits.
     install_limits(app, upload_paths=UPLOAD_PATHS)
+    from starlette.exceptions import HTTPException
+
+    from audit.web import assets
+    from audit.web.session import Redirect
+
     app.add_exception_handler(ServiceError, service_error)
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(Redirect, redirect)
     for router in routers():
+        app.include_router(router, prefix=API)
+    for router in page_routers():
         app.include_router(router)
+    assets.mount(app)
 
     @app.get("/health", tags=["service"])
     def health() -> dict[str, str]:
@@ -100,6 +157,15 @@ def routers() -> list[Any]:
     from audit.records.router import router as records
 
     return [auth, cases, checks, notices, records, admin, jobs]
+
+
+def page_routers() -> list[Any]:
+    """The workspace's pages, beside each domain's router."""
+    from audit.cases.pages import router as cases
+    from audit.records.pages import router as records
+    from audit.web.router import router as web
+
+    return [web, cases, records]
 
 
 app = create_app()

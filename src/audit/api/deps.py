@@ -43,14 +43,10 @@ SessionDep = Annotated[Connection, Depends(get_connection, scope="function")]
 ReadSessionDep = Annotated[Connection, Depends(get_read_connection, scope="function")]
 _bearer = HTTPBearer(auto_error=False, description="A token from POST /auth/login or an API token")
 
-# Where a session cookie (the browser workspace) carries the token instead of a header.
-SESSION_COOKIE = "audit_session"
-
-
 def token_of(request: Request, credentials: HTTPAuthorizationCredentials | None) -> str | None:
-    if credentials is not None:
-        return credentials.credentials
-    return request.cookies.get(SESSION_COOKIE)
+    """The API reads a bearer token only, never the workspace's session cookie: a cookie
+    rides along with requests another site makes the browser send (CSRF)."""
+    return credentials.credentials if credentials is not None else None
 
 
 def optional_user(request: Request,
@@ -69,7 +65,7 @@ def optional_user(request: Request,
 
 def current_user(request: Request, principal: Annotated[Principal | None, Depends(optional_user)]) -> Principal:
     if principal is None:
-        token = token_of(request, None) or request.headers.get("authorization")
+        token = request.headers.get("authorization")
         raise ServiceError(401, "error.token_invalid" if token else "error.login_first")
     return principal
 

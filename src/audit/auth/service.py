@@ -274,7 +274,7 @@ class LoginOutcome:
     locked: Lockout | None = None
 
 
-def attempt_login(conn: Connection, name: str, password: str, address: str) -> LoginOutcome:
+def attempt_login(conn: Connection, name: str, password: str, address: str, kind: str = "session") -> LoginOutcome:
     """One login attempt, recorded whatever its outcome. The caller commits it before it
     answers (so a failure survives the 401 that follows): a refused attempt returns an
     outcome, it does not raise. A name or address locked out is refused before any
@@ -291,8 +291,8 @@ def attempt_login(conn: Connection, name: str, password: str, address: str) -> L
             trail.append(conn, name, "login_locked", f"user {name}",
                          {"address": address, "minutes": get_settings().login_window_minutes})
         return LoginOutcome()
-    token, expires = issue_token(conn, user.id, "session")
-    trail.append(conn, user.name, "login", f"user {user.name}", {"address": address})
+    token, expires = issue_token(conn, user.id, kind)  # session (the API) or browser (a cookie)
+    trail.append(conn, user.name, "login", f"user {user.name}", {"address": address, "kind": kind})
     return LoginOutcome(principal=principal_for_token(conn, token), token=token, expires=expires)
 
 
@@ -313,7 +313,7 @@ def _digest(token: str) -> str:
 def issue_token(conn: Connection, user_id: int, kind: str = "session", label: str | None = None,
                 created_by: int | None = None) -> tuple[str, datetime]:
     settings = get_settings()
-    lifetime = timedelta(hours=settings.session_hours) if kind == "session" else timedelta(days=settings.api_token_days)
+    lifetime = (timedelta(days=settings.api_token_days) if kind == "api" else timedelta(hours=settings.session_hours))
     token = secrets.token_urlsafe(32)
     now = _now()
     conn.execute(insert(ApiToken).values(user_id=user_id, token_hash=_digest(token), kind=kind, label=label,

@@ -404,3 +404,50 @@ def due(conn: Connection, user: Principal, today: date, days: int = 30) -> list[
                                Rectification.original_deadline >= today, Rectification.closed_at.is_(None),
                                in_scope(user))
                         .order_by(Rectification.deadline)).all()
+
+
+# ---------------------------------------------------------------------- the inspectors' home
+
+def overview(conn: Connection, user: Principal) -> dict[str, Any]:
+    """What the home page counts: open cases and their money, decided ones, pending approvals."""
+    scoped = in_scope(user)
+    by_status = dict(conn.execute(select(Case.status, func.count()).where(scoped).group_by(Case.status)).all())
+    at_risk = conn.execute(select(func.coalesce(func.sum(Case.amount_at_risk_fen), 0))
+                           .where(scoped, Case.status == "open")).scalar_one()
+    pending = conn.execute(select(func.count()).select_from(CaseDecision).join(Case, Case.id == CaseDecision.case_id)
+                           .where(CaseDecision.state == "pending", scoped,
+                                  CaseDecision.decided_by != user.id)).scalar_one()
+    return {"by_status": by_status, "open": by_status.get("open", 0), "at_risk_fen": int(at_risk),
+            "awaiting_me": pending}
+
+
+def money_by_town(conn: Connection, user: Principal) -> list[tuple[str, int, int]]:
+    """(town name, open cases, money at risk in fen) per town, most money first; cases of no
+    town (an organization, a paying unit) under the county's own line."""
+    rows = conn.execute(select(Case.town_code, func.count(), func.coalesce(func.sum(Case.amount_at_risk_fen), 0))
+                        .where(in_scope(user), Case.status == "open").group_by(Case.town_code)).all()
+    names = dict(conn.execute(select(Town.town_code, Town.town_name)).all())
+    out = [(names.get(code, code) if code else "", int(count), int(total)) for code, count, total in rows]
+    return sorted(out, key=lambda row: -row[2])
+
+
+def findings_by_code(conn: Connection, user: Principal) -> list[tuple[str, int, int]]:
+    """(code, open findings, cases) of open cases, in the catalogue's order."""
+    rows = conn.execute(select(Finding.code, func.count(), func.count(func.distinct(Finding.case_id)))
+                        .join(Case, Case.id == Finding.case_id)
+                        .where(Finding.status == "open", Case.status == "open", in_scope(user))
+                        .group_by(Finding.code)).all()
+    from audit.detectors.catalogue import CODES
+
+    order = {code: index for index, code in enumerate(CODES)}
+    return sorted(((code, int(n), int(cases)) for code, n, cases in rows), key=lambda row: order.get(row[0], 99))
+
+
+def awaiting_approval(conn: Connection, user: Principal, limit: int = 20) -> list[Any]:
+    """Colleagues' decisions that wait for a second inspector (not one's own)."""
+    return conn.execute(select(CaseDecision.id, CaseDecision.case_id, CaseDecision.decision, CaseDecision.decided_at,
+                               User.name.label("by"), Case.subject_kind, Case.subject_key, Case.label, Case.codes,
+                               Case.amount_at_risk_fen)
+                        .join(Case, Case.id == CaseDecision.case_id).join(User, User.id == CaseDecision.decided_by)
+                        .where(CaseDecision.state == "pending", CaseDecision.decided_by != user.id, in_scope(user))
+                        .order_by(CaseDecision.decided_at).limit(limit)).all()

@@ -84,13 +84,24 @@ def subject_labels(conn: Connection, subjects: list[tuple[str, str]]) -> dict[tu
         keys = sorted({key for k, key in subjects if k == kind})
         for start in range(0, len(keys), 500):
             for key, name in conn.execute(select(key_column, name_column).where(key_column.in_(keys[start:start + 500]))):
-                labels[(kind, key)] = f"{name} ({key})" if kind == "household" else name
+                labels[(kind, key)] = name
         if kind == "person":
             missing = [k for k in keys if (kind, k) not in labels]
             for start in range(0, len(missing), 500):
                 for key, name in conn.execute(select(Household.head_id_number, Household.head_name)
                                               .where(Household.head_id_number.in_(missing[start:start + 500]))):
                     labels[(kind, key)] = name
+    batches = sorted({key for kind, key in subjects if kind == "payment_batch"})
+    if batches:
+        from audit.models import Program, Village
+
+        programs = dict(conn.execute(select(Program.program_code, Program.name)).all())
+        villages = dict(conn.execute(select(Village.village_code, Village.village_name)).all())
+        for key in batches:  # program/period/village: 红龙村 农村低保金 2017-04
+            parts = key.split("/")
+            if len(parts) == 3:
+                program, period, village = parts
+                labels[("payment_batch", key)] = f"{villages.get(village, village)} {programs.get(program, program)} {period}"
     return labels
 
 

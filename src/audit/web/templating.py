@@ -1,0 +1,86 @@
+"""Jinja2 pages, one templates folder per domain beside its router (``cases/templates``
+is ``cases/…`` to the loader, ``web/templates`` is ``web/…``), every text from the
+catalogue in the reader's language."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, PrefixLoader, StrictUndefined, select_autoescape
+
+from audit.api.policy import role_may
+from audit.i18n import enum, money, negotiate, t
+from audit.web.session import CSRF_FIELD, csrf_for, session_token
+
+SOURCE = Path(__file__).resolve().parents[1]
+DOMAINS = ("web", "cases", "records", "checks", "notices", "admin")
+
+# The menu: (message id, path, the operation that shows it).
+NAVIGATION = (
+    ("ui.nav.home", "/", None),
+    ("ui.nav.cases", "/cases", "cases:read"),
+)
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    loader = PrefixLoader({name: FileSystemLoader(SOURCE / name / "templates") for name in DOMAINS
+                           if (SOURCE / name / "templates").is_dir()})
+    env = Environment(loader=loader, autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
+                      trim_blocks=True, lstrip_blocks=True)
+    env.filters["money"] = money
+    env.filters["day"] = lambda value: value.isoformat()[:10] if isinstance(value, date | datetime) else (value or "")
+    env.filters["when"] = lambda value: (value.isoformat(sep=" ", timespec="minutes")[:16]
+                                         if isinstance(value, datetime) else str(value or "")[:16].replace("T", " "))
+    return env
+
+
+def language(request: Request) -> str:
+    principal = getattr(request.state, "principal", None)
+    return negotiate(request.headers.get("accept-language"), principal.language if principal else None)
+
+
+def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """A page rendered in the reader's language, with the menu their role may see."""
+    lang = language(request)
+    user = getattr(request.state, "principal", None)
+    token = session_token(request)
+
+    def translate(message_id: str, **fields: Any) -> str:
+        return t(message_id, lang, **fields)
+
+    nav = [(translate(label), path) for label, path, operation in NAVIGATION
+           if user is not None and (operation is None or role_may(user.role, operation))]
+    body = environment().get_template(template).render(
+        request=request, lang=lang, user=user, _=translate, enum=lambda kind, code: enum(kind, code, lang),
+        change=lambda text: change_text(text, lang),
+        csrf=csrf_for(token) if token else "", csrf_field=CSRF_FIELD, nav=nav, path=request.url.path,
+        notice=_notice(request, translate), **context)
+    return HTMLResponse(body, status_code=status)
+
+
+def change_text(change: str, lang: str) -> str:
+    """A detection run's note in a case's history (``new DC-01``, ``stale DC-06``, ``created``)
+    in the reader's words."""
+    from audit.i18n import has
+
+    verb, _, code = change.partition(" ")
+    message_id = f"ui.change.{verb}"
+    if not has(message_id):
+        return change
+    return t(message_id, lang, code=code, title=t(f"flag.{code}", lang) if code else "")
+
+
+def _notice(request: Request, translate: Any) -> str | None:
+    """A one-line confirmation after a form (``?done=case_decided``): only ids the pages
+    define, never text from the URL."""
+    done = request.query_params.get("done", "")
+    message_id = f"page.done.{done}"
+    from audit.i18n import has
+
+    return translate(message_id) if done.replace("_", "").isalnum() and has(message_id) else None
