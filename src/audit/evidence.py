@@ -56,6 +56,21 @@ HIDDEN_FIELDS = frozenset({"names", "counts", "table", "households"})
 MONEY_FIELDS = frozenset({"amount", "budget", "total", "december", "median_per_unit", "standard", "cap"})
 
 
+# Kinds of step that are not a stored record (a comparison, a search, a feature, a peer
+# group): their keys are the machine's notes, not something a reader looks up.
+DERIVED_KINDS = frozenset({"search", "comparison", "feature", "peer_group", "paying_unit", "payment_batch",
+                           "exclusive_group", "program"})
+
+
+def key_shown(kind: str, key: str) -> str | None:
+    """A step's key as a reader sees it beside the record's kind: a stored record's key
+    (the first part of a composite one: the person of a kinship or a vehicle); none for a
+    derived step."""
+    if kind in DERIVED_KINDS:
+        return None
+    return key.split("|")[0]
+
+
 def field_value(step_kind: str, name: str, value: Any, lang: str) -> str | None:
     """A step's field as a reader reads it: codes in words, yes or no; None to leave out."""
     if value is None or value == "" or name in HIDDEN_FIELDS or isinstance(value, list | dict):

@@ -20,7 +20,7 @@ from audit.db import get_engine, read_connection
 from audit.detectors.base import yuan
 from audit.detectors.catalogue import CODES, FAMILIES
 from audit.errors import ServiceError
-from audit.evidence import case_title, field_value
+from audit.evidence import case_title, field_value, key_shown
 from audit.i18n import t
 from audit.models import Town, User, Village
 from audit.records.links import record_link
@@ -240,6 +240,7 @@ def _detail(request: Request, user: Principal, case_id: int, masked: bool, error
     for finding in detail["findings"]:
         for step in finding["evidence"]:
             step["link"] = record_link(step["kind"], step.get("record"), step["key"])
+            step["key_shown"] = key_shown(step["kind"], step["key"])
             step["shown"] = [(name, shown) for name, value in step["fields"].items()
                              if (shown := field_value(step["kind"], name, value, lang)) is not None]
     pending = next((d for d in detail["decisions"] if d["state"] == "pending"), None)

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from pypinyin import lazy_pinyin
+from pypinyin import Style, lazy_pinyin, pinyin
 from sqlalchemy import func, or_, select, union, union_all
 from sqlalchemy.orm import aliased
 
@@ -52,7 +52,8 @@ def same_name(a: str, b: str) -> Msg | None:
     if len(a) != len(b) or a[0] != b[0]:
         return None
     if [_fold(s) for s in lazy_pinyin(a)] == [_fold(s) for s in lazy_pinyin(b)]:
-        return msg("clause.names_sound_alike", a=a, b=b, pinyin=" ".join(lazy_pinyin(a)))
+        # Shown with tone marks (chén huì): how the names sound, for a reader to hear.
+        return msg("clause.names_sound_alike", a=a, b=b, pinyin=" ".join(p[0] for p in pinyin(a, style=Style.TONE)))
     return None
 
 
