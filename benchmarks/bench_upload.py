@@ -73,7 +73,7 @@ def main() -> None:
         body = archive.getvalue()
 
         env = {**os.environ, "AUDIT_DATABASE_URL": url, "AUDIT_ENV": "development",
-               "AUDIT_LOG_CHECKPOINT_PATH": str(folder / "checkpoints.jsonl"), "PYTHONPATH": str(ROOT / "src")}
+               "AUDIT_LOG_CHECKPOINT_PATH": str(folder / "checkpoints.jsonl"), "PYTHONPATH": os.environ.get("EXTRA_PYTHONPATH", "") + ":" + str(ROOT / "src")}
         server = subprocess.Popen([sys.executable, "-m", "audit", "serve", "--port", str(args.port)], env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{args.port}"

@@ -48,7 +48,8 @@ async def run_upload(kind: str, user: Principal, path: Path, background: bool,
             path.unlink(missing_ok=True)
 
     try:
-        submitted = jobs.submit(kind, user, job)
+        # Recording the job is a database write: off the event loop, like the job itself.
+        submitted = await asyncio.to_thread(jobs.submit, kind, user, job)
     except BaseException:
         path.unlink(missing_ok=True)
         raise

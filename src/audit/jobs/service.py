@@ -14,6 +14,7 @@ failed when the next server starts.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -40,6 +41,7 @@ _executor_guard = threading.Lock()
 _live: dict[int, dict[str, Any]] = {}
 _live_guard = threading.Lock()
 WORKERS = 2  # two jobs at once: a county's imports and checks queue behind them, the service stays free
+JOB_NICENESS = 10  # how much lower than the server's requests a job's thread runs
 
 
 def _pool() -> ThreadPoolExecutor:
@@ -71,7 +73,18 @@ def submit(kind: str, user: Principal, work: Work) -> Submitted:
     return Submitted(job_id, future)
 
 
+def _lower_priority() -> None:
+    """A job's thread yields the CPU to the server's requests (and, on one machine, to the
+    database): on Linux a thread has its own nice value. Once lowered it stays so, which
+    is right for a thread that only ever runs jobs."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), JOB_NICENESS)
+    except (AttributeError, OSError):  # not Linux, or not allowed: run at the usual priority
+        pass
+
+
 def _run(job_id: int, work: Work) -> tuple[int, dict[str, Any]]:
+    _lower_priority()
     engine = get_engine()
     with engine.connect() as conn, conn.begin():
         conn.execute(update(Job).where(Job.id == job_id).values(state="running", started_at=_now()))
