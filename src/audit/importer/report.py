@@ -89,6 +89,9 @@ class ImportReport:
     def stored(self) -> bool:
         return self.outcome in {"committed", "committed_partial"}
 
+    def counts_dict(self) -> dict[str, dict[str, Any]]:
+        return {name: {**asdict(counts), "seconds": round(counts.seconds, 3)} for name, counts in self.counts.items()}
+
     def as_dict(self, lang: str = "en", masked: bool = False) -> dict[str, Any]:
         """The report for JSON: each problem with its message id, fields and reason in
         ``lang`` (see :meth:`Problem.as_dict` for ``masked``)."""
@@ -98,8 +101,7 @@ class ImportReport:
             "outcome": self.outcome,
             "batch_id": self.batch_id,
             "seconds": round(self.seconds, 3),
-            "counts": {name: {**asdict(counts), "seconds": round(counts.seconds, 3)}
-                       for name, counts in self.counts.items()},
+            "counts": self.counts_dict(),
             "errors": [problem.as_dict(lang, masked) for problem in self.errors],
             "warnings": [problem.as_dict(lang, masked) for problem in self.warnings],
             "files": self.hashes,

@@ -516,7 +516,7 @@ def _insert_batch(conn: Connection, dataset: Dataset, who: str, partial: bool, o
 def _finish_batch(conn: Connection, report: ImportReport) -> None:
     values = {
         "finished_at": datetime.now(UTC), "outcome": report.outcome,
-        "counts": report.as_dict()["counts"], "error_count": len(report.errors),
+        "counts": report.counts_dict(), "error_count": len(report.errors),
         "warning_count": len(report.warnings),
     }
     conn.execute(update(ImportBatch.__table__).where(ImportBatch.__table__.c.id == report.batch_id).values(values))
