@@ -146,7 +146,7 @@ class TestBadRows:
         assert by_place[("persons", 8, "name")]["reason"] == "必填项为空"
         duplicates = [e for e in chinese if e["message"] == "error.import.duplicate_key"]
         assert [e["fields"]["rows"] for e in duplicates] == [[13, 14], [13, 14]]
-        assert duplicates[0]["reason"] == "同一主键出现在第 13、14 行，且内容不同"
+        assert duplicates[0]["reason"] == "编号（主键）在第 13、14 行重复出现，且各行内容不同"
         period = next(e for e in chinese if e["message"] == "error.import.period_for_program")
         assert period["reason"] == "补贴项目 MIN_LIVING 的发放周期为“月”，所属期应写作 YYYY-MM"
         holder = by_place[("accounts", 3, "holder_id")]
