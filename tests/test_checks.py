@@ -91,6 +91,26 @@ def test_a_roster_with_planted_problems_is_held_exactly_there(finance: Any) -> N
     assert any("2017-12-03 死亡" in step["fact"] for step in dead["reasons"][0]["evidence"])
     assert dead["reasons"][0]["title"] == "死亡后仍发放"
     assert "*************" in response.text  # a finance officer sees numbers masked
+    # The import error behind a hold, in the reader's language, from its message id and fields.
+    unknown = next(line for line in result["lines"] if line["key"] == "R-NOPROG")["reasons"][0]
+    assert unknown["title"] == "数据错误"
+    assert [(e["column"], e["message"], e["fields"], e["reason"]) for e in unknown["errors"]] == [
+        ("program_code", "error.import.reference_unknown", {"table": "programs", "key": "NOPE"},
+         "引用的补贴项目“NOPE”在本次导入的数据和系统已有数据中均不存在")]
+    english = client.get(f"/checks/{result['check_id']}", headers={**headers, "Accept-Language": "en"}).json()
+    unknown = next(line for line in english["lines"] if line["key"] == "R-NOPROG")["reasons"][0]
+    assert unknown["errors"][0]["reason"] == \
+        "refers to programs NOPE, which is neither in this dataset nor in the store"
+
+
+def test_an_import_error_stored_before_message_ids_reads_as_it_was_stored() -> None:
+    from audit.checks.service import render_reason
+
+    old = {"code": "import", "errors": [{"column": "id_number", "value": "430681195203041237",
+                                         "reason": "ID number check character is 7, expected 5"}]}
+    rendered = render_reason(old, "zh")
+    assert rendered["errors"] == [{"column": "id_number", "value": "43*************237",
+                                   "reason": "ID number check character is 7, expected 5"}]
 
 
 def test_a_held_line_is_released_only_with_a_reason_on_the_record(finance: Any) -> None:

@@ -25,7 +25,8 @@ def test_import_then_stats(engine: Engine, database_url: str, tmp_path: Path) ->
     report = tmp_path / "report.json"
     done = audit("import", str(COUNTY), "--json", str(report), url=database_url)
     assert done.returncode == 0, done.stderr
-    assert "imported as batch" in done.stdout
+    assert "导入完成，批次号" in done.stdout  # the operator's language: Chinese unless set otherwise
+    assert "家庭成员" in done.stdout and "新增" in done.stdout  # the counts, under Chinese headings
     data = json.loads(report.read_text(encoding="utf-8"))
     assert data["outcome"] == "committed" and data["counts"]["households"]["inserted"] == 2001
     stats = audit("stats", "--json", url=database_url)
@@ -35,21 +36,31 @@ def test_import_then_stats(engine: Engine, database_url: str, tmp_path: Path) ->
     assert {row["year"] for row in numbers["by_town_year"]} == {2016, 2017}
 
 
-def test_a_rejected_import_exits_non_zero_and_lists_errors_one_per_line(engine: Engine, database_url: str) -> None:
+def test_a_rejected_import_exits_non_zero_and_lists_errors_one_per_line(engine: Engine, database_url: str,
+                                                                         tmp_path: Path) -> None:
     audit("import", str(COUNTY), url=database_url)
-    done = audit("import", str(BAD), url=database_url)
+    report = tmp_path / "report.json"
+    done = audit("import", str(BAD), "--json", str(report), url=database_url)
     assert done.returncode == 1
-    lines = [line for line in done.stderr.splitlines() if line.startswith("error  ")]
+    lines = [line for line in done.stderr.splitlines() if line.startswith("错误  ")]
+    assert len(lines) == 25
+    assert "错误  明白卡/一卡通发放，第 5 行，amount，“12.345”：金额最多保留 2 位小数" in lines
+    assert "错误： 共 25 处行错误，未导入任何数据" in done.stderr
+    assert "Traceback" not in done.stderr
+    errors = json.loads(report.read_text(encoding="utf-8"))["errors"]
+    assert {"message": "error.import.amount_decimals", "reason": "金额最多保留 2 位小数"}.items() <= next(
+        e for e in errors if e["table"] == "card_payments" and e["row"] == 5).items()
+    english = audit("import", str(BAD), url=database_url, env={"AUDIT_LANGUAGE": "en"})
+    lines = [line for line in english.stderr.splitlines() if line.startswith("error  ")]
     assert len(lines) == 25
     assert "error  card_payments, row 5, amount, '12.345': amount has more than 2 decimals" in lines
-    assert "nothing was imported" in done.stderr
-    assert "Traceback" not in done.stderr
+    assert "nothing was imported" in english.stderr
 
 
 def test_a_missing_path_is_one_clear_line(engine: Engine, database_url: str, tmp_path: Path) -> None:
     done = audit("import", str(tmp_path / "nowhere"), url=database_url)
     assert done.returncode == 1
-    assert "no such file or folder" in done.stderr and "Traceback" not in done.stderr
+    assert "nowhere：文件或文件夹不存在" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_an_unmigrated_database_is_refused_with_the_fix(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
+from stdnum.cn import ric
 
 from audit.importer.service import import_path
 from audit.models import Household, ImportBatch, Person, QuarantinedRow, RowHistory
@@ -111,11 +113,9 @@ class TestBadRows:
         before = data_counts(imported)
         report = import_path(imported, BAD)
         assert report.outcome == "rejected"
-        found = {(e.table, e.row, e.column): e.reason for e in report.errors}
-        planted = {(e["table"], e["row"], e["column"]): e["reason"] for e in self.expected["errors"]}
-        assert set(found) == set(planted)
-        for place, fragment in planted.items():
-            assert fragment in found[place], (place, found[place])
+        found = {(e.table, e.row, e.column): e.message for e in report.errors}
+        planted = {(e["table"], e["row"], e["column"]): e["message"] for e in self.expected["errors"]}
+        assert found == planted
         assert data_counts(imported) == before
         with imported.connect() as conn:
             outcomes = conn.execute(select(ImportBatch.outcome, ImportBatch.error_count)).all()
@@ -124,14 +124,41 @@ class TestBadRows:
     def test_every_error_names_its_value(self, imported: Engine) -> None:
         report = import_path(imported, BAD)
         card = next(e for e in report.errors if e.table == "card_payments" and e.column == "amount"
-                    and "decimals" in e.reason)
+                    and e.message == "error.import.amount_decimals")
         assert card.value == "12.345" and card.row == 5
+
+    def test_the_report_reads_in_chinese_with_every_fact_of_each_error(self, imported: Engine) -> None:
+        report = import_path(imported, BAD)
+        chinese = report.as_dict("zh")["errors"]
+        planted = {(e["table"], e["row"], e["column"]) for e in self.expected["errors"]}
+        assert {(e["table"], e["row"], e["column"]) for e in chinese} == planted
+        for error in chinese:  # every reason is a Chinese sentence, none the id or a field left open
+            assert re.search(r"[\u4e00-\u9fff]", error["reason"]) and "{" not in error["reason"], error
+            assert not error["reason"].startswith(("error.", "warning.")), error
+        by_place = {(e["table"], e["row"], e["column"]): e for e in chinese}
+        head = by_place[("households", 5, "head_id_number")]
+        expected_check = ric.calc_check_digit(head["value"])
+        assert head["reason"] == f"身份证号校验位为 {head['value'][-1]}，应为 {expected_check}"
+        assert head["fields"] == {"found": head["value"][-1], "expected": expected_check}
+        assert by_place[("households", 9, "village_code")]["reason"] == \
+            "引用的行政村“430681999999”在本次导入的数据和系统已有数据中均不存在"
+        assert by_place[("households", 10, "exited_on")]["reason"] == "脱贫日期 2016-01-01 早于识别日期 2017-03-01"
+        assert by_place[("persons", 8, "name")]["reason"] == "必填项为空"
+        duplicates = [e for e in chinese if e["message"] == "error.import.duplicate_key"]
+        assert [e["fields"]["rows"] for e in duplicates] == [[13, 14], [13, 14]]
+        assert duplicates[0]["reason"] == "编号（主键）在第 13、14 行重复出现，且各行内容不同"
+        period = next(e for e in chinese if e["message"] == "error.import.period_for_program")
+        assert period["reason"] == "补贴项目 MIN_LIVING 的发放周期为“月”，所属期应写作 YYYY-MM"
+        holder = by_place[("accounts", 3, "holder_id")]
+        assert holder["reason"].startswith("holder_kind 为“单位”，此处应为统一社会信用代码：统一社会信用代码")
+        assert report.as_dict("en")["errors"][0]["reason"] == report.errors[0].reason  # English, as before
 
     def test_warnings_do_not_block(self, imported: Engine) -> None:
         report = import_path(imported, BAD)
-        reasons = {(w.table, w.column): w.reason for w in report.warnings}
+        messages = {(w.table, w.column): w.message for w in report.warnings}
         for expected in self.expected["warnings"]:
-            assert expected["reason"] in reasons[(expected["table"], expected["column"])]
+            assert messages[(expected["table"], expected["column"])] == expected["message"]
+        assert report.as_dict("zh")["warnings"][0]["reason"] == "未知的列，已忽略"
 
     def test_partial_stores_the_good_rows_and_quarantines_exactly_the_bad(self, imported: Engine) -> None:
         before = data_counts(imported)
@@ -151,7 +178,9 @@ class TestBadRows:
             row = conn.execute(select(QuarantinedRow).where(QuarantinedRow.table_name == "persons",
                                                             QuarantinedRow.row_number == 5)).one()._mapping
         assert row["raw"]["relation"] == "朋友"
-        assert row["errors"][0]["column"] == "relation"
+        error = row["errors"][0]
+        assert error["column"] == "relation" and error["message"] == "error.import.not_in_enum"
+        assert error["fields"]["codes"][0] == "head" and error["reason"].startswith("must be one of head, ")
 
     def test_a_legacy_id_and_a_lowercase_x_are_stored_normalised(self, imported: Engine) -> None:
         import_path(imported, BAD, partial=True)
@@ -252,6 +281,7 @@ class TestFormats:
         workbook.save(path)
         report = import_path(engine, path)
         assert report.outcome == "rejected"
+        assert report.errors[0].message == "error.import.id_number_is_a_number"
         assert "stored as a number" in report.errors[0].reason
         assert (report.errors[0].table, report.errors[0].row, report.errors[0].column) == ("deaths", 2, "id_number")
 
@@ -271,8 +301,9 @@ class TestRules:
         write_csv(tmp_path / "deaths.csv", ["id_number", "source"], [["430681195203041237", "x"]])
         report = import_path(engine, tmp_path)
         assert report.outcome == "rejected"
-        assert [(e.table, e.row, e.column, e.reason) for e in report.errors] == \
-            [("deaths", 1, "died_on", "required column is missing")]
+        assert [(e.table, e.row, e.column, e.message) for e in report.errors] == \
+            [("deaths", 1, "died_on", "error.import.column_missing")]
+        assert report.errors[0].reason == "required column is missing"
 
     def test_an_exact_duplicate_row_is_dropped_with_a_warning(self, engine: Engine, tmp_path: Path) -> None:
         row = ["430681195203041237", "2017-01-02", "民政"]
@@ -280,14 +311,18 @@ class TestRules:
         report = import_path(engine, tmp_path)
         assert report.outcome == "committed"
         assert report.counts["deaths"].inserted == 1 and report.counts["deaths"].unchanged == 1
-        assert "same row as row 2" in report.warnings[0].reason
+        assert (report.warnings[0].message, report.warnings[0].fields) == ("warning.import.duplicate_row",
+                                                                           {"first_row": 2})
+        assert report.warnings[0].text("zh") == "与第 2 行完全相同，重复行已忽略"
 
     def test_a_dataset_that_is_not_a_dataset(self, engine: Engine, tmp_path: Path) -> None:
         from audit.importer.read import DatasetError
 
         (tmp_path / "notes.txt").write_text("hello", encoding="utf-8")
-        with pytest.raises(DatasetError, match="folder, a .zip or an .xlsx"):
+        with pytest.raises(DatasetError, match="folder, a .zip or an .xlsx") as caught:  # str(): English
             import_path(engine, tmp_path / "notes.txt")
+        assert (caught.value.message_id, caught.value.fields) == ("error.dataset.not_a_dataset", {"file": "notes.txt"})
+        assert caught.value.text("zh") == "notes.txt：数据应为文件夹、.zip 压缩包或 .xlsx 工作簿"
 
 
 class TestAtomicity:

@@ -216,13 +216,17 @@ class TestArchives:
 
     def test_the_member_stream_stops_at_the_limit_whatever_it_is_given(self) -> None:
         endless = io.BytesIO(b"x" * 100_000)
-        bounded = _BoundedMember(endless, "a.zip: member deaths.csv", 1000)
-        with pytest.raises(DatasetError, match="deaths.csv: the member holds more than the 1,000 bytes"):
+        bounded = _BoundedMember(endless, "a.zip", "deaths.csv", 1000)
+        with pytest.raises(DatasetError, match="deaths.csv: the member holds more than the 1,000 bytes") as caught:
             while bounded.read(64):
                 pass
         assert endless.tell() <= 1001
+        assert (caught.value.message_id, caught.value.fields) == (
+            "error.dataset.member_overflow", {"archive": "a.zip", "member": "deaths.csv", "limit": 1000})
+        assert caught.value.text("zh") == \
+            "a.zip 中的文件 deaths.csv 的实际内容超过文件头声明的 1,000 字节，压缩包已损坏或被篡改"
         with pytest.raises(DatasetError):
-            _BoundedMember(io.BytesIO(b"x" * 100_000), "m", 1000).read()
+            _BoundedMember(io.BytesIO(b"x" * 100_000), "m.zip", "m", 1000).read()
 
     def test_an_under_declared_size_is_stopped_there_and_the_bad_crc_refused(
             self, engine: Engine, line_zips: dict[str, Path], decompressed: list[int]) -> None:
@@ -234,8 +238,9 @@ class TestArchives:
             self, engine: Engine, line_zips: dict[str, Path], decompressed: list[int]) -> None:
         report = import_path(engine, line_zips["consistent"])
         assert report.outcome == "rejected"
-        assert [(e.table, e.row, e.reason) for e in report.errors] == [
-            ("deaths", 2, "the line is longer than 1,048,576 characters; it is not read")]
+        assert [(e.table, e.row, e.message, e.fields) for e in report.errors] == [
+            ("deaths", 2, "error.import.line_too_long", {"limit": 1_048_576})]
+        assert report.errors[0].reason == "the line is longer than 1,048,576 characters; it is not read"
         assert sum(decompressed) == 2 * 8 * MiB  # detecting the encoding, then reading the rows
 
     def test_a_bad_crc(self, engine: Engine, tmp_path: Path) -> None:
@@ -407,8 +412,8 @@ class TestWorkbooks:
         path.write_bytes(workbook_bytes({"deaths": [DEATHS, deaths_row("x" * 300),
                                                     deaths_row(id_number="430681195203041245")]}))
         report = import_path(engine, path, partial=True)
-        assert [(e.table, e.row, e.column, e.reason) for e in report.errors] == [
-            ("deaths", 2, "source", "the cell is longer than 100 characters")]
+        assert [(e.table, e.row, e.column, e.message, e.fields) for e in report.errors] == [
+            ("deaths", 2, "source", "error.import.cell_too_long", {"limit": 100})]
         assert report.errors[0].value == "x" * 200 + "… (300 characters)"
         assert report.counts["deaths"].inserted == 1
 
@@ -442,8 +447,9 @@ class TestCsv:
             deaths_row(), deaths_row("x" * 200_000, id_number="430681195203041245"),
             deaths_row(id_number="430681195203041253")])
         report = import_path(engine, tmp_path, partial=True)
-        assert [(e.table, e.row, e.column, e.reason) for e in report.errors] == [
-            ("deaths", 3, "", "a cell is longer than 32,767 characters; the row is not read")]
+        assert [(e.table, e.row, e.column, e.message, e.fields) for e in report.errors] == [
+            ("deaths", 3, "", "error.import.row_cell_too_long", {"limit": 32_767})]
+        assert report.errors[0].text("zh") == "有单元格超过 32,767 个字符，该行未读取"
         counts = report.counts["deaths"]
         assert (counts.read, counts.inserted, counts.rejected) == (3, 2, 1)
         with engine.connect() as conn:
@@ -470,8 +476,8 @@ class TestCsv:
                 deaths_row(), ["y" * 5000, "z" * 5000, "w"], deaths_row(id_number="430681195203041245")],
                 newline=newline)
             report = import_path(engine, tmp_path, partial=True)
-            assert [(e.row, e.reason) for e in report.errors] == [
-                (3, "the line is longer than 1,000 characters; it is not read")], newline
+            assert [(e.row, e.message, e.fields) for e in report.errors] == [
+                (3, "error.import.line_too_long", {"limit": 1000})], newline
             assert report.counts["deaths"].read == 3
 
     @pytest.mark.parametrize(("text", "lines"), [
@@ -549,9 +555,11 @@ class TestCells:
             ["A3", "湘财农〔2017〕3号", "central", "industry", "1000000000000.00", "2017-03-01"],
         ])
         report = import_path(engine, tmp_path, partial=True)
-        assert [(e.row, e.column, e.reason) for e in report.errors] == [
-            (2, "amount", "amount is more than 1,000,000,000,000 yuan"),
-            (3, "amount", "amount is more than 1,000,000,000,000 yuan")]
+        assert [(e.row, e.column, e.message, e.fields) for e in report.errors] == [
+            (2, "amount", "error.import.amount_too_large", {"most": 10**12}),
+            (3, "amount", "error.import.amount_too_large", {"most": 10**12})]
+        assert report.errors[0].reason == "amount is more than 1,000,000,000,000 yuan"
+        assert report.errors[0].text("zh") == "金额超过 1,000,000,000,000 元的上限"
         assert report.counts["allocations"].inserted == 1
 
     def test_a_project_budget_beyond_any_county(self, engine: Engine, tmp_path: Path) -> None:
@@ -567,9 +575,10 @@ class TestCells:
         write_csv(tmp_path / "deaths.csv", DEATHS, [
             deaths_row(died_on="0001-01-01"), deaths_row(died_on="9999-12-31", id_number="430681195203041245")])
         report = import_path(engine, tmp_path)
-        assert [(e.row, e.column, e.reason) for e in report.errors] == [
-            (2, "died_on", "0001-01-01 is not a plausible date (years 1900-2100)"),
-            (3, "died_on", "9999-12-31 is not a plausible date (years 1900-2100)")]
+        assert [(e.row, e.column, e.message, e.fields) for e in report.errors] == [
+            (2, "died_on", "error.import.date_implausible", {"date": "0001-01-01", "first": 1900, "last": 2100}),
+            (3, "died_on", "error.import.date_implausible", {"date": "9999-12-31", "first": 1900, "last": 2100})]
+        assert report.errors[0].reason == "0001-01-01 is not a plausible date (years 1900-2100)"
 
     def test_arabic_indic_digits_are_not_digits(self, engine: Engine, tmp_path: Path) -> None:
         header = ["allocation_id", "doc_number", "source_level", "purpose", "amount", "issued_on"]
@@ -584,8 +593,9 @@ class TestCells:
         archive = write_zip(tmp_path / "nul.zip", [csv_member("deaths.csv", DEATHS, [
             deaths_row("民\x00政"), deaths_row(id_number="430681195203041245")])])
         report = import_path(engine, archive)
-        assert [(e.row, e.column, e.value, e.reason) for e in report.errors] == [
-            (2, "source", "民\\x00政", "text contains a NUL character (\\x00), which no record may hold")]
+        assert [(e.row, e.column, e.value, e.message) for e in report.errors] == [
+            (2, "source", "民\\x00政", "error.import.text_nul")]
+        assert report.errors[0].reason == "text contains a NUL character (\\x00), which no record may hold"
         # Partial: the good row is stored, the bad one quarantined with its cells shown
         # escaped, which PostgreSQL's JSON can hold.
         report = import_path(engine, archive, partial=True)
@@ -652,8 +662,14 @@ class TestRequests:
                                             {"content-type": "application/json"})
         print(f"300 MB login body: {status} after {pulled:,} bytes")
         assert status == 413
-        assert body == {"detail": "the request body is larger than 16 KB, the most this route accepts"}
+        # No user is known at the door: the language is the request's Accept-Language, else Chinese.
+        assert body == {"detail": "请求内容超过 16 KB，超出此接口允许的上限", "message": "error.limit.body_too_large"}
         assert pulled <= 16 * 1024 + CHUNK
+        status, body, pulled = asgi_request(create_app(), "/auth/login", streamed(300 * MiB),
+                                            {"content-type": "application/json", "accept-language": "en-US,en"})
+        assert status == 413
+        assert body == {"detail": "the request body is larger than 16 KB, the most this route accepts",
+                        "message": "error.limit.body_too_large"}
 
     def test_a_300_mb_upload_without_content_length_is_stopped_at_the_upload_limit(
             self, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -664,7 +680,8 @@ class TestRequests:
         status, body, pulled = asgi_request(create_app(), "/api/datasets", streamed(300 * MiB),
                                             {"content-type": "application/zip", **headers["admin1"]})
         print(f"300 MB upload, 1 MB limit: {status} after {pulled:,} bytes")
-        assert status == 413 and "larger than 1 MB" in body["detail"]
+        assert status == 413 and body == {"detail": "请求内容超过 1 MB，超出此接口允许的上限",
+                                          "message": "error.limit.body_too_large"}
         assert MiB < pulled <= MiB + 2 * CHUNK
 
     def test_a_too_large_content_length_is_refused_before_reading(self, engine: Engine) -> None:
@@ -676,9 +693,12 @@ class TestRequests:
             status, body, pulled = asgi_request(app, path, streamed(300 * MiB),
                                                 {"content-type": "application/json", "content-length": str(size)})
             assert (status, pulled) == (413, 0), path
-            assert "larger than" in body["detail"]
-        status, body, pulled = asgi_request(app, "/api/auth/login", [b"{}"], {"content-length": "12abc"})
+            assert body["message"] == "error.limit.body_too_large"
+        status, body, pulled = asgi_request(app, "/api/auth/login", [b"{}"], {"content-length": "12abc",
+                                                                          "accept-language": "en"})
         assert (status, pulled) == (400, 0)
+        assert body == {"detail": "the Content-Length header is not a number of bytes",
+                        "message": "error.limit.content_length"}
 
     def test_normal_requests_pass(self, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
         client, headers = logged_in(engine, {"inspector1": "inspector", "finance1": "finance"})
@@ -717,7 +737,7 @@ class TestRequests:
         for headers in ({"content-type": "application/json"}, {}):  # FastAPI reads JSON without a type too
             response = client.post("/api/auth/login", content=body, headers=headers)
             assert response.status_code == 422, (body, headers, response.text)
-            assert "surrogate" in response.json()["detail"] or "NUL" in response.json()["detail"]
+            assert response.json()["message"] in {"error.limit.text_surrogate", "error.limit.text_nul"}
 
     @pytest.mark.parametrize("body", [
         b'{"name": "\\ud83d\\ude00", "password": "x"}',  # a pair: one character
@@ -733,13 +753,15 @@ class TestRequests:
         client, headers = logged_in(engine, {"finance1": "finance"})
         response = client.post("/api/records/card_payments", content=b'{"payment_id": "P\\ud800"}', headers={
             "content-type": "application/json", "Idempotency-Key": "key-0001", **headers["finance1"]})
-        assert response.status_code == 422 and "surrogate" in response.json()["detail"]
+        assert response.status_code == 422 and response.json()["message"] == "error.limit.text_surrogate"
+        assert response.json()["detail"].startswith("文本中不能含有不成对的代理码位转义")
 
     def test_a_nul_in_a_csv_roster_is_a_422(self, engine: Engine) -> None:
         client, headers = logged_in(engine, {"finance1": "finance"})
         response = client.post("/api/checks/card-roster/file", content=b"payment_id\nP\x001\n",
                                headers={"content-type": "text/csv", **headers["finance1"]})
-        assert response.status_code == 422 and "NUL" in response.json()["detail"]
+        assert response.status_code == 422 and response.json() == {"detail": "文本中不能含有 NUL 字符",
+                                                                   "message": "error.limit.text_nul"}
 
     @staticmethod
     def scanned(chunks: list[bytes]) -> bool:
@@ -799,4 +821,5 @@ class TestRequests:
         assert client.post("/upload", content=b"x" * 900).json() == {"size": 900}
         assert spooled[0].suffix == ".zip" and not spooled[0].exists()
         response = client.post("/upload", content=b"x" * 1500)
+        # An app without the limits' handler answers as for any HTTPException, in English.
         assert response.status_code == 413 and "larger than 1,000 bytes" in response.json()["detail"]

@@ -23,7 +23,8 @@ PREFIXES = ("error", "evidence", "note", "clause", "criterion", "when", "feature
 DYNAMIC = [f"note.above_{k}" for k in ("standard", "cap")] + [f"evidence.program_{k}" for k in ("standard", "cap")] \
     + [f"note.{w}_{s}" for w in ("invoice", "voucher") for s in ("number", "reused")] \
     + [f"note.member_is_{r}" for r in ("legal_rep", "shareholder")] \
-    + [f"feature.{f}" for f in ("amount_vs_program", "batch_size", "unit_share", "card_payments")]
+    + [f"feature.{f}" for f in ("amount_vs_program", "batch_size", "unit_share", "card_payments")] \
+    + [f"cli.import.heading.{h}" for h in ("read", "inserted", "updated", "unchanged", "rejected")]
 
 
 def _fields(template: str) -> set[tuple[str, str]]:
@@ -66,6 +67,7 @@ def test_every_code_family_role_operation_and_value_has_its_words() -> None:
     assert all(f"family.{family}" in known for family in FAMILIES)
     assert all(f"enum.user_role.{role}" in known for role in ROLES)
     assert all(f"enum.operation.{operation}" in known for operation in POLICY)
+    assert all(f"enum.table.{table}" in known for table in importer_spec.BY_NAME)  # a message names a table
     enums = {"ATTRIBUTE": "attribute", "RELATION": "relation", "SCHOOL_STAGE": "school_stage", "ROLE": "role",
              "KINSHIP_KIND": "kinship", "ORG_KIND": "org_kind", "HOLDER_KIND": "holder_kind", "PERIOD_KIND": "period",
              "BASIS": "basis", "SOURCE_LEVEL": "source_level", "PURPOSE": "purpose", "UNIT": "unit",

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
+from typing import Any
 
 import pytest
 from stdnum import luhn
@@ -19,6 +22,15 @@ def make_id(body17: str) -> str:
     return body17 + ric.calc_check_digit(body17 + "0")
 
 
+@contextmanager
+def refused(message_id: str, **fields: Any) -> Iterator[None]:
+    """The block raises a CellError saying ``message_id``, with (at least) these fields."""
+    with pytest.raises(parse.CellError) as caught:
+        yield
+    assert caught.value.message_id == message_id, str(caught.value)
+    assert {name: caught.value.fields.get(name) for name in fields} == fields
+
+
 class TestIdNumber:
     def test_a_valid_id_is_kept(self) -> None:
         assert parse.id_number(VALID_ID) == VALID_ID
@@ -33,26 +45,26 @@ class TestIdNumber:
 
     def test_a_wrong_check_character_is_an_error_naming_the_expected_one(self) -> None:
         wrong = VALID_ID[:-1] + "5"
-        with pytest.raises(parse.CellError, match="check character is 5, expected 7"):
+        with refused("error.import.id_number_check", found="5", expected="7"):
             parse.id_number(wrong)
 
     def test_an_impossible_birth_date_is_an_error(self) -> None:
-        with pytest.raises(parse.CellError, match="not a real date"):
+        with refused("error.import.id_number_birth_date", birth_date="19520230"):
             parse.id_number(make_id("43068119520230123"))
 
     def test_a_future_birth_date_is_an_error(self) -> None:
-        with pytest.raises(parse.CellError, match="out of range"):
+        with refused("error.import.id_number_birth_range", born="2199-01-01"):
             parse.id_number(make_id("43068121990101123"))
 
     def test_the_legacy_15_digit_form_becomes_18(self) -> None:
         assert parse.id_number("430681520304123") == make_id("43068119520304123")
 
     def test_wrong_lengths_are_errors(self) -> None:
-        with pytest.raises(parse.CellError, match="18 characters"):
+        with refused("error.import.id_number_length", length=16):
             parse.id_number("4306811952030412")
 
     def test_letters_inside_are_errors(self) -> None:
-        with pytest.raises(parse.CellError, match="17 digits"):
+        with refused("error.import.id_number_form"):
             parse.id_number("43068119520304A237")
 
     def test_an_unknown_region_only_warns(self) -> None:
@@ -60,14 +72,15 @@ class TestIdNumber:
         with pytest.raises(parse.CellWarning) as warning:
             parse.id_number(unknown)
         assert warning.value.value == unknown
-        assert "region code 999999" in warning.value.reason
+        assert (warning.value.message_id, warning.value.fields) == ("warning.import.region_unknown", {"region": "999999"})
+        assert warning.value.text("zh") == "地区代码 999999 不是已知的县级行政区划代码"
 
     def test_a_region_created_after_the_birth_year_is_fine(self) -> None:
         # 430681 (Miluo) dates from 1989; people born before carry it rightly.
         assert parse.id_number(make_id("43068119300101123")).startswith("430681")
 
     def test_a_workbook_number_is_refused_not_rounded(self) -> None:
-        with pytest.raises(parse.CellError, match="stored as a number"):
+        with refused("error.import.id_number_is_a_number"):
             parse.id_number(4.30681195203041e17)
 
     def test_empty_is_none(self) -> None:
@@ -79,11 +92,15 @@ class TestCreditCode:
         assert parse.uscc_code("91110000600037341l") == "91110000600037341L"
 
     def test_a_wrong_check_character(self) -> None:
-        with pytest.raises(parse.CellError, match="check character"):
+        with refused("error.import.uscc_check", found="M", expected="L"):
             parse.uscc_code("91110000600037341M")
 
+    def test_a_letter_among_the_first_eight(self) -> None:
+        with refused("error.import.uscc_form"):
+            parse.uscc_code("9111000A600037341L")
+
     def test_a_short_code(self) -> None:
-        with pytest.raises(parse.CellError, match="18 characters"):
+        with refused("error.import.uscc_length", length=16):
             parse.uscc_code("9111000060003734")
 
 
@@ -94,19 +111,24 @@ class TestAccountNumber:
         assert parse.account_number("6228 4804 0256 4890 018") == card
 
     def test_a_failed_luhn_check_on_a_card_only_warns(self) -> None:
-        with pytest.raises(parse.CellWarning, match="Luhn"):
+        with pytest.raises(parse.CellWarning) as warning:
             parse.account_number("6228480402564890019")
+        assert warning.value.message_id == "warning.import.card_luhn" and "Luhn" in warning.value.reason
 
     def test_a_passbook_account_outside_16_to_19_digits_has_no_luhn_check(self) -> None:
         assert parse.account_number("43001234567890123456") == "43001234567890123456"
 
     def test_letters_are_an_error(self) -> None:
-        with pytest.raises(parse.CellError, match="only digits"):
+        with refused("error.import.account_digits"):
             parse.account_number("62284800A1")
 
     def test_a_workbook_float_is_refused(self) -> None:
-        with pytest.raises(parse.CellError, match="stored as a number"):
+        with refused("error.import.account_is_a_number"):
             parse.account_number(6.228480402564890e18)
+
+    def test_a_wrong_length_names_it_and_the_bounds(self) -> None:
+        with refused("error.import.account_length", length=5, least=6, most=30):
+            parse.account_number("12345")
 
     def test_a_workbook_integer_keeps_its_digits(self) -> None:
         assert parse.account_number(6228480402564890018) == "6228480402564890018"
@@ -121,12 +143,12 @@ class TestDates:
         assert parse.a_date(datetime(2017, 3, 5, 0, 0)) == date(2017, 3, 5)
 
     def test_an_impossible_date(self) -> None:
-        with pytest.raises(parse.CellError, match="not a real date"):
+        with refused("error.import.date_not_real", date="2017-02-29"):
             parse.a_date("2017-02-29")
 
     @pytest.mark.parametrize("text", ["05/03/2017", "17/3/5", "March 5", "20170305"])
     def test_other_forms_are_errors(self, text: str) -> None:
-        with pytest.raises(parse.CellError, match="not a date"):
+        with refused("error.import.not_a_date"):
             parse.a_date(text)
 
 
@@ -143,19 +165,19 @@ class TestMoney:
         assert parse.money_fen(19.99) == 1999
 
     def test_three_decimals_is_an_error(self) -> None:
-        with pytest.raises(parse.CellError, match="more than 2 decimals"):
+        with refused("error.import.amount_decimals"):
             parse.money_fen("12.345")
 
     def test_wan_yuan_is_refused(self) -> None:
-        with pytest.raises(parse.CellError, match="万元"):
+        with refused("error.import.amount_in_wan"):
             parse.money_fen("3万")
 
     def test_negative_is_an_error(self) -> None:
-        with pytest.raises(parse.CellError, match="negative"):
+        with refused("error.import.amount_negative"):
             parse.money_fen("-5")
 
     def test_words_are_an_error(self) -> None:
-        with pytest.raises(parse.CellError, match="not an amount"):
+        with refused("error.import.amount_form"):
             parse.money_fen("six hundred")
 
     def test_the_result_is_an_exact_integer(self) -> None:
@@ -172,15 +194,19 @@ class TestBooleansEnumsAndPeriods:
         assert parse.boolean(text) is value
 
     def test_a_bad_boolean(self) -> None:
-        with pytest.raises(parse.CellError, match="yes/no"):
+        with refused("error.import.not_a_boolean"):
             parse.boolean("maybe")
 
     def test_enumerations_take_the_code_or_the_chinese_term(self) -> None:
         assert ATTRIBUTE("low_income") == "low_income"
         assert ATTRIBUTE("低保贫困户") == "low_income"
         assert RELATION("户主") == "head"
-        with pytest.raises(parse.CellError, match="must be one of"):
+        with pytest.raises(parse.CellError) as caught:
             RELATION("朋友")
+        assert caught.value.message_id == "error.import.not_in_enum"
+        assert caught.value.fields["codes"] == list(RELATION.codes)
+        # A Chinese reader is offered the Chinese terms first, the codes after them.
+        assert caught.value.text("zh").startswith("应填写以下之一：户主、配偶、子女、父母、孙子女、其他（或代码 head、")
 
     @pytest.mark.parametrize(("text", "value"), [
         ("2017", "2017"), ("2017-03", "2017-03"), ("2017-3", "2017-03"), ("2017年3月", "2017-03"),
@@ -190,13 +216,13 @@ class TestBooleansEnumsAndPeriods:
         assert parse.period(text) == value
 
     def test_a_thirteenth_month(self) -> None:
-        with pytest.raises(parse.CellError, match="month must be"):
+        with refused("error.import.period_month"):
             parse.period("2017-13")
 
     def test_disability_levels(self) -> None:
         assert parse.disability_level("二级") == 2
         assert parse.disability_level("1") == 1
-        with pytest.raises(parse.CellError, match="1-4"):
+        with refused("error.import.disability_level"):
             parse.disability_level("5")
 
 
@@ -237,23 +263,26 @@ class TestBounds:
     @pytest.mark.parametrize("raw", ["1000000000000.01", "99999999999999999999.99", "92233720368547758.08",
                                      10**20, 1e15])
     def test_more_is_an_error(self, raw: str | int | float) -> None:
-        with pytest.raises(parse.CellError, match="more than 1,000,000,000,000 yuan|not an amount"):
+        with pytest.raises(parse.CellError) as caught:
             parse.money_fen(raw)
+        assert caught.value.message_id in {"error.import.amount_too_large", "error.import.amount_form"}
+        if caught.value.message_id == "error.import.amount_too_large":
+            assert caught.value.fields == {"most": 10**12} and "1,000,000,000,000 yuan" in str(caught.value)
 
     def test_a_third_decimal_is_found_past_decimal_precision(self) -> None:
         # Decimal arithmetic rounds to 28 digits: times 100 this would look whole.
-        with pytest.raises(parse.CellError, match="more than 2 decimals"):
+        with refused("error.import.amount_decimals"):
             parse.money_fen("1." + "0" * 40 + "1")
 
     @pytest.mark.parametrize("text", ["1899-12-31", "0001-01-01", "9999-12-31", "2101-01-01", "2101年1月1日"])
     def test_implausible_dates(self, text: str) -> None:
-        with pytest.raises(parse.CellError, match="not a plausible date"):
+        with refused("error.import.date_implausible", first=1900, last=2100):
             parse.a_date(text)
 
     def test_plausible_dates_at_the_edges(self) -> None:
         assert parse.a_date("1900-01-01") == date(1900, 1, 1)
         assert parse.a_date("2100-12-31") == date(2100, 12, 31)
-        with pytest.raises(parse.CellError, match="not a plausible date"):
+        with refused("error.import.date_implausible", date="1899-12-30"):
             parse.a_date(datetime(1899, 12, 30))  # an Excel date cell holding 0
 
     @pytest.mark.parametrize("raw", ["inf", "-inf", "nan", "infinity", "1e400", "1e13", float("inf"), float("nan"),
@@ -264,7 +293,7 @@ class TestBounds:
 
     @pytest.mark.parametrize("raw", ["2147483648", "-2147483648", "1" * 5000, 1e300])
     def test_whole_numbers_fit_the_database(self, raw: str | float) -> None:
-        with pytest.raises(parse.CellError, match="too large"):
+        with refused("error.import.integer_too_large", most=2**31 - 1):
             parse.integer(raw)
 
     def test_the_largest_whole_number(self) -> None:
@@ -273,16 +302,20 @@ class TestBounds:
 
 
 class TestText:
-    @pytest.mark.parametrize(("text", "reason"), [
-        ("民\x00政", "NUL character"),
-        ("\ud800", "unpaired surrogate \\(\\\\ud800\\)"),
-        ("中\udfff文", "unpaired surrogate \\(\\\\udfff\\)"),
-        ("x" * 32_768, "longer than 32,767 characters \\(32,768\\)"),
+    @pytest.mark.parametrize(("text", "message_id", "fields", "english"), [
+        ("民\x00政", "error.import.text_nul", {}, "NUL character"),
+        ("\ud800", "error.import.text_surrogate", {"code": "\\ud800"}, "unpaired surrogate (\\ud800)"),
+        ("中\udfff文", "error.import.text_surrogate", {"code": "\\udfff"}, "unpaired surrogate (\\udfff)"),
+        ("x" * 32_768, "error.import.text_too_long", {"limit": 32_767, "length": 32_768},
+         "longer than 32,767 characters (32,768)"),
     ])
-    def test_what_no_record_can_hold_is_an_error_in_every_text_cell(self, text: str, reason: str) -> None:
+    def test_what_no_record_can_hold_is_an_error_in_every_text_cell(self, text: str, message_id: str,
+                                                                     fields: dict[str, Any], english: str) -> None:
         for parser in (parse.key_text, parse.id_number, parse.money_fen, parse.a_date, RELATION):
-            with pytest.raises(parse.CellError, match=reason):
+            with pytest.raises(parse.CellError) as caught:
                 parser(text)
+            assert (caught.value.message_id, caught.value.fields) == (message_id, fields)
+            assert english in str(caught.value)  # str() is the English text, for logs
 
     def test_a_cell_at_the_limit_is_kept(self) -> None:
         assert parse.key_text("x" * 32_767) == "x" * 32_767

@@ -43,6 +43,18 @@ def test_an_uploaded_dataset_goes_through_the_same_importer(api: Any) -> None:
     assert rejected.status_code == 422
     assert len(rejected.json()["errors"]) == 25 and rejected.json()["outcome"] == "rejected"
     assert data_counts(engine) == before
+    # Each error in the reader's language (Chinese without a preference), beside its id and fields.
+    decimals = next(e for e in rejected.json()["errors"] if e["message"] == "error.import.amount_decimals")
+    assert decimals["reason"] == "金额最多保留 2 位小数" and decimals["fields"] == {}
+    head = next(e for e in rejected.json()["errors"] if e["message"] == "error.import.id_number_check")
+    assert head["reason"].startswith("身份证号校验位为 ") and "*" in head["value"]  # the ID masked
+    english = client.post("/datasets", content=zipped(BAD), headers={**admin, "Accept-Language": "en-US,en"})
+    assert {"message": "error.import.amount_decimals", "reason": "amount has more than 2 decimals"}.items() <= next(
+        e for e in english.json()["errors"] if e["message"] == "error.import.amount_decimals").items()
+    # A file that is no archive: the dataset's own reason, in the reader's language.
+    broken = client.post("/datasets", content=b"not a zip at all", headers=admin)
+    assert broken.status_code == 422 and broken.json()["message"] == "error.dataset_unreadable"
+    assert broken.json()["detail"].startswith("数据无法读取：") and "不是可读取的 zip 压缩包" in broken.json()["detail"]
     with engine.connect() as conn:
         assert conn.execute(select(ImportBatch.outcome).order_by(ImportBatch.id.desc()).limit(1)).scalar_one() \
             == "rejected"
@@ -78,7 +90,9 @@ def test_a_record_is_created_once_per_idempotency_key(api: Any) -> None:
                             .where(CardPayment.payment_id == "API-0001")).scalar_one() == 1
     bad = client.post("/api/records/card_payments", json={**body, "payment_id": "API-2", "amount": "12.345"},
                       headers={**headers["admin1"], "Idempotency-Key": "another-key-0002"})
-    assert bad.status_code == 422 and "more than 2 decimals" in bad.text
+    assert bad.status_code == 422 and bad.json()["message"] == "error.record_invalid"
+    assert [(e["column"], e["message"], e["reason"]) for e in bad.json()["errors"]] == [
+        ("amount", "error.import.amount_decimals", "金额最多保留 2 位小数")]
     assert client.post("/api/records/card_payments", json=body, headers=headers["admin1"]).status_code == 422
 
 
@@ -112,7 +126,10 @@ def test_records_are_read_paged_and_masked_for_all_but_inspectors(api: Any) -> N
     assert finance["total"] == inspector["total"] > 5 and len(finance["items"]) == 5
     assert "*" in finance["items"][0]["head_id_number"] and "*" not in inspector["items"][0]["head_id_number"]
     assert client.get("/api/records/households", params={"colour": "red"}, headers=headers["finance1"]).status_code == 422
-    assert client.get("/api/records/card_payments", params={"amount": "x"}, headers=headers["finance1"]).status_code == 422
+    refused = client.get("/api/records/card_payments", params={"amount": "x"},
+                         headers={**headers["finance1"], "Accept-Language": "en"})
+    assert refused.status_code == 422
+    assert refused.json()["detail"] == "the filter amount cannot take x (not an amount in yuan (e.g. 1250.50))"
     assert client.get("/api/records/nothing", headers=headers["finance1"]).status_code == 404
     assert client.get("/api/records/villages", params={"exit_year": "9" * 30}, headers=headers["finance1"]
                       ).status_code == 422

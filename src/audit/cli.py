@@ -102,12 +102,15 @@ def import_(
     json_report: Annotated[Path | None, typer.Option("--json", help="Write the full report here")] = None,
 ) -> None:
     """Import a dataset in interchange-v1: all or nothing unless --partial."""
+    from audit.auth.commands import cli_language, fail_with
     from audit.config import get_settings
     from audit.db import get_engine
+    from audit.i18n import t
     from audit.importer.read import DatasetError
     from audit.importer.service import import_path
     from audit.migrate import ensure_current
 
+    lang = cli_language()
     engine = get_engine()
     ensure_current(engine)
     with Progress(TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(),
@@ -122,34 +125,44 @@ def import_(
         try:
             report = import_path(engine, path, partial=partial, progress=progress)
         except DatasetError as exc:
-            fail(str(exc))
-    if json_report:
-        json_report.write_text(json.dumps(report.as_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
-    _print_counts(report)
+            fail_with(exc.message_id, **exc.fields)
+    if json_report:  # message ids and fields for programs, reasons for the operator to read
+        json_report.write_text(json.dumps(report.as_dict(lang), ensure_ascii=False, indent=2), encoding="utf-8")
+    _print_counts(report, lang)
+
+    def show(kind: str, problem: Any) -> None:
+        err.print(t(kind, lang, line=problem.line(lang)), highlight=False, markup=False, soft_wrap=True)
+
     shown = get_settings().import_errors_shown
     for problem in report.errors[:shown]:
-        err.print("error  " + problem.line(), highlight=False, markup=False, soft_wrap=True)
+        show("cli.import.error", problem)
     if len(report.errors) > shown:
-        err.print(f"... and {len(report.errors) - shown} more errors (see --json for all)")
+        err.print(t("cli.import.more_errors", lang, count=len(report.errors) - shown), highlight=False, markup=False)
     if report.warnings:
         for problem in report.warnings[:10]:
-            err.print("warning  " + problem.line(), highlight=False, markup=False, soft_wrap=True)
+            show("cli.import.warning", problem)
         if len(report.warnings) > 10:
-            err.print(f"... and {len(report.warnings) - 10} more warnings")
+            err.print(t("cli.import.more_warnings", lang, count=len(report.warnings) - 10), highlight=False,
+                      markup=False)
     if report.outcome == "rejected":
-        fail(f"{len(report.errors)} row errors: nothing was imported "
-             "(fix them, or use --partial to store the valid rows)")
-    verb = "imported with rows quarantined" if report.outcome == "committed_partial" else "imported"
-    console.print(f"{verb} as batch {report.batch_id} in {report.seconds:.1f} s")
+        fail_with("cli.import.rejected", count=len(report.errors))
+    done = "cli.import.done_partial" if report.outcome == "committed_partial" else "cli.import.done"
+    console.print(t(done, lang, batch_id=report.batch_id, seconds=report.seconds), highlight=False, markup=False)
 
 
-def _print_counts(report) -> None:  # noqa: ANN001
-    table = Table(title=f"import of {report.source}")
-    for heading in ("table", "read", "inserted", "updated", "unchanged", "rejected"):
-        table.add_column(heading, justify="left" if heading == "table" else "right")
+# The counts of the import's table, each under its heading (cli.import.heading.<name>).
+_COUNTS = ("read", "inserted", "updated", "unchanged", "rejected")
+
+
+def _print_counts(report: Any, lang: str) -> None:
+    from audit.i18n import t
+
+    table = Table(title=t("cli.import.title", lang, source=report.source))
+    table.add_column(t("cli.import.heading.table", lang), justify="left")
+    for heading in _COUNTS:
+        table.add_column(t(f"cli.import.heading.{heading}", lang), justify="right")
     for name, counts in report.counts.items():
-        table.add_row(name, *(f"{getattr(counts, f):,}" for f in
-                              ("read", "inserted", "updated", "unchanged", "rejected")))
+        table.add_row(t("cli.import.table", lang, table=name), *(f"{getattr(counts, f):,}" for f in _COUNTS))
     console.print(table)
 
 

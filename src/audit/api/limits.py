@@ -14,9 +14,12 @@ check this replaces let a 300 MB login body cost 1.5 GB):
   and, in JSON, unpaired surrogate escapes such as ``\\ud800`` (valid JSON, but no
   character: they cannot be encoded as UTF-8 and fail when they reach the database).
 
-Both signal a refusal by raising an ``HTTPException`` from ``receive``, which FastAPI passes
-on to its handler (so the response is the usual ``{"detail": ...}``); the middleware
-answers itself if the app lets the exception out. :func:`spool_body` streams an upload to a
+Both signal a refusal by raising a :class:`Refused` (an ``HTTPException``) from ``receive``,
+which FastAPI passes on to the handler :func:`install_limits` installs; the middleware
+answers itself if the app lets the exception out, or before the app runs. Either way the
+answer is ``{"detail": <text>, "message": <id>}`` like every other refusal, in the language
+of the request's ``Accept-Language`` (the user is not known at this layer: no token has
+been read yet when a body is refused at the door). :func:`spool_body` streams an upload to a
 temporary file under the same kind of limit, for routes that must not hold it in memory.
 """
 
@@ -28,34 +31,61 @@ import re
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from audit.config import get_settings
+from audit.i18n import negotiate, t
 
 
 class Refused(HTTPException):
-    """A request refused by a limit; raised from ``receive`` while the body streams."""
+    """A request refused by a limit; raised from ``receive`` while the body streams. Its
+    reason is the message ``message_id`` with ``fields``; ``detail`` is the English text
+    (what a handler that does not know the message shows)."""
+
+    def __init__(self, status: int, message_id: str, /, **fields: Any) -> None:
+        super().__init__(status, t(message_id, "en", **fields))
+        self.message_id = message_id
+        self.fields = fields
 
 
-def _size(limit: int) -> str:
+def _size(limit: int) -> tuple[int, str]:
+    """A limit in the largest unit that divides it: (1, "MB") for 1 MiB, (300, "B") for 300."""
     if limit >= 1 << 20 and limit % (1 << 20) == 0:
-        return f"{limit >> 20} MB"
+        return limit >> 20, "MB"
     if limit >= 1 << 10 and limit % (1 << 10) == 0:
-        return f"{limit >> 10} KB"
-    return f"{limit:,} bytes"
+        return limit >> 10, "KB"
+    return limit, "B"
 
 
 def _too_large(limit: int) -> Refused:
-    return Refused(413, f"the request body is larger than {_size(limit)}, the most this route accepts")
+    size, unit = _size(limit)
+    return Refused(413, "error.limit.body_too_large", limit=limit, size=size, unit=unit)
 
 
-async def _respond(send: Send, status: int, detail: str) -> None:
-    body = json.dumps({"detail": detail}).encode()
-    await send({"type": "http.response.start", "status": status,
+def _language(headers: Iterable[tuple[bytes, bytes]]) -> str:
+    accept = next((value for key, value in headers if key.lower() == b"accept-language"), None)
+    return negotiate(accept.decode("latin-1") if accept is not None else None)
+
+
+def _body(refusal: Refused, lang: str) -> dict[str, str]:
+    return {"detail": t(refusal.message_id, lang, **refusal.fields), "message": refusal.message_id}
+
+
+async def refused_handler(request: Request, exc: Exception) -> JSONResponse:
+    """A refusal raised while a route read its body, in the language the request asks for."""
+    assert isinstance(exc, Refused)
+    return JSONResponse(_body(exc, _language(request.headers.raw)), status_code=exc.status_code)
+
+
+async def _respond(send: Send, scope: Scope, refusal: Refused) -> None:
+    body = json.dumps(_body(refusal, _language(scope.get("headers", ()))), ensure_ascii=False).encode()
+    await send({"type": "http.response.start", "status": refusal.status_code,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
 
@@ -91,7 +121,7 @@ async def _run(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None
         refusal = _refusal(exc)
         if refusal is None or started:
             raise
-        await _respond(send, refusal.status_code, refusal.detail)
+        await _respond(send, scope, refusal)
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
@@ -132,10 +162,10 @@ class LimitBody:
         declared = _header(scope, b"content-length")
         if declared is not None:
             if not declared.strip().isdigit():  # bytes: ASCII digits only
-                await _respond(send, 400, "the Content-Length header is not a number of bytes")
+                await _respond(send, scope, Refused(400, "error.limit.content_length"))
                 return
             if int(declared.strip()) > limit:  # refused before a byte of the body is read
-                await _respond(send, 413, _too_large(limit).detail)
+                await _respond(send, scope, _too_large(limit))
                 return
         received = 0
 
@@ -153,9 +183,8 @@ class LimitBody:
 
 # ---------------------------------------------------------------- text no record can hold
 
-NUL_REFUSED = "text may not contain NUL characters"
-SURROGATE_REFUSED = ("text may not contain an unpaired surrogate escape (\\ud800-\\udfff not in a "
-                     "high-low pair): it is not a character")
+NUL_REFUSED = "error.limit.text_nul"
+SURROGATE_REFUSED = "error.limit.text_surrogate"
 
 # In JSON with every escaped backslash pair (``\\\\``) replaced by a plain byte, each
 # remaining backslash starts an escape (a run of backslashes pairs up from its start, and no
@@ -230,7 +259,7 @@ class RefuseUnstorableText:
         raw_path = bytes(scope.get("raw_path") or b"").lower()
         query = bytes(scope.get("query_string") or b"").lower()
         if b"%00" in raw_path or b"%00" in query or b"\x00" in query or "\x00" in scope["path"]:
-            await _respond(send, 422, NUL_REFUSED)
+            await _respond(send, scope, Refused(422, NUL_REFUSED))
             return
         scanner = _scanner_for(scope)
         if scanner is None:
@@ -252,6 +281,7 @@ def install_limits(app: FastAPI, upload_paths: Iterable[str]) -> None:
     """Install both middlewares, the size limit outermost so the text guard only ever sees
     a bounded body. ``upload_paths`` take the upload limit; the limits are the settings'."""
     settings = get_settings()
+    app.add_exception_handler(Refused, refused_handler)
     app.add_middleware(RefuseUnstorableText)
     app.add_middleware(LimitBody, upload_paths=tuple(upload_paths), upload_max=settings.upload_max_bytes,
                        json_max=settings.json_max_bytes, login_max=settings.login_max_bytes)

@@ -15,6 +15,7 @@ from audit.auth.service import Principal
 from audit.checks import service
 from audit.db import read_connection
 from audit.errors import ServiceError
+from audit.importer.read import DatasetError
 
 router = APIRouter(tags=["pre-release checks"])
 Runner = Annotated[Principal, allowed("checks:run")]
@@ -80,7 +81,10 @@ async def check_roster_file(request: Request, user: Runner, lang: Lang,
     path = await spool(request, suffix)
 
     def work(conn: Any, progress: Any, spooled: Path) -> tuple[int, dict[str, Any]]:
-        return 200, service.check_file(conn, "card_roster", spooled, suffix, user, progress)
+        try:
+            return 200, service.check_file(conn, "card_roster", spooled, suffix, user, progress)
+        except DatasetError as exc:  # a damaged workbook, a limit passed: the upload's fault, not ours
+            raise ServiceError(422, "error.dataset_unreadable", reason=exc.as_message()) from None
 
     def answer(_status: int, result: dict[str, Any]) -> dict[str, Any]:
         with read_connection() as conn:

@@ -36,7 +36,8 @@ from audit.evidence import flag_title, render_step
 from audit.importer.read import open_dataset
 from audit.importer.service import ProgressFn, load_dataset
 from audit.importer.spec import BY_NAME
-from audit.masking import mask_cell
+from audit.i18n import t
+from audit.masking import mask_cell, mask_fields
 from audit.models import CardPayment, Disbursement, Household, Person, PreReleaseCheck, Project, Release, User, Village
 
 # The detectors that can judge a line of each kind (all of them, for that kind of record).
@@ -123,9 +124,12 @@ def run_check(conn: Connection, kind: str, dataset_path: Path, user: Principal,
                     reasons[record.key].append({"code": code, "score": item.score,
                                                 "evidence": [e.as_dict() for e in item.evidence]})
     lines = [{"key": key, "verdict": "hold" if why else "pass", "reasons": why} for key, why in reasons.items()]
-    by_row: dict[int, list[dict[str, str]]] = {}
+    # Each import error as its message id and fields (rendered in the reader's language when
+    # the check is read), with the English reason beside them as checks stored it before.
+    by_row: dict[int, list[dict[str, Any]]] = {}
     for error in report.errors:
         by_row.setdefault(error.row, []).append({"column": error.column, "value": error.value,
+                                                 "message": error.message, "fields": error.fields,
                                                  "reason": error.reason})
     named = report.rejected_keys.get(table, {})
     lines += [{"key": named.get(row) or f"row {row}", "row": row, "verdict": "hold",
@@ -171,13 +175,23 @@ def render_reason(reason: dict[str, Any], lang: str) -> dict[str, Any]:
     language, every personal number masked."""
     code = reason["code"]
     if code == IMPORT:
-        # A cell quoted in an error is masked as its column says (an ID column's value is an ID).
-        errors = [{**e, "value": mask_cell(e["column"], e["value"])} for e in reason.get("errors", [])]
-        return {"code": code, "title": flag_title("import", lang), "errors": errors}
+        return {"code": code, "title": flag_title("import", lang),
+                "errors": [_import_error(e, lang) for e in reason.get("errors", [])]}
     if code == SCOPE:
         return {"code": code, "title": flag_title("scope", lang)}
     return {"code": code, "title": flag_title(code, lang), "score": reason.get("score"),
             "evidence": [render_step(step, lang, masked=True) for step in reason.get("evidence", [])]}
+
+
+def _import_error(error: dict[str, Any], lang: str) -> dict[str, Any]:
+    """A stored import error as a masked reader reads it: the cell masked as its column says
+    (an ID column's value is an ID), the reason rendered in ``lang`` from the masked fields.
+    A check stored before errors had message ids keeps its English reason."""
+    out = {**error, "value": mask_cell(error["column"], error["value"])}
+    if "message" in error:
+        out["fields"] = mask_fields(error.get("fields") or {})
+        out["reason"] = t(error["message"], lang, **out["fields"])
+    return out
 
 
 def get_check(conn: Connection, check_id: int, user: Principal, lang: str) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """Parsing of single cell values as interchange-v1 defines them.
 
 Each parser takes what a cell holds (a string from CSV; from an ``.xlsx`` cell also an int,
-a float or a datetime) and returns the stored value or raises :class:`CellError` with the
-reason a user reads. Warnings (the value is kept) are raised as :class:`CellWarning`
+a float or a datetime) and returns the stored value or raises :class:`CellError` naming the
+reason's message (``error.import.*``) and its fields, rendered in the reader's language
+where the report is shown. Warnings (the value is kept) are raised as :class:`CellWarning`
 carrying the value. Identifiers are never read as numbers.
 
 Digits are ASCII digits only, everywhere: Python's ``\\d``, ``str.isdigit()``, ``int()``,
@@ -17,12 +18,14 @@ import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
+from typing import Any
 
 from stdnum import luhn, numdb
 from stdnum.cn import ric, uscc
 from stdnum.exceptions import ValidationError
 
 from audit.config import get_settings
+from audit.errors import MessageError
 
 Raw = str | int | float | datetime | date | None
 
@@ -40,19 +43,29 @@ MAX_NUMBER = 1e12
 MAX_INTEGER = 2**31 - 1
 # How much of a refused cell a report quotes back.
 SHOWN_CHARS = 200
+# The fewest and most digits of a bank card or account number.
+ACCOUNT_DIGITS = (6, 30)
+# Years a year column (exit year) may hold.
+FIRST_RECORD_YEAR = 1949
 
 
-class CellError(ValueError):
-    """The cell cannot be stored; the message is the reason shown to the user."""
+class CellError(MessageError, ValueError):
+    """The cell cannot be stored: ``message_id`` and ``fields`` are the reason shown to the
+    user (``str()`` is its English text)."""
 
 
-class CellWarning(Exception):  # noqa: N818 - it is a warning, carried as an exception
-    """The cell is stored as ``value`` but the user should look at it."""
+class CellWarning(MessageError):  # noqa: N818 - it is a warning, carried as an exception
+    """The cell is stored as ``value`` but the user should look at it, for the reason
+    ``message_id`` with ``fields``."""
 
-    def __init__(self, value: object, reason: str) -> None:
-        super().__init__(reason)
+    def __init__(self, value: object, message_id: str, /, **fields: Any) -> None:
+        super().__init__(message_id, **fields)
         self.value = value
-        self.reason = reason
+
+    @property
+    def reason(self) -> str:
+        """The English text (what the warning said before it had a message id)."""
+        return self.text("en")
 
 
 def _plain_text(raw: Raw) -> str | None:
@@ -85,11 +98,11 @@ def as_text(raw: Raw) -> str | None:
         return text
     limit = get_settings().max_cell_chars
     if len(text) > limit:
-        raise CellError(f"text is longer than {limit:,} characters ({len(text):,})")
+        raise CellError("error.import.text_too_long", limit=limit, length=len(text))
     if "\x00" in text:
-        raise CellError("text contains a NUL character (\\x00), which no record may hold")
+        raise CellError("error.import.text_nul")
     if not text.isascii() and (found := _SURROGATE.search(text)):
-        raise CellError(f"text contains an unpaired surrogate (\\u{ord(found.group()):04x}), which is not a character")
+        raise CellError("error.import.text_surrogate", code=f"\\u{ord(found.group()):04x}")
     return text
 
 
@@ -111,13 +124,11 @@ def shown(raw: Raw) -> str | None:
     return f"{text}… ({length:,} characters)" if length > SHOWN_CHARS else text
 
 
-def _identifier_text(raw: Raw, what: str) -> str | None:
-    """An identifier cell as text, refusing numbers whose digits Excel may have rounded."""
+def _identifier_text(raw: Raw, as_number: str) -> str | None:
+    """An identifier cell as text, refusing numbers whose digits Excel may have rounded
+    (``as_number`` is the message saying so for this kind of identifier)."""
     if isinstance(raw, float):
-        raise CellError(
-            f"{what} is stored as a number in the workbook and may have lost digits "
-            "(format the column as text and export again)"
-        )
+        raise CellError(as_number)
     return as_text(raw)
 
 
@@ -137,68 +148,68 @@ def _known_region(code: str) -> bool:
 
 def id_number(raw: Raw) -> str | None:
     """An 18-character resident ID (GB 11643); the 15-digit legacy form is converted."""
-    text = _identifier_text(raw, "ID number")
+    text = _identifier_text(raw, "error.import.id_number_is_a_number")
     if text is None:
         return None
     number = text.replace(" ", "").upper()
     if len(number) == 15:
         if not _DIGITS.fullmatch(number):
-            raise CellError("15-digit ID number must be all digits")
+            raise CellError("error.import.id_number_legacy_digits")
         # Legacy IDs carry a 2-digit year of the 1900s and no check character.
         body = number[:6] + "19" + number[6:]
         number = body + ric.calc_check_digit(body + "0")
     if len(number) != 18:
-        raise CellError(f"ID number must have 18 characters (or the legacy 15), not {len(number)}")
+        raise CellError("error.import.id_number_length", length=len(number))
     if not _ID_CHARS.fullmatch(number):
-        raise CellError("ID number must be 17 digits and a check character 0-9 or X")
+        raise CellError("error.import.id_number_form")
     expected = ric.calc_check_digit(number)
     if number[-1] != expected:
-        raise CellError(f"ID number check character is {number[-1]}, expected {expected}")
+        raise CellError("error.import.id_number_check", found=number[-1], expected=expected)
+    # The birth date is a field a masked reader's report hides (masking's BIRTH_FIELDS).
     try:
         born = ric.get_birth_date(number)
     except ValidationError:
-        raise CellError(f"ID number birth date {number[6:14]} is not a real date") from None
+        raise CellError("error.import.id_number_birth_date", birth_date=number[6:14]) from None
     if born > date.today() or born.year < 1890:
-        raise CellError(f"ID number birth date {born.isoformat()} is out of range")
+        raise CellError("error.import.id_number_birth_range", born=born.isoformat())
     if not _known_region(number[:6]):
-        raise CellWarning(number, f"region code {number[:6]} is not a known county code")
+        raise CellWarning(number, "warning.import.region_unknown", region=number[:6])
     return number
 
 
 def uscc_code(raw: Raw) -> str | None:
     """An 18-character unified social credit code (GB 32100) with its check character."""
-    text = _identifier_text(raw, "credit code")
+    text = _identifier_text(raw, "error.import.uscc_is_a_number")
     if text is None:
         return None
     code = text.replace(" ", "").upper()
     try:
         return uscc.validate(code)
     except ValidationError as exc:
-        reason = {
-            "InvalidLength": f"credit code must have 18 characters, not {len(code)}",
-            "InvalidChecksum": "credit code check character is wrong",
-        }.get(type(exc).__name__, f"not a valid unified social credit code ({exc.message})")
-        raise CellError(reason) from None
+        kind = type(exc).__name__
+    if kind == "InvalidLength":
+        raise CellError("error.import.uscc_length", length=len(code))
+    if kind == "InvalidChecksum":  # the format is right, so the check character can be computed
+        raise CellError("error.import.uscc_check", found=code[-1], expected=uscc.calc_check_digit(code))
+    if kind == "InvalidFormat":
+        raise CellError("error.import.uscc_form")
+    raise CellError("error.import.uscc_invalid")
 
 
 def account_number(raw: Raw) -> str | None:
     """A bank card or account number: digits only after removing spaces."""
-    if isinstance(raw, float):
-        raise CellError(
-            "account number is stored as a number in the workbook and may have lost digits "
-            "(format the column as text and export again)"
-        )
-    text = as_text(raw)
+    text = _identifier_text(raw, "error.import.account_is_a_number")
     if text is None:
         return None
     number = text.replace(" ", "").replace("-", "")
     if not _DIGITS.fullmatch(number):
-        raise CellError("account number must contain only digits")
-    if not 6 <= len(number) <= 30:
-        raise CellError(f"account number has {len(number)} digits; expected 6 to 30")
+        raise CellError("error.import.account_digits")
+    if not ACCOUNT_DIGITS[0] <= len(number) <= ACCOUNT_DIGITS[1]:
+        raise CellError("error.import.account_length", length=len(number), least=ACCOUNT_DIGITS[0],
+                        most=ACCOUNT_DIGITS[1])
     if 16 <= len(number) <= 19 and luhn.checksum(number) != 0:
         # Passbook accounts carry no Luhn digit, so this is a warning only.
-        raise CellWarning(number, "card number fails the Luhn check")
+        raise CellWarning(number, "warning.import.card_luhn")
     return number
 
 
@@ -223,7 +234,7 @@ _DATE_FORMS = (
 
 def _plausible(value: date) -> date:
     if not FIRST_YEAR <= value.year <= LAST_YEAR:
-        raise CellError(f"{value.isoformat()} is not a plausible date (years {FIRST_YEAR}-{LAST_YEAR})")
+        raise CellError("error.import.date_implausible", date=value.isoformat(), first=FIRST_YEAR, last=LAST_YEAR)
     return value
 
 
@@ -246,9 +257,9 @@ def a_date(raw: Raw) -> date | None:
             try:
                 found = date(year, month, day)
             except ValueError:
-                raise CellError(f"{text} is not a real date") from None
+                raise CellError("error.import.date_not_real", date=text) from None
             return _plausible(found)
-    raise CellError("not a date; use YYYY-MM-DD, YYYY/M/D or YYYY年M月D日")
+    raise CellError("error.import.not_a_date")
 
 
 _MONEY_STRIP = str.maketrans("", "", ",，¥￥ 元")
@@ -261,7 +272,7 @@ def money_fen(raw: Raw) -> int | None:
     if raw is None:
         return None
     if isinstance(raw, bool):
-        raise CellError("not an amount")
+        raise CellError("error.import.not_an_amount")
     if isinstance(raw, int):
         yuan = Decimal(raw)
     else:
@@ -270,23 +281,23 @@ def money_fen(raw: Raw) -> int | None:
         if text is None:
             return None
         if "万" in text:
-            raise CellError("amounts are in yuan; 万元 is not accepted")
+            raise CellError("error.import.amount_in_wan")
         cleaned = text.translate(_MONEY_STRIP)
         if not _AMOUNT.fullmatch(cleaned):
-            raise CellError("not an amount in yuan (e.g. 1250.50)")
+            raise CellError("error.import.amount_form")
         try:
             yuan = Decimal(cleaned)
         except InvalidOperation:
-            raise CellError("not an amount in yuan") from None
+            raise CellError("error.import.amount_form") from None
     if yuan < 0:
-        raise CellError("amount is negative")
+        raise CellError("error.import.amount_negative")
     if yuan > MAX_YUAN:
-        raise CellError(f"amount is more than {MAX_YUAN:,} yuan")
+        raise CellError("error.import.amount_too_large", most=MAX_YUAN)
     # Compared, not multiplied: Decimal arithmetic rounds to 28 digits, so 1.000…0001 times
     # 100 would look whole. Under the bound the quantized value has at most 15 digits: exact.
     cents = yuan.quantize(_CENT)
     if cents != yuan:
-        raise CellError("amount has more than 2 decimals")
+        raise CellError("error.import.amount_decimals")
     return int(cents * 100)
 
 
@@ -303,13 +314,13 @@ def integer(raw: Raw) -> int | None:
         if text is None:
             return None
         if not _INTEGER.fullmatch(text):
-            raise CellError("not a whole number")
+            raise CellError("error.import.not_an_integer")
         # By length before int(), which refuses strings of over 4,300 digits with a ValueError.
         if len(text.lstrip("-").lstrip("0")) > len(str(MAX_INTEGER)):
-            raise CellError("whole number is too large")
+            raise CellError("error.import.integer_too_large", most=MAX_INTEGER)
         value = int(text)
     if abs(value) > MAX_INTEGER:
-        raise CellError("whole number is too large")
+        raise CellError("error.import.integer_too_large", most=MAX_INTEGER)
     return value
 
 
@@ -318,7 +329,7 @@ def number(raw: Raw) -> float | None:
     finite one of a plausible size."""
     if isinstance(raw, int | float):
         if isinstance(raw, int) and abs(raw) > MAX_NUMBER:  # float() of a huge int overflows
-            raise CellError(f"number is larger than {MAX_NUMBER:,.0f}")
+            raise CellError("error.import.number_too_large", most=int(MAX_NUMBER))
         value = float(raw)
     else:
         text = as_text(raw)
@@ -326,21 +337,21 @@ def number(raw: Raw) -> float | None:
             return None
         cleaned = text.replace(",", "").replace("%", "")
         if not _NUMBER.fullmatch(cleaned):
-            raise CellError("not a number")
+            raise CellError("error.import.not_a_number")
         value = float(cleaned)
     if math.isnan(value):
-        raise CellError("not a number")
+        raise CellError("error.import.not_a_number")
     if value < 0:
-        raise CellError("must not be negative")
+        raise CellError("error.import.number_negative")
     if value > MAX_NUMBER:
-        raise CellError(f"number is larger than {MAX_NUMBER:,.0f}")
+        raise CellError("error.import.number_too_large", most=int(MAX_NUMBER))
     return value
 
 
 def year(raw: Raw) -> int | None:
     value = integer(raw)
-    if value is not None and not 1949 <= value <= 2100:
-        raise CellError("not a plausible year")
+    if value is not None and not FIRST_RECORD_YEAR <= value <= LAST_YEAR:
+        raise CellError("error.import.year_implausible", first=FIRST_RECORD_YEAR, last=LAST_YEAR)
     return value
 
 
@@ -359,7 +370,7 @@ def boolean(raw: Raw) -> bool | None:
         return True
     if folded in _FALSE:
         return False
-    raise CellError("not a yes/no value; use 1/0, true/false, 是/否 or Y/N")
+    raise CellError("error.import.not_a_boolean")
 
 
 def disability_level(raw: Raw) -> int | None:
@@ -369,7 +380,7 @@ def disability_level(raw: Raw) -> int | None:
     text = text.removesuffix("级")
     text = {"一": "1", "二": "2", "三": "3", "四": "4"}.get(text, text)
     if text not in {"1", "2", "3", "4"}:
-        raise CellError("disability level must be 1-4 (1 most severe)")
+        raise CellError("error.import.disability_level")
     return int(text)
 
 
@@ -383,7 +394,7 @@ _PERIOD_FORMS = (
 
 def period(raw: Raw) -> str | None:
     """``2017`` for a yearly or one-off program, ``2017-03`` for a monthly one."""
-    text = _identifier_text(raw, "period") if not isinstance(raw, int) else str(raw)
+    text = _identifier_text(raw, "error.import.period_is_a_number") if not isinstance(raw, int) else str(raw)
     if text is None:
         return None
     for form, has_month in _PERIOD_FORMS:
@@ -396,15 +407,15 @@ def period(raw: Raw) -> str | None:
                 return f"{year_part:04d}"
             month = int(match.group(2))
             if not 1 <= month <= 12:
-                raise CellError("month must be 01-12")
+                raise CellError("error.import.period_month")
             return f"{year_part:04d}-{month:02d}"
-    raise CellError("period must be YYYY or YYYY-MM")
+    raise CellError("error.import.period_form")
 
 
 def percentage(raw: Raw) -> float | None:
     value = number(raw)
     if value is not None and value > 100:
-        raise CellError("a share cannot exceed 100%")
+        raise CellError("error.import.share_over_100")
     return value
 
 
@@ -413,6 +424,8 @@ class Enum:
 
     def __init__(self, terms: dict[str, tuple[str, ...]]) -> None:
         self.codes = tuple(terms)
+        # What a refusal offers: each code's first Chinese term, once (two codes may share one).
+        self.terms = list(dict.fromkeys(chinese[0] for chinese in terms.values() if chinese))
         self._lookup: dict[str, str] = {}
         for code, chinese in terms.items():
             self._lookup[code.lower()] = code
@@ -425,5 +438,5 @@ class Enum:
             return None
         code = self._lookup.get(text) or self._lookup.get(text.lower())
         if code is None:
-            raise CellError(f"must be one of {', '.join(self.codes)}")
+            raise CellError("error.import.not_in_enum", codes=list(self.codes), terms=self.terms)
         return code

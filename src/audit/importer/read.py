@@ -22,11 +22,12 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from audit.config import Settings, get_settings
+from audit.errors import MessageError
 from audit.importer.parse import Raw, shown
 from audit.importer.spec import BY_NAME
 
@@ -55,9 +56,10 @@ _DAMAGED = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError)
 _EXCEL_ROWS = 1_048_576
 
 
-class DatasetError(Exception):
+class DatasetError(MessageError):
     """The dataset as a whole cannot be read (missing path, corrupt zip or workbook, a limit
-    passed)."""
+    passed): ``message_id`` (``error.dataset.*``) and ``fields`` say why, in the reader's
+    language where it is shown; ``str()`` is the English text, for logs."""
 
 
 @dataclass(frozen=True)
@@ -65,11 +67,13 @@ class UnreadableRow:
     """Stands for a row whose cells cannot be handed over (a line or a cell over the limit,
     a CSV syntax error): the importer records it as an error of that row and reads on.
     ``column`` is the header as the file gives it, or empty when the row is unreadable as a
-    whole; ``value`` is the start of the offending cell, if any."""
+    whole; ``value`` is the start of the offending cell, if any; the reason is the message
+    ``message_id`` with ``fields``."""
 
     column: str
     value: str
-    reason: str
+    message_id: str
+    fields: dict[str, Any] = field(default_factory=dict)
 
 
 Row = list[Raw] | UnreadableRow
@@ -110,10 +114,10 @@ class _BoundedMember(io.BufferedIOBase):
     counts anyway, so the bound holds whatever the library does, and the limits checked on
     the headers are the ones enforced."""
 
-    def __init__(self, member: IO[bytes], label: str, limit: int) -> None:
+    def __init__(self, member: IO[bytes], archive: str, name: str, limit: int) -> None:
         super().__init__()
         self._member = member
-        self._label = label
+        self._where = {"archive": archive, "member": name}
         self._limit = limit
         self._count = 0
 
@@ -128,11 +132,10 @@ class _BoundedMember(io.BufferedIOBase):
         try:
             data = self._member.read(wanted)
         except _DAMAGED as exc:
-            raise DatasetError(f"{self._label}: the archive member is damaged and cannot be read ({exc})") from None
+            raise DatasetError("error.dataset.member_damaged", **self._where, detail=str(exc)) from None
         self._count += len(data)
         if self._count > self._limit:
-            raise DatasetError(f"{self._label}: the member holds more than the {self._limit:,} bytes its "
-                               "header declares; the archive is damaged or forged")
+            raise DatasetError("error.dataset.member_overflow", **self._where, limit=self._limit)
         return data
 
     def read1(self, size: int = -1) -> bytes:
@@ -147,14 +150,15 @@ class _CheckedZip(zipfile.ZipFile):
     """A zip archive whose members are read through :class:`_BoundedMember`, and whose
     members are checked against the limits before anything is extracted."""
 
-    def __init__(self, path: Path, settings: Settings, kind: str = "zip archive") -> None:
+    def __init__(self, path: Path, settings: Settings, kind: str = "zip") -> None:
         self.label = path.name
-        self.kind = kind
+        self.kind = kind  # zip | xlsx: what the user sent, as enum.archive names it
         self._check_directory(path, settings)
         try:
             super().__init__(path)
         except (zipfile.BadZipFile, OSError, ValueError) as exc:
-            raise DatasetError(f"{path.name}: not a readable {kind} ({exc})") from None
+            raise DatasetError("error.dataset.unreadable_archive", file=path.name, kind=kind,
+                               detail=str(exc)) from None
 
     def _check_directory(self, path: Path, settings: Settings) -> None:
         """Refuse an archive whose central directory is too large before zipfile parses it
@@ -168,12 +172,12 @@ class _CheckedZip(zipfile.ZipFile):
         with path.open("rb") as handle:
             end = end_record(handle)
         if end is None:
-            raise DatasetError(f"{path.name}: not a readable {self.kind} (it is not a zip archive)")
+            raise DatasetError("error.dataset.not_a_zip", file=path.name, kind=self.kind)
         entries, size = end[zipfile._ECD_ENTRIES_TOTAL], end[zipfile._ECD_SIZE]  # type: ignore[attr-defined]
         most = settings.zip_max_members
         if entries > most or size > most * 1024:
-            raise DatasetError(f"{path.name}: the archive declares {entries:,} members in a directory of {size:,} "
-                               f"bytes; at most {most:,} members are accepted")
+            raise DatasetError("error.dataset.zip_directory_too_large", file=path.name, entries=entries, size=size,
+                               most=most)
 
     def check(self, members: list[zipfile.ZipInfo], settings: Settings) -> None:
         """Refuse the archive on its headers: too many members, or one of ``members`` (those
@@ -181,40 +185,36 @@ class _CheckedZip(zipfile.ZipFile):
         expanding more than the ratio allows; or all of them together too large."""
         count = len(self.infolist())
         if count > settings.zip_max_members:
-            raise DatasetError(f"{self.label}: the archive holds {count:,} members; at most "
-                               f"{settings.zip_max_members:,} are accepted")
+            raise DatasetError("error.dataset.zip_too_many_members", file=self.label, count=count,
+                               most=settings.zip_max_members)
         total = 0
         most = settings.zip_max_total_bytes
         for info in members:
-            name = f"{self.label}: member {info.filename}"
+            where = {"archive": self.label, "member": info.filename}
             if info.flag_bits & 0x1:
-                raise DatasetError(f"{name} is encrypted; send the archive without a password")
+                raise DatasetError("error.dataset.member_encrypted", **where)
             if info.compress_type not in _READABLE_METHODS:
-                raise DatasetError(f"{name} uses compression method {info.compress_type}, which cannot be "
-                                   "read; compress it again with ordinary (deflate) compression")
+                raise DatasetError("error.dataset.member_compression", **where, method=info.compress_type)
             if info.file_size > most:
-                raise DatasetError(f"{name} declares {info.file_size:,} bytes uncompressed; at most "
-                                   f"{most:,} are accepted")
+                raise DatasetError("error.dataset.member_too_large", **where, size=info.file_size, most=most)
             if info.file_size >= _RATIO_FLOOR and info.file_size > settings.zip_max_ratio * max(info.compress_size, 1):
-                raise DatasetError(
-                    f"{name} would expand from {info.compress_size:,} to {info.file_size:,} bytes, more than "
-                    f"{settings.zip_max_ratio} times; such an archive is refused (a zip bomb looks like this)")
+                raise DatasetError("error.dataset.member_ratio", **where, compressed=info.compress_size,
+                                   size=info.file_size, ratio=settings.zip_max_ratio)
             total += info.file_size
         if total > most:
-            raise DatasetError(f"{self.label}: its members declare {total:,} bytes uncompressed in all; at most "
-                               f"{most:,} are accepted")
+            raise DatasetError("error.dataset.zip_total_too_large", file=self.label, total=total, most=most)
 
     def open(self, name: Any, mode: Any = "r", pwd: bytes | None = None, *,  # type: ignore[override]
              force_zip64: bool = False) -> IO[bytes]:
         info = name if isinstance(name, zipfile.ZipInfo) else self.getinfo(name)
-        label = f"{self.label}: member {info.filename}"
         try:
             member = super().open(info, mode, pwd, force_zip64=force_zip64)
         except (*_DAMAGED, NotImplementedError, RuntimeError) as exc:  # RuntimeError: encrypted
-            raise DatasetError(f"{label} cannot be opened ({exc})") from None
+            raise DatasetError("error.dataset.member_unopenable", archive=self.label, member=info.filename,
+                               detail=str(exc)) from None
         if mode != "r":
             return member
-        return _BoundedMember(member, label, info.file_size)
+        return _BoundedMember(member, self.label, info.filename, info.file_size)
 
 
 # ---------------------------------------------------------------- CSV
@@ -279,10 +279,8 @@ def detect_encoding(open_bytes: Callable[[], IO[bytes]], label: str = "") -> tup
     elif gb18030 is not None and gb18030.feed(b"", final=True):
         codec = "gb18030"
     else:
-        raise DatasetError(
-            f"{label}: the file is neither UTF-8 nor GB18030 text (not UTF-8 from byte {utf8.failed_at:,}, "
-            f"not GB18030 from byte {gb18030.failed_at if gb18030 else 0:,}); save it as CSV in UTF-8 "
-            "and import it again")
+        raise DatasetError("error.dataset.encoding", file=label, utf8_at=utf8.failed_at,
+                           gb18030_at=gb18030.failed_at if gb18030 else 0)
     return codec, digest.hexdigest(), lines
 
 
@@ -314,7 +312,7 @@ class _Lines:
             if self._split_ending and piece == "\n":
                 piece = self._readline(self._size)
         except UnicodeDecodeError as exc:  # the file changed since its encoding was detected
-            raise DatasetError(f"{self._label}: the file changed while it was being read ({exc})") from None
+            raise DatasetError("error.dataset.file_changed", file=self._label, detail=str(exc)) from None
         self._split_ending = len(piece) == self._size and piece.endswith("\r")
         return piece
 
@@ -340,8 +338,8 @@ def _csv_rows(open_bytes: Callable[[], IO[bytes]], codec: str, label: str, stack
     try:
         header = next(reader, [])
     except (csv.Error, _LineTooLong):
-        raise DatasetError(f"{label}: the header line cannot be read (longer than {line_limit:,} characters "
-                           f"or a cell over {settings.max_cell_chars:,})") from None
+        raise DatasetError("error.dataset.header_unreadable", file=label, line_limit=line_limit,
+                           cell_limit=settings.max_cell_chars) from None
     _check_width(label, len(header), settings)
 
     def rows() -> Iterator[tuple[int, Row]]:
@@ -359,11 +357,13 @@ def _csv_rows(open_bytes: Callable[[], IO[bytes]], codec: str, label: str, stack
             except StopIteration:
                 return
             except _LineTooLong:
-                values = UnreadableRow("", "", f"the line is longer than {line_limit:,} characters; it is not read")
+                values = UnreadableRow("", "", "error.import.line_too_long", {"limit": line_limit})
             except csv.Error as exc:
-                reason = (f"a cell is longer than {settings.max_cell_chars:,} characters"
-                          if "field larger than field limit" in str(exc) else f"not readable as CSV ({exc})")
-                values = UnreadableRow("", "", f"{reason}; the row is not read")
+                if "field larger than field limit" in str(exc):
+                    values = UnreadableRow("", "", "error.import.row_cell_too_long",
+                                           {"limit": settings.max_cell_chars})
+                else:  # the csv module's own words: there is nothing else to say what broke
+                    values = UnreadableRow("", "", "error.import.not_csv", {"detail": str(exc)})
             else:
                 if not any(value.strip() for value in values):  # type: ignore[union-attr]
                     continue
@@ -377,12 +377,11 @@ def _csv_rows(open_bytes: Callable[[], IO[bytes]], codec: str, label: str, stack
 
 def _check_width(label: str, width: int, settings: Settings) -> None:
     if width > settings.max_columns:
-        raise DatasetError(f"{label}: the header has {width:,} columns; at most {settings.max_columns:,} are accepted")
+        raise DatasetError("error.dataset.too_many_columns", file=label, width=width, most=settings.max_columns)
 
 
 def _too_many_rows(label: str, settings: Settings) -> DatasetError:
-    return DatasetError(f"{label}: the table has more than {settings.max_rows_per_table:,} rows, the most one "
-                        "import takes; split it into several files and import them one after the other")
+    return DatasetError("error.dataset.too_many_rows", file=label, most=settings.max_rows_per_table)
 
 
 def _csv_table(table: str, label: str, open_bytes: Callable[[], IO[bytes]],
@@ -398,7 +397,7 @@ def _csv_table(table: str, label: str, open_bytes: Callable[[], IO[bytes]],
 def open_dataset(path: Path, stack: ExitStack) -> Dataset:
     """Open a folder, ``.zip`` or ``.xlsx``; resources are closed with ``stack``."""
     if not path.exists():
-        raise DatasetError(f"{path}: no such file or folder")
+        raise DatasetError("error.dataset.no_such_path", path=str(path))
     settings = get_settings()
     hashes: dict[str, str] = {}
     tables: list[SourceTable] = []
@@ -433,15 +432,15 @@ def open_dataset(path: Path, stack: ExitStack) -> Dataset:
     elif path.suffix.lower() == ".csv":
         table = table_for(path.stem)
         if table is None:
-            raise DatasetError(f"{path.name}: the file name does not name a table of interchange-v1")
+            raise DatasetError("error.dataset.not_a_table_name", file=path.name)
         tables.append(_csv_table(table, path.name, lambda: path.open("rb"), hashes, stack))
     else:
-        raise DatasetError(f"{path.name}: a dataset is a folder, a .zip or an .xlsx workbook")
+        raise DatasetError("error.dataset.not_a_dataset", file=path.name)
     seen: dict[str, str] = {}
     for source in tables:
         if source.table in seen:
-            raise DatasetError(
-                f"table {source.table} is given twice ({seen[source.table]} and {source.label})")
+            raise DatasetError("error.dataset.table_twice", table=source.table, first=seen[source.table],
+                               second=source.label)
         seen[source.table] = source.label
     return Dataset(str(path), tables, hashes, ignored)
 
@@ -459,7 +458,7 @@ def _workbook_tables(path: Path, hashes: dict[str, str], ignored: list[str], sta
             digest.update(block)
     hashes[path.name] = digest.hexdigest()
     # An .xlsx is a zip: its members are checked like a dataset's before openpyxl reads any.
-    archive = stack.enter_context(_CheckedZip(path, settings, ".xlsx workbook"))
+    archive = stack.enter_context(_CheckedZip(path, settings, "xlsx"))
     archive.check([info for info in archive.infolist() if not info.is_dir()], settings)
     try:
         # load_workbook() opens its own ZipFile; the reader is given ours instead, so every
@@ -472,7 +471,7 @@ def _workbook_tables(path: Path, hashes: dict[str, str], ignored: list[str], sta
     except DatasetError:
         raise
     except Exception as exc:  # openpyxl raises many types for a damaged file
-        raise DatasetError(f"{path.name}: not a readable .xlsx workbook ({exc})") from None
+        raise DatasetError("error.dataset.unreadable_archive", file=path.name, kind="xlsx", detail=str(exc)) from None
     tables = []
     for sheet in workbook.worksheets:
         table = table_for(sheet.title)
@@ -499,7 +498,7 @@ def _sheet_rows(sheet: Any, label: str, settings: Settings) -> tuple[list[str], 
         except DatasetError:
             raise
         except Exception as exc:  # malformed sheet XML, a bad cell value, a damaged part
-            raise DatasetError(f"{label}: the sheet cannot be read from row {number:,} on ({exc})") from None
+            raise DatasetError("error.dataset.sheet_unreadable", file=label, row=number, detail=str(exc)) from None
 
     # The header, read one column past the limit so that a wider one shows.
     first = reading(sheet.iter_rows(max_row=1, max_col=settings.max_columns + 1, values_only=True), 1) or ()
@@ -508,7 +507,7 @@ def _sheet_rows(sheet: Any, label: str, settings: Settings) -> tuple[list[str], 
         header.pop()
     _check_width(label, len(header), settings)
     if any(len(heading) > cell_limit for heading in header):  # as a CSV header's would be
-        raise DatasetError(f"{label}: a header cell is longer than {cell_limit:,} characters")
+        raise DatasetError("error.dataset.header_cell_too_long", file=label, limit=cell_limit)
     # Rows are cut to the header's width: cells beyond it are never read, and a cell far to
     # the right (XFD2) would otherwise make every row 16,384 cells wide.
     width = max(len(header), 1)
@@ -520,7 +519,7 @@ def _sheet_rows(sheet: Any, label: str, settings: Settings) -> tuple[list[str], 
         while (row := reading(values, number + 1)) is not None:
             number += 1
             if number > _EXCEL_ROWS:
-                raise DatasetError(f"{label}: the sheet has rows beyond Excel's last row ({_EXCEL_ROWS:,})")
+                raise DatasetError("error.dataset.sheet_too_long", file=label, most=_EXCEL_ROWS)
             if row.count(None) == width:  # at C speed: a sheet may skip to row 1,048,576
                 continue
             filled, long = False, None
@@ -538,8 +537,8 @@ def _sheet_rows(sheet: Any, label: str, settings: Settings) -> tuple[list[str], 
             if count > settings.max_rows_per_table:
                 raise _too_many_rows(label, settings)
             if long is not None:
-                yield number, UnreadableRow(header[long], shown(row[long]) or "",
-                                            f"the cell is longer than {cell_limit:,} characters")
+                yield number, UnreadableRow(header[long], shown(row[long]) or "", "error.import.cell_too_long",
+                                            {"limit": cell_limit})
                 continue
             yield number, list(row)
 

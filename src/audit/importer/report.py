@@ -1,10 +1,22 @@
 """What an import tells its user: counts per table, and every error and warning as
-``table, row, column, value, reason``."""
+``table, row, column, value, reason``.
+
+A problem's reason is a catalogue message (``error.import.*``, ``warning.import.*``) and its
+fields, rendered in the reader's language where the report is shown: the command line in
+the operator's, the API in the reader's. ``reason`` is the English text, as the report gave
+it before it had message ids.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from audit.i18n import t
+from audit.masking import mask_cell, mask_fields
+
+# How much of a quoted value one line of the command line's output shows.
+_LINE_VALUE_CHARS = 40
 
 
 @dataclass(frozen=True)
@@ -13,11 +25,33 @@ class Problem:
     row: int  # spreadsheet row number: the header is row 1
     column: str
     value: str
-    reason: str
+    message: str  # the reason's message id
+    fields: dict[str, Any] = field(default_factory=dict)  # its fields: JSON-friendly values only
 
-    def line(self) -> str:
-        value = self.value if len(self.value) <= 40 else self.value[:37] + "..."
-        return f"{self.table}, row {self.row}, {self.column}, {value!r}: {self.reason}"
+    @property
+    def reason(self) -> str:
+        """The reason in English (logs, and readers of the report before message ids)."""
+        return self.text("en")
+
+    def text(self, lang: str) -> str:
+        return t(self.message, lang, **self.fields)
+
+    def line(self, lang: str = "en") -> str:
+        """The problem as one line of the command line's output."""
+        value = self.value if len(self.value) <= _LINE_VALUE_CHARS else self.value[:_LINE_VALUE_CHARS - 3] + "..."
+        if not self.table:  # a problem of the dataset as a whole (a file that is no table)
+            return t("cli.import.problem_dataset", lang, value=value, reason=self.text(lang))
+        return t("cli.import.problem", lang, table=self.table, row=self.row, column=self.column, value=value,
+                 reason=self.text(lang))
+
+    def as_dict(self, lang: str = "en", masked: bool = False) -> dict[str, Any]:
+        """The problem for JSON, its reason in ``lang``; for a masked reader the quoted cell
+        and the fields are masked as their names say, and the reason is rendered from the
+        masked fields (a reason quotes its fields, a birth date say)."""
+        fields = mask_fields(self.fields) if masked else dict(self.fields)
+        return {"table": self.table, "row": self.row, "column": self.column,
+                "value": mask_cell(self.column, self.value) if masked else self.value,
+                "message": self.message, "fields": fields, "reason": t(self.message, lang, **fields)}
 
 
 @dataclass
@@ -55,16 +89,20 @@ class ImportReport:
     def stored(self) -> bool:
         return self.outcome in {"committed", "committed_partial"}
 
-    def as_dict(self) -> dict[str, Any]:
+    def counts_dict(self) -> dict[str, dict[str, Any]]:
+        return {name: {**asdict(counts), "seconds": round(counts.seconds, 3)} for name, counts in self.counts.items()}
+
+    def as_dict(self, lang: str = "en", masked: bool = False) -> dict[str, Any]:
+        """The report for JSON: each problem with its message id, fields and reason in
+        ``lang`` (see :meth:`Problem.as_dict` for ``masked``)."""
         return {
             "source": self.source,
             "partial": self.partial,
             "outcome": self.outcome,
             "batch_id": self.batch_id,
             "seconds": round(self.seconds, 3),
-            "counts": {name: {**asdict(counts), "seconds": round(counts.seconds, 3)}
-                       for name, counts in self.counts.items()},
-            "errors": [asdict(problem) for problem in self.errors],
-            "warnings": [asdict(problem) for problem in self.warnings],
+            "counts": self.counts_dict(),
+            "errors": [problem.as_dict(lang, masked) for problem in self.errors],
+            "warnings": [problem.as_dict(lang, masked) for problem in self.warnings],
             "files": self.hashes,
         }

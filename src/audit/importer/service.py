@@ -61,12 +61,18 @@ ProgressFn = Callable[[str, int, int], None]  # table, rows done, rows expected
 ROW = "_row"  # staging column holding the source row number
 IMPORT_LOCK = 727_001  # PostgreSQL advisory lock taken by every import
 
+# A problem's reason: a message id and its fields (rendered where the report is read).
+Reason = tuple[str, dict[str, Any]]
+Parsed = tuple[Any, Reason | None, Reason | None]  # value, error, warning
 
-def _cached(parser: Callable[[Any], Any], enabled: bool) -> Callable[[Any], tuple[Any, str | None, str | None]]:
-    """Wrap a parser so it returns (value, error, warning) and remembers distinct inputs."""
-    cache: dict[Any, tuple[Any, str | None, str | None]] = {}
 
-    def run(raw: Any) -> tuple[Any, str | None, str | None]:
+def _cached(parser: Callable[[Any], Any], enabled: bool) -> Callable[[Any], Parsed]:
+    """Wrap a parser so it returns (value, error, warning) and remembers distinct inputs.
+    The reasons are kept as (message id, fields), not as the exceptions: a cached exception
+    would keep its traceback's frames alive."""
+    cache: dict[Any, Parsed] = {}
+
+    def run(raw: Any) -> Parsed:
         # Only short values repeat (IDs, dates, amounts, terms): long cells are not cached,
         # or 300,000 of them, each up to the cell limit, could take gigabytes.
         remember = enabled and (not isinstance(raw, str) or len(raw) <= 64)
@@ -75,11 +81,11 @@ def _cached(parser: Callable[[Any], Any], enabled: bool) -> Callable[[Any], tupl
             if hit is not None:
                 return hit
         try:
-            result: tuple[Any, str | None, str | None] = (parser(raw), None, None)
+            result: Parsed = (parser(raw), None, None)
         except parse.CellWarning as warning:
-            result = (warning.value, None, warning.reason)
+            result = (warning.value, None, (warning.message_id, warning.fields))
         except parse.CellError as error:
-            result = (None, str(error), None)
+            result = (None, (error.message_id, error.fields), None)
         if remember:
             if len(cache) > 300_000:  # bound memory on columns that rarely repeat
                 cache.clear()
@@ -163,11 +169,15 @@ class _Import:
 
     # ------------------------------------------------------------ step 1: parse and stage
 
-    def error(self, table: str, row: int, column: str, value: Any, reason: str) -> None:
-        self.report.errors.append(Problem(table, row, column, "" if value is None else str(value), reason))
+    def error(self, table: str, row: int, column: str, value: Any, message_id: str,
+              fields: dict[str, Any] | None = None) -> None:
+        self.report.errors.append(Problem(table, row, column, "" if value is None else str(value), message_id,
+                                          fields or {}))
 
-    def warn(self, table: str, row: int, column: str, value: Any, reason: str) -> None:
-        self.report.warnings.append(Problem(table, row, column, "" if value is None else str(value), reason))
+    def warn(self, table: str, row: int, column: str, value: Any, message_id: str,
+             fields: dict[str, Any] | None = None) -> None:
+        self.report.warnings.append(Problem(table, row, column, "" if value is None else str(value), message_id,
+                                            fields or {}))
 
     def stage(self, source: SourceTable) -> None:
         spec = BY_NAME[source.table]
@@ -181,16 +191,16 @@ class _Import:
                 continue
             name = lookup.get(cleaned) or lookup.get(cleaned.lower())
             if name is None:
-                self.warn(spec.name, 1, cleaned, cleaned, "unknown column, ignored")
+                self.warn(spec.name, 1, cleaned, cleaned, "warning.import.unknown_column")
             elif name in positions:
-                self.error(spec.name, 1, name, cleaned, "column given twice")
+                self.error(spec.name, 1, name, cleaned, "error.import.column_twice")
             else:
                 positions[name] = index
         missing = [c.name for c in spec.columns if c.required and c.name not in positions]
         staging = self.staging.create(spec)
         if missing:
             for name in missing:
-                self.error(spec.name, 1, name, "", "required column is missing")
+                self.error(spec.name, 1, name, "", "error.import.column_missing")
             for number, values in rows:
                 counts.read += 1
                 counts.rejected += 1
@@ -208,7 +218,7 @@ class _Import:
             counts.read += 1
             if isinstance(values, UnreadableRow):  # a line or cell over the limits: no cells to parse
                 counts.rejected += 1
-                self.error(spec.name, number, values.column, values.value, values.reason)
+                self.error(spec.name, number, values.column, values.value, values.message_id, values.fields)
                 self.rejected_raw[(spec.name, number)] = {}
                 continue
             width = len(values)
@@ -218,17 +228,17 @@ class _Import:
                 raw = values[index] if index is not None and index < width else None
                 value, problem, warning = run(raw)
                 if problem is not None:
-                    self.error(spec.name, number, name, parse.shown(raw), problem)
+                    self.error(spec.name, number, name, parse.shown(raw), *problem)
                     bad = True
                 elif value is None and required:
-                    self.error(spec.name, number, name, "", "required value is missing")
+                    self.error(spec.name, number, name, "", "error.import.value_missing")
                     bad = True
                 elif warning is not None:
-                    self.warn(spec.name, number, name, parse.shown(raw), warning)
+                    self.warn(spec.name, number, name, parse.shown(raw), *warning)
                 record[name] = value
             if row_check is not None and not bad:
                 for found in row_check(record):
-                    self.error(spec.name, number, found.column, found.value, found.reason)
+                    self.error(spec.name, number, found.column, found.value, found.message_id, found.fields)
                     bad = True
             if bad:
                 counts.rejected += 1
@@ -258,7 +268,7 @@ class _Import:
 
     # ------------------------------------------------------------ step 2: checks across rows
 
-    def _drop_rows(self, spec: TableSpec, bad: dict[int, list[tuple[str, Any, str]]]) -> None:
+    def _drop_rows(self, spec: TableSpec, bad: dict[int, list[tuple[str, Any, str, dict[str, Any]]]]) -> None:
         """Record errors for staged rows and take them out of staging."""
         if not bad:
             return
@@ -277,8 +287,8 @@ class _Import:
                                          for k in spec.key), number)
             self.conn.execute(delete(staging).where(staging.c[ROW].in_(part)))
         for number, problems in sorted(bad.items()):
-            for column, value, reason in problems:
-                self.error(spec.name, number, column, value, reason)
+            for column, value, message_id, fields in problems:
+                self.error(spec.name, number, column, value, message_id, fields)
         self.report.table(spec.name).rejected += len(bad)
 
     def _unknown(self, table: str, column: str, value: ColumnElement[Any]) -> ColumnElement[bool]:
@@ -292,7 +302,7 @@ class _Import:
 
     def check(self, spec: TableSpec) -> None:
         staging = self.staging.tables[spec.name]
-        bad: dict[int, list[tuple[str, Any, str]]] = {}
+        bad: dict[int, list[tuple[str, Any, str, dict[str, Any]]]] = {}
         key_columns = [staging.c[spec.by_name[k].db_name] for k in spec.key]
 
         # Duplicate keys in the dataset: identical copies are dropped with a warning,
@@ -311,12 +321,12 @@ class _Import:
                 for copy in copies[1:]:
                     identical_drop.append(copy._mapping[ROW])
                     self.warn(spec.name, copy._mapping[ROW], spec.key[0], shown,
-                              f"same row as row {first._mapping[ROW]}; the copy is ignored")
+                              "warning.import.duplicate_row", {"first_row": first._mapping[ROW]})
             else:
-                rows_named = ", ".join(str(r._mapping[ROW]) for r in copies)
+                rows_named = [r._mapping[ROW] for r in copies]
                 for copy in copies:
                     bad.setdefault(copy._mapping[ROW], []).append(
-                        (spec.key[0], shown, f"key appears at rows {rows_named} with different values"))
+                        (spec.key[0], shown, "error.import.duplicate_key", {"rows": rows_named}))
         if identical_drop:
             self.conn.execute(delete(staging).where(staging.c[ROW].in_(identical_drop)))
             # An exact copy changes nothing: it counts as unchanged, so the counts add up to read.
@@ -328,17 +338,19 @@ class _Import:
                 child.is_not(None), self._unknown(reference.table, reference.target, child))
             refused = self.rejected_keys.get(reference.table, {})
             for number, value in self.conn.execute(missing):
+                fields: dict[str, Any] = {"table": reference.table, "key": value}
                 if value in refused:
-                    reason = f"refers to {reference.table} {value}, whose row {refused[value]} is rejected"
+                    message_id = "error.import.reference_rejected"
+                    fields["row"] = refused[value]
                 else:
-                    reason = f"refers to {reference.table} {value}, which is neither in this dataset nor in the store"
-                bad.setdefault(number, []).append((reference.column, value, reason))
+                    message_id = "error.import.reference_unknown"
+                bad.setdefault(number, []).append((reference.column, value, message_id, fields))
 
         if spec.name == "card_payments":
             self._check_periods(staging, bad)
         self._drop_rows(spec, bad)
 
-    def _check_periods(self, staging: Table, bad: dict[int, list[tuple[str, Any, str]]]) -> None:
+    def _check_periods(self, staging: Table, bad: dict[int, list[tuple[str, Any, str, dict[str, Any]]]]) -> None:
         """A monthly program's payment names a month; a yearly or one-off one names a year."""
         stored = BY_NAME["programs"].model.__table__
         parts = [select(stored.c.program_code, stored.c.period)]
@@ -355,7 +367,7 @@ class _Import:
         for number, value, program, kind in self.conn.execute(wrong):
             form = "YYYY-MM" if kind == "month" else "YYYY"
             bad.setdefault(number, []).append(
-                ("period", value, f"program {program} pays per {kind}; the period must be {form}"))
+                ("period", value, "error.import.period_for_program", {"program": program, "per": kind, "form": form}))
 
     # ------------------------------------------------------------ step 3: merge
 
@@ -405,15 +417,20 @@ class _Import:
             self.conn.execute(insert(target).from_select([*columns, "batch_id"], new_rows))
 
     def quarantine(self) -> None:
+        # Each error as its message id and fields, and its English reason beside them for
+        # whoever reads the rows without the catalogue.
         errors: dict[tuple[str, int], list[dict[str, Any]]] = {}
         for problem in self.report.errors:
             errors.setdefault((problem.table, problem.row), []).append(
-                {"column": problem.column, "value": problem.value, "reason": problem.reason})
+                {"column": problem.column, "value": problem.value, "message": problem.message,
+                 "fields": problem.fields, "reason": problem.reason})
+        unusable = Problem("", 1, "", "", "error.import.header_unusable")
         rows = [{"batch_id": self.batch_id, "table_name": table, "row_number": number,
                  "raw": self.rejected_raw.get((table, number), {}), "errors": found}
                 for (table, number), found in errors.items() if number > 1 or (table, number) in self.rejected_raw]
         rows += [{"batch_id": self.batch_id, "table_name": table, "row_number": number, "raw": raw,
-                  "errors": [{"column": "", "value": "", "reason": "the table's header is not usable"}]}
+                  "errors": [{"column": "", "value": "", "message": unusable.message, "fields": {},
+                              "reason": unusable.reason}]}
                  for (table, number), raw in self.rejected_raw.items() if (table, number) not in errors]
         for start in range(0, len(rows), 5000):
             self.conn.execute(insert(QuarantinedRow.__table__), rows[start:start + 5000])
@@ -428,7 +445,7 @@ class _Import:
     def run(self) -> None:
         by_table = {source.table: source for source in self.dataset.tables}
         for name in self.dataset.ignored:
-            self.warn("", 0, "", name, "not a table of interchange-v1; ignored")
+            self.warn("", 0, "", name, "warning.import.not_a_table")
         for spec in TABLES:  # dependency order: a parent is staged and checked before its children
             if spec.name in by_table:
                 self.timed(spec.name, self.stage, by_table[spec.name])
@@ -499,7 +516,7 @@ def _insert_batch(conn: Connection, dataset: Dataset, who: str, partial: bool, o
 def _finish_batch(conn: Connection, report: ImportReport) -> None:
     values = {
         "finished_at": datetime.now(UTC), "outcome": report.outcome,
-        "counts": report.as_dict()["counts"], "error_count": len(report.errors),
+        "counts": report.counts_dict(), "error_count": len(report.errors),
         "warning_count": len(report.warnings),
     }
     conn.execute(update(ImportBatch.__table__).where(ImportBatch.__table__.c.id == report.batch_id).values(values))

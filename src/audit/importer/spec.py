@@ -111,9 +111,13 @@ class Reference:
 
 @dataclass(frozen=True)
 class RowProblem:
+    """A problem of a row that only several of its cells show: the reason is the message
+    ``message_id`` with ``fields`` (JSON-friendly values)."""
+
     column: str
     value: object
-    reason: str
+    message_id: str
+    fields: dict[str, Any] = field(default_factory=dict)
 
 
 RowCheck = Callable[[dict[str, Any]], list[RowProblem]]
@@ -145,11 +149,12 @@ class Table:
         return lookup
 
 
-def _ordered(first: str, second: str, message: str) -> RowCheck:
+def _ordered(first: str, second: str, message_id: str) -> RowCheck:
+    """``second`` (a date) is not before ``first``; the message names both dates."""
     def check(row: dict[str, Any]) -> list[RowProblem]:
         a, b = row.get(first), row.get(second)
         if a is not None and b is not None and b < a:
-            return [RowProblem(second, b, message)]
+            return [RowProblem(second, b, message_id, {"start": a.isoformat(), "end": b.isoformat()})]
         return []
     return check
 
@@ -165,9 +170,10 @@ def _typed_id(kind_column: str, id_column: str) -> RowCheck:
         except p.CellWarning as warning:
             row[id_column] = warning.value
         except p.CellError as error:
-            expected = "a credit code" if row.get(kind_column) == "org" else "a resident ID number"
-            return [RowProblem(id_column, value, f"{kind_column} is {row.get(kind_column)}, so this must be "
-                                                 f"{expected}: {error}")]
+            message_id = "error.import.org_needs_uscc" if row.get(kind_column) == "org" \
+                else "error.import.person_needs_id_number"
+            return [RowProblem(id_column, value, message_id,
+                               {"kind_column": kind_column, "kind": row.get(kind_column), "error": error.as_message()})]
         return []
     return check
 
@@ -180,7 +186,7 @@ def _all(*checks: RowCheck) -> RowCheck:
 
 def _not_self(row: dict[str, Any]) -> list[RowProblem]:
     if row.get("id_number_a") and row.get("id_number_a") == row.get("id_number_b"):
-        return [RowProblem("id_number_b", row["id_number_b"], "a person cannot be their own kin")]
+        return [RowProblem("id_number_b", row["id_number_b"], "error.import.own_kin")]
     return []
 
 
@@ -188,7 +194,7 @@ def _not_future(column: str) -> RowCheck:
     def check(row: dict[str, Any]) -> list[RowProblem]:
         value = row.get(column)
         if isinstance(value, date) and value > date.today():
-            return [RowProblem(column, value.isoformat(), "date is in the future")]
+            return [RowProblem(column, value.isoformat(), "error.import.date_in_future", {"date": value.isoformat()})]
         return []
     return check
 
@@ -212,7 +218,7 @@ TABLES: tuple[Table, ...] = (
         col("card_account", p.account_number, "明白卡账号"), col("phone", p.key_text, "联系电话", cached=False),
         col("address", p.key_text, "住址", cached=False),
     ), key=("household_id",), references=(Reference("village_code", "villages", "village_code"),),
-        row_check=_ordered("registered_on", "exited_on", "exit date is before the registration date"),
+        row_check=_ordered("registered_on", "exited_on", "error.import.exit_before_registration"),
         kind="household"),
     Table("persons", models.Person, (
         col("id_number", p.id_number, "身份证号", required=True, cached=False),
@@ -230,7 +236,7 @@ TABLES: tuple[Table, ...] = (
         col("phone", p.key_text, "联系电话", cached=False),
         col("from_on", p.a_date, "任职起"), col("to_on", p.a_date, "任职止"),
     ), key=("official_id",), references=(Reference("village_code", "villages", "village_code"),),
-        row_check=_ordered("from_on", "to_on", "term ends before it starts"), kind="official"),
+        row_check=_ordered("from_on", "to_on", "error.import.term_ends_before_start"), kind="official"),
     Table("kinship", models.Kinship, (
         col("id_number_a", p.id_number, "身份证号A", "甲方身份证号", required=True),
         col("id_number_b", p.id_number, "身份证号B", "乙方身份证号", required=True),
@@ -293,7 +299,7 @@ TABLES: tuple[Table, ...] = (
         Reference("implementing_uscc", "organizations", "uscc"),
         Reference("contractor_uscc", "organizations", "uscc"),
         Reference("approver_official_id", "officials", "official_id"),
-    ), row_check=_ordered("planned_start", "planned_end", "planned end is before the planned start"),
+    ), row_check=_ordered("planned_start", "planned_end", "error.import.planned_end_before_start"),
         kind="project"),
     Table("disbursements", models.Disbursement, (
         key("disbursement_id", "拨付编号"), col("allocation_id", p.key_text, "资金编号", required=True),
@@ -329,7 +335,7 @@ TABLES: tuple[Table, ...] = (
         col("channel", CHANNEL, "公示渠道", required=True),
         col("start_on", p.a_date, "公示开始", "开始日期", required=True),
         col("end_on", p.a_date, "公示结束", "结束日期", required=True), col("url", p.key_text, "网址", cached=False),
-    ), key=("disclosure_id",), row_check=_ordered("start_on", "end_on", "notice ends before it starts"),
+    ), key=("disclosure_id",), row_check=_ordered("start_on", "end_on", "error.import.notice_ends_before_start"),
         kind="disclosure"),
     Table("deaths", models.Death, (
         col("id_number", p.id_number, "身份证号", required=True, cached=False),
@@ -340,7 +346,7 @@ TABLES: tuple[Table, ...] = (
         col("employer", p.key_text, "工作单位", "单位", required=True),
         col("from_on", p.a_date, "起始日期", required=True), col("to_on", p.a_date, "终止日期"),
     ), key=("id_number", "employer", "from_on"),
-        row_check=_ordered("from_on", "to_on", "employment ends before it starts"), kind="public_employee"),
+        row_check=_ordered("from_on", "to_on", "error.import.employment_ends_before_start"), kind="public_employee"),
     Table("vehicles", models.Vehicle, (
         col("id_number", p.id_number, "身份证号", required=True), col("plate", p.key_text, "号牌", "车牌号", required=True),
         col("registered_on", p.a_date, "登记日期", required=True), col("vehicle_type", p.key_text, "车辆类型"),

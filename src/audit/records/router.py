@@ -9,12 +9,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from audit.api.deps import SessionDep, allowed
+from audit.api.deps import Lang, SessionDep, allowed
 from audit.api.uploads import run_upload, spool
 from audit.auth.service import Principal
 from audit.errors import ServiceError
 from audit.importer.read import DatasetError
-from audit.masking import mask_cell
+from audit.importer.report import ImportReport
 from audit.records import service
 
 router = APIRouter(tags=["records"])
@@ -22,17 +22,15 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ZIP = "application/zip"
 
 
-def report_json(report: dict[str, Any]) -> dict[str, Any]:
-    """An import report for the API: every quoted cell masked as its column says."""
-    out = dict(report)
-    for key in ("errors", "warnings"):
-        out[key] = [{**p, "value": mask_cell(p["column"], p["value"])} for p in report.get(key, [])]
-    return out
+def report_json(report: ImportReport, lang: str) -> dict[str, Any]:
+    """An import report for the API: each problem's reason in the reader's language beside
+    its message id and fields, every quoted cell and personal field masked as its name says."""
+    return report.as_dict(lang, masked=True)
 
 
 @router.post("/datasets", openapi_extra={"requestBody": {"required": True, "content": {
     ZIP: {"schema": {"type": "string", "format": "binary"}}, XLSX: {"schema": {"type": "string", "format": "binary"}}}}})
-async def upload_dataset(request: Request, user: Annotated[Principal, allowed("datasets:import")],
+async def upload_dataset(request: Request, user: Annotated[Principal, allowed("datasets:import")], lang: Lang,
                          partial: bool = False,
                          background: Annotated[bool, Query(description="answer 202 with a job to poll")] = False,
                          ) -> Any:
@@ -45,12 +43,15 @@ async def upload_dataset(request: Request, user: Annotated[Principal, allowed("d
     suffix = ".zip" if kind == ZIP else ".xlsx"
     path = await spool(request, suffix)
 
+    # The job's result is built in a worker thread, away from the request: the reader's
+    # language is taken here and the report rendered in it there (a job polled later
+    # shows it in the language of whoever sent the upload).
     def work(conn: Any, progress: Any, spooled: Path) -> tuple[int, dict[str, Any]]:
         try:
             report = service.upload(conn, spooled, partial, user, progress)
         except DatasetError as exc:
-            raise ServiceError(422, "error.dataset_unreadable", reason=str(exc)) from None
-        return (200 if report.stored else 422), report_json(report.as_dict())
+            raise ServiceError(422, "error.dataset_unreadable", reason=exc.as_message()) from None
+        return (200 if report.stored else 422), report_json(report, lang)
 
     def answer(status: int, result: dict[str, Any]) -> Response:
         return Response(json.dumps(result, ensure_ascii=False), media_type="application/json", status_code=status)
@@ -61,11 +62,11 @@ async def upload_dataset(request: Request, user: Annotated[Principal, allowed("d
 @router.post("/records/{table}", status_code=201)
 def create_record(table: Literal["projects", "disbursements", "card_payments"],
                   values: dict[str, str | None], conn: SessionDep,
-                  user: Annotated[Principal, allowed("records:create")],
+                  user: Annotated[Principal, allowed("records:create")], lang: Lang,
                   idempotency_key: Annotated[str, Header(min_length=8, max_length=200)]) -> Response:
     """Create one project approval, disbursement or card payment; a retry with the same
     Idempotency-Key and body gets the first response, never a second record."""
-    status_code, body = service.create(conn, table, values, idempotency_key, user)
+    status_code, body = service.create(conn, table, values, idempotency_key, user, lang)
     return JSONResponse(body, status_code=status_code)
 
 

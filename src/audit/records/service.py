@@ -23,7 +23,7 @@ from audit.db import LIKE_ESCAPE, contains_pattern
 from audit.detectors.base import yuan
 from audit.errors import ServiceError
 from audit.importer import parse
-from audit.masking import ACCOUNT_FIELDS, ID_FIELDS, KIND_OF, mask_cell, mask_fields
+from audit.masking import ACCOUNT_FIELDS, ID_FIELDS, KIND_OF, mask_fields
 from audit.importer.read import open_dataset
 from audit.importer.report import ImportReport
 from audit.importer.service import ProgressFn, import_into
@@ -46,8 +46,10 @@ def upload(conn: Connection, path: Path, partial: bool, user: Any, progress: Pro
         return import_into(conn, dataset, partial=partial, who=user.name, progress=progress)
 
 
-def create(conn: Connection, table: str, values: dict[str, Any], key: str, user: Any) -> tuple[int, dict[str, Any]]:
-    """Create one record (or return the response first given for this key)."""
+def create(conn: Connection, table: str, values: dict[str, Any], key: str, user: Any, lang: str = "zh"
+           ) -> tuple[int, dict[str, Any]]:
+    """Create one record (or return the response first given for this key); a refused
+    record's errors are in ``lang``."""
     if table not in CREATABLE:
         raise RecordError(404, "error.not_creatable", table=table)
     body_hash = hashlib.sha256(json.dumps([table, values], sort_keys=True, ensure_ascii=False).encode()).hexdigest()
@@ -65,8 +67,7 @@ def create(conn: Connection, table: str, values: dict[str, Any], key: str, user:
             writer.writerow({k: "" if v is None else v for k, v in values.items()})
         report = import_into(conn, open_dataset(path, stack), partial=False, who=user.name)
     if not report.stored:
-        raise RecordError(422, "error.record_invalid", [{**e.__dict__, "value": mask_cell(e.column, e.value)}
-                                                        for e in report.errors])
+        raise RecordError(422, "error.record_invalid", [e.as_dict(lang, masked=True) for e in report.errors])
     counts = report.counts[table]
     outcome = "inserted" if counts.inserted else "updated" if counts.updated else "unchanged"
     response = {"table": table, "key": str(values.get(spec.key[0])), "outcome": outcome,
@@ -144,7 +145,8 @@ def read(conn: Connection, table: str, filters: dict[str, str], limit: int, offs
             try:
                 wanted: Any = parse.money_fen(value)
             except parse.CellError as error:
-                raise RecordError(422, "error.filter_value", column=name, value=value, reason=str(error)) from None
+                raise RecordError(422, "error.filter_value", column=name, value=value,
+                                  reason=error.as_message()) from None
             query = query.where(stored == wanted)
         elif name.endswith("name") and stored.type.python_type is str:
             query = query.where(stored.like(contains_pattern(value), escape=LIKE_ESCAPE))
