@@ -7,7 +7,8 @@ Builds a store of ``--households`` (SQLite by default), starts `audit serve` on
 127.0.0.1, and uploads a .zip of ``--payments`` card payments to ``POST /datasets`` while
 another client asks ``GET /health`` every 20 ms. Reports the upload's time, /health's
 latencies (p50, p99, max) during it, and the server process's peak memory (VmHWM).
-Targets: /health within 100 ms throughout; the server under 1 GB.
+The import runs in a job worker process, whose peak is reported too (with the server's,
+the whole service's). Targets: /health within 100 ms throughout; the service under 1 GB.
 """
 
 from __future__ import annotations
@@ -39,6 +40,21 @@ def peak_mb(pid: int) -> float:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     return 0.0
+
+
+def family(pid: int) -> list[int]:
+    """The process and its descendants (the job workers the server spawned)."""
+    found, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        found.append(current)
+        # Children belong to the thread that started them: read every thread's list.
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            try:
+                queue += [int(child) for child in (task / "children").read_text().split()]
+            except OSError:
+                continue
+    return found
 
 
 def main() -> None:
@@ -98,14 +114,33 @@ def main() -> None:
                         latencies.append((time.perf_counter() - started) * 1000)
                         time.sleep(0.02)
 
+            workers: dict[int, float] = {}
+
+            def watch_workers() -> None:  # the workers' peaks, read while they live
+                while not done.is_set():
+                    for pid in family(server.pid)[1:]:
+                        try:
+                            workers[pid] = max(workers.get(pid, 0.0), peak_mb(pid))
+                        except OSError:
+                            pass
+                    time.sleep(0.2)
+
             prober = threading.Thread(target=probe)
             prober.start()
+            watcher = threading.Thread(target=watch_workers)
+            watcher.start()
             started = time.perf_counter()
             answer = httpx.post(f"{base}/api/datasets", content=body, timeout=3600,
                                 headers={"Authorization": f"Bearer {token}", "content-type": "application/zip"})
             seconds = time.perf_counter() - started
+            for pid in family(server.pid)[1:]:
+                try:
+                    workers[pid] = max(workers.get(pid, 0.0), peak_mb(pid))
+                except OSError:
+                    pass
             done.set()
             prober.join()
+            watcher.join()
             report = answer.json()
             latencies.sort()
             print(json.dumps({
@@ -117,6 +152,8 @@ def main() -> None:
                 "health_p99_ms": round(latencies[int(len(latencies) * 0.99) - 1], 1),
                 "health_max_ms": round(latencies[-1], 1),
                 "server_peak_mb_before": round(baseline), "server_peak_mb": round(peak_mb(server.pid)),
+                "worker_peak_mb": round(max(workers.values(), default=0.0)),
+                "server_and_workers_mb": round(peak_mb(server.pid) + sum(workers.values())),
             }, indent=1))
         finally:
             server.terminate()

@@ -97,7 +97,7 @@ def test_a_roster_with_planted_problems_is_held_exactly_there(finance: Any) -> N
     assert [(e["column"], e["message"], e["fields"], e["reason"]) for e in unknown["errors"]] == [
         ("program_code", "error.import.reference_unknown", {"table": "programs", "key": "NOPE"},
          "引用的补贴项目“NOPE”在本次导入的数据和系统已有数据中均不存在")]
-    english = client.get(f"/checks/{result['check_id']}", headers={**headers, "Accept-Language": "en"}).json()
+    english = client.get(f"/api/checks/{result['check_id']}", headers={**headers, "Accept-Language": "en"}).json()
     unknown = next(line for line in english["lines"] if line["key"] == "R-NOPROG")["reasons"][0]
     assert unknown["errors"][0]["reason"] == \
         "refers to programs NOPE, which is neither in this dataset nor in the store"

@@ -665,7 +665,7 @@ class TestRequests:
         # No user is known at the door: the language is the request's Accept-Language, else Chinese.
         assert body == {"detail": "请求内容超过 16 KB，超出此接口允许的上限", "message": "error.limit.body_too_large"}
         assert pulled <= 16 * 1024 + CHUNK
-        status, body, pulled = asgi_request(create_app(), "/auth/login", streamed(300 * MiB),
+        status, body, pulled = asgi_request(create_app(), "/api/auth/login", streamed(300 * MiB),
                                             {"content-type": "application/json", "accept-language": "en-US,en"})
         assert status == 413
         assert body == {"detail": "the request body is larger than 16 KB, the most this route accepts",

@@ -48,11 +48,11 @@ def test_an_uploaded_dataset_goes_through_the_same_importer(api: Any) -> None:
     assert decimals["reason"] == "金额最多保留 2 位小数" and decimals["fields"] == {}
     head = next(e for e in rejected.json()["errors"] if e["message"] == "error.import.id_number_check")
     assert head["reason"].startswith("身份证号校验位为 ") and "*" in head["value"]  # the ID masked
-    english = client.post("/datasets", content=zipped(BAD), headers={**admin, "Accept-Language": "en-US,en"})
+    english = client.post("/api/datasets", content=zipped(BAD), headers={**admin, "Accept-Language": "en-US,en"})
     assert {"message": "error.import.amount_decimals", "reason": "amount has more than 2 decimals"}.items() <= next(
         e for e in english.json()["errors"] if e["message"] == "error.import.amount_decimals").items()
     # A file that is no archive: the dataset's own reason, in the reader's language.
-    broken = client.post("/datasets", content=b"not a zip at all", headers=admin)
+    broken = client.post("/api/datasets", content=b"not a zip at all", headers=admin)
     assert broken.status_code == 422 and broken.json()["message"] == "error.dataset_unreadable"
     assert broken.json()["detail"].startswith("数据无法读取：") and "不是可读取的 zip 压缩包" in broken.json()["detail"]
     with engine.connect() as conn:

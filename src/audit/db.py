@@ -153,6 +153,12 @@ def get_engine(url: str | None = None) -> Engine:
     return _engines[url]
 
 
+def dispose_engines_not_for(url: str) -> None:
+    """Drop the engines of other databases (a worker process given new settings)."""
+    for other in [u for u in _engines if u != url]:
+        _engines.pop(other).dispose()
+
+
 def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 

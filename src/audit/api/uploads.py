@@ -2,7 +2,7 @@
 
 An upload route reads the body as it streams in, straight into a temporary file (bounded:
 the body-size limit refuses it past the setting), hands the file to a job in a worker
-thread, and either waits for the job without blocking the loop (the API's classic
+process, and either waits for the job without blocking the loop (the API's classic
 behaviour: the answer is the job's result) or, with ``?background=true``, answers 202 at
 once with the job's id for the screens to poll.
 """
@@ -16,7 +16,6 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import Connection
 
 from audit.api.limits import spool_body
 from audit.auth.service import Principal
@@ -35,26 +34,20 @@ async def spool(request: Request, suffix: str) -> Path:
     return path
 
 
-async def run_upload(kind: str, user: Principal, path: Path, background: bool,
-                     work: Callable[[Connection, jobs.Progress, Path], tuple[int, dict[str, Any]]],
-                     answer: Callable[[int, dict[str, Any]], Any]) -> Any:
-    """Run ``work`` on the spooled file as a job; 202 with the job at once, or the answer
-    built from the job's result when it is done."""
-
-    def job(conn: Connection, progress: jobs.Progress) -> tuple[int, dict[str, Any]]:
-        try:
-            return work(conn, progress, path)
-        finally:
-            path.unlink(missing_ok=True)
-
+async def run_upload(kind: str, user: Principal, path: Path, background: bool, task: str,
+                     arguments: dict[str, Any], answer: Callable[[int, dict[str, Any]], Any]) -> Any:
+    """Run ``task`` (of :mod:`audit.jobs.tasks`) on the spooled file as a job in a worker
+    process; 202 with the job at once, or the answer built from the job's result when it is
+    done. The worker deletes nothing of the caller's: the file goes when the job ends."""
     try:
         # Recording the job is a database write: off the event loop, like the job itself.
-        submitted = await asyncio.to_thread(jobs.submit, kind, user, job)
+        submitted = await asyncio.to_thread(jobs.submit, kind, user, task, path=str(path), **arguments)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
+    submitted.future.add_done_callback(lambda _: path.unlink(missing_ok=True))
     if background:
         return JSONResponse({"job_id": submitted.job_id, "state": "queued"}, status_code=202,
-                            headers={"Location": f"/jobs/{submitted.job_id}"})
+                            headers={"Location": f"/api/jobs/{submitted.job_id}"})
     status, result = await asyncio.wrap_future(submitted.future)
     return answer(status, result)

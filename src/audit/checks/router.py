@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -15,7 +14,6 @@ from audit.auth.service import Principal
 from audit.checks import service
 from audit.db import read_connection
 from audit.errors import ServiceError
-from audit.importer.read import DatasetError
 
 router = APIRouter(tags=["pre-release checks"])
 Runner = Annotated[Principal, allowed("checks:run")]
@@ -80,17 +78,12 @@ async def check_roster_file(request: Request, user: Runner, lang: Lang,
     suffix = ".csv" if kind == "text/csv" else ".xlsx"
     path = await spool(request, suffix)
 
-    def work(conn: Any, progress: Any, spooled: Path) -> tuple[int, dict[str, Any]]:
-        try:
-            return 200, service.check_file(conn, "card_roster", spooled, suffix, user, progress)
-        except DatasetError as exc:  # a damaged workbook, a limit passed: the upload's fault, not ours
-            raise ServiceError(422, "error.dataset_unreadable", reason=exc.as_message()) from None
-
     def answer(_status: int, result: dict[str, Any]) -> dict[str, Any]:
         with read_connection() as conn:
             return service.get_check(conn, result["check_id"], user, lang)
 
-    return await run_upload("roster_check", user, path, background, work, answer)
+    return await run_upload("roster_check", user, path, background, "roster_check",
+                            {"suffix": suffix, "user": user.name, "lang": lang}, answer)
 
 
 @router.post("/checks/disbursements")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -13,7 +12,6 @@ from audit.api.deps import Lang, SessionDep, allowed
 from audit.api.uploads import run_upload, spool
 from audit.auth.service import Principal
 from audit.errors import ServiceError
-from audit.importer.read import DatasetError
 from audit.importer.report import ImportReport
 from audit.records import service
 
@@ -43,20 +41,13 @@ async def upload_dataset(request: Request, user: Annotated[Principal, allowed("d
     suffix = ".zip" if kind == ZIP else ".xlsx"
     path = await spool(request, suffix)
 
-    # The job's result is built in a worker thread, away from the request: the reader's
-    # language is taken here and the report rendered in it there (a job polled later
-    # shows it in the language of whoever sent the upload).
-    def work(conn: Any, progress: Any, spooled: Path) -> tuple[int, dict[str, Any]]:
-        try:
-            report = service.upload(conn, spooled, partial, user, progress)
-        except DatasetError as exc:
-            raise ServiceError(422, "error.dataset_unreadable", reason=exc.as_message()) from None
-        return (200 if report.stored else 422), report_json(report, lang)
-
+    # The report is rendered in the worker, in the language of whoever sent the upload
+    # (a job polled later shows it in that language).
     def answer(status: int, result: dict[str, Any]) -> Response:
         return Response(json.dumps(result, ensure_ascii=False), media_type="application/json", status_code=status)
 
-    return await run_upload("import", user, path, background, work, answer)
+    return await run_upload("import", user, path, background, "import",
+                            {"partial": partial, "user": user.name, "lang": lang}, answer)
 
 
 @router.post("/records/{table}", status_code=201)

@@ -16,7 +16,6 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, Request
-from fastapi.responses import RedirectResponse
 
 from audit.api.policy import allows
 from audit.auth.service import Principal, principal_for_token

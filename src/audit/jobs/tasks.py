@@ -1,0 +1,45 @@
+"""What a background job can do, as plain functions of their arguments: they run in a
+worker process, so they take names and paths (never live objects) and find the user
+again there. Each gets the job's connection (its own transaction) and a progress callback,
+and answers the status and the result a request would have had."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection
+
+from audit.auth.service import principal_for_user
+from audit.errors import ServiceError
+from audit.importer.read import DatasetError
+from audit.importer.service import ProgressFn
+
+
+def import_dataset(conn: Connection, progress: ProgressFn, *, path: str, partial: bool, user: str,
+                   lang: str) -> tuple[int, dict[str, Any]]:
+    """An uploaded dataset through the importer; the report in the uploader's language."""
+    from audit.records.router import report_json
+    from audit.records.service import upload
+
+    principal = principal_for_user(conn, user)
+    try:
+        report = upload(conn, Path(path), partial, principal, progress)
+    except DatasetError as exc:
+        raise ServiceError(422, "error.dataset_unreadable", reason=exc.as_message()) from None
+    return (200 if report.stored else 422), report_json(report, lang)
+
+
+def check_roster(conn: Connection, progress: ProgressFn, *, path: str, suffix: str, user: str,
+                 lang: str) -> tuple[int, dict[str, Any]]:
+    """An uploaded roster through the pre-release check; the check's id and counts."""
+    from audit.checks.service import check_file
+
+    principal = principal_for_user(conn, user)
+    try:
+        return 200, check_file(conn, "card_roster", Path(path), suffix, principal, progress)
+    except DatasetError as exc:  # a damaged workbook, a limit passed: the upload's fault, not ours
+        raise ServiceError(422, "error.dataset_unreadable", reason=exc.as_message()) from None
+
+
+TASKS = {"import": import_dataset, "roster_check": check_roster}
