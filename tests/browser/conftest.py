@@ -122,8 +122,10 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         server.wait(timeout=30)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Chromium, for one module: Playwright's sync API keeps an event loop running in the
+    main thread while it is open, which later tests' asyncio.run() would trip over."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium is not at {CHROMIUM}: install Debian's chromium (apt-get install chromium), "
                     "as .ci/run does", pytrace=False)
