@@ -180,6 +180,16 @@ def _persist(conn: Connection, detector: Detector, found: list[Found], settings:
     return {"findings": len(by_print), "new": len(new_rows), "updated": len(update_rows), "stale": len(stale)}
 
 
+def search_text(case: Any, findings: list[Any]) -> str:
+    """The names and keys a case may be searched by, each once: its own subject's and its
+    open findings' subjects' (a second identity, an official, a contractor)."""
+    words = [case.label or "", case.subject_key]
+    for finding in findings:
+        for subject in finding.subjects:
+            words += [subject.get("label") or "", subject.get("key") or ""]
+    return " | ".join(dict.fromkeys(w for w in words if w))
+
+
 def _rescore(conn: Connection, touched: dict[int, list[str]], run_id: int, now: datetime) -> None:
     """Score and total each touched case from its open findings; decided cases keep theirs."""
     if not touched:
@@ -218,13 +228,15 @@ def _rescore(conn: Connection, touched: dict[int, list[str]], run_id: int, now: 
         codes = sorted({f.code for f in mine})
         label = case.title.split(":")[0]
         updates.append({"case_id": case_id, "score": score, "amount_at_risk_fen": amount, "codes": codes,
-                        "title": f"{label}: {', '.join(codes)}" if codes else label, "updated_at": now})
+                        "title": f"{label}: {', '.join(codes)}" if codes else label, "updated_at": now,
+                        "search_text": search_text(case, mine)})
         if changes or score != case.score:
             events.append({"case_id": case_id, "at": now, "kind": "detection", "run_id": run_id,
                            "detail": {"changes": changes, "score": score, "amount_at_risk": yuan(amount)}})
     if updates:
         conn.execute(update(Case).where(Case.id == bindparam("case_id")).values(
             score=bindparam("score"), amount_at_risk_fen=bindparam("amount_at_risk_fen"), codes=bindparam("codes"),
-            title=bindparam("title"), updated_at=bindparam("updated_at")), updates)
+            title=bindparam("title"), updated_at=bindparam("updated_at"), search_text=bindparam("search_text")),
+            updates)
     if events:
         conn.execute(insert(CaseEvent), events)
