@@ -47,7 +47,10 @@ def _appended() -> int:
 
 
 def fail(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    from audit.config import get_settings
+    from audit.i18n import t
+
+    err.print(f"[bold red]{t('cli.error', get_settings().language)}[/] {message}", highlight=False)
     raise typer.Exit(code=1)
 
 
@@ -431,13 +434,17 @@ def log_verify() -> None:
 
     engine = get_engine()
     ensure_current(engine)
+    from audit.config import get_settings
+    from audit.i18n import t
+
+    lang = get_settings().language
     with engine.connect() as conn:
         verdict = trail.verify(conn)
     if verdict.first_bad is not None:
-        fail(f"the audit trail breaks at entry {verdict.first_bad}: {verdict.reason}")
+        fail(t("cli.log.broken", lang, entry=verdict.first_bad, reason=verdict.text(lang)))
     if not verdict.ok:
-        fail(f"the audit trail's checkpoints do not hold: {verdict.reason}")
-    console.print(f"the audit trail holds: {verdict.entries} entries; {verdict.reason}", highlight=False)
+        fail(t("cli.log.bad_checkpoints", lang, reason=verdict.text(lang)))
+    console.print(t("cli.log.holds", lang, entries=verdict.entries, reason=verdict.text(lang)), highlight=False)
 
 
 def main() -> None:

@@ -292,7 +292,8 @@ def checkpoint(bind: Engine | Connection) -> Checkpoint | None:
 class Verdict:
     entries: int
     first_bad: int | None = None
-    reason: str = ""
+    # What the verification found, as messages of the catalogue with their fields.
+    findings: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     # The latest checkpoint whose HMAC verifies (furthest along), if any.
     checkpoint: Checkpoint | None = None
     # Lines of the checkpoint file that fail their HMAC: forged, or written under another key.
@@ -301,6 +302,20 @@ class Verdict:
     @property
     def ok(self) -> bool:
         return self.first_bad is None and not self.bad_checkpoint_lines
+
+    def text(self, lang: str = "en") -> str:
+        from audit.i18n import t
+
+        return t("trail.separator", lang).join(t(message, lang, **fields) for message, fields in self.findings)
+
+    @property
+    def reason(self) -> str:
+        """The findings in English (logs, tests); readers get :meth:`text` in their language."""
+        return self.text("en")
+
+
+def _clause(message_id: str, **fields: Any) -> dict[str, Any]:
+    return {"message": message_id, "args": fields}
 
 
 def verify(conn: Connection, path: Path | None = None) -> Verdict:
@@ -314,20 +329,19 @@ def verify(conn: Connection, path: Path | None = None) -> Verdict:
     expected_prev, count, last_id = GENESIS, 0, 0
     seen: dict[int, tuple[int, str]] = {}  # id named by a checkpoint -> (entries up to it, hash)
 
-    def verdict(first_bad: int | None, reason: str) -> Verdict:
-        sentences = [reason] if reason else []
+    def verdict(first_bad: int | None, message_id: str, **fields: Any) -> Verdict:
+        findings = [(message_id, fields)]
         if read.bad_lines:
-            sentences.append(_bad_lines(read))
-        return Verdict(count, first_bad, "; ".join(sentences), latest, list(read.bad_lines))
+            findings.append(_bad_lines(read))
+        return Verdict(count, first_bad, findings, latest, list(read.bad_lines))
 
     for row in conn.execute(select(table).order_by(table.c.id)):
         count += 1
         if row.prev_hash != expected_prev:
-            return verdict(row.id, "its link to the entry before does not match: an entry before it was "
-                                   "deleted, inserted or reordered")
+            return verdict(row.id, "trail.link_broken")
         at = row.at if row.at.tzinfo else row.at.replace(tzinfo=UTC)
         if _digest(row.id, at, row.actor, row.action, row.subject, row.detail, row.prev_hash) != row.hash:
-            return verdict(row.id, "its content does not match its hash: it was changed")
+            return verdict(row.id, "trail.content_changed")
         expected_prev, last_id = row.hash, row.id
         if row.id in wanted:
             seen[row.id] = (count, row.hash)
@@ -337,32 +351,29 @@ def verify(conn: Connection, path: Path | None = None) -> Verdict:
         if saw.head_id > last_id:  # named by the furthest checkpoint: the whole of what is gone
             furthest = latest or saw
             first, upto = last_id + 1, furthest.head_id
-            gone = f"entry {upto} is gone" if first == upto else f"entries {first}…{upto} are gone"
-            empty = "the log is empty: " if count == 0 else ""
-            return verdict(first, f"{empty}{gone}: the checkpoint of {furthest.when} saw {upto}")
+            empty = _clause("trail.log_is_empty") if count == 0 else ""
+            return verdict(first, "trail.entry_gone" if first == upto else "trail.entries_gone", empty=empty,
+                           first=first, upto=upto, when=furthest.when)
         entries, hash_ = seen.get(saw.head_id, (None, None))
-        since = (f" after entry {held.head_id}, which the checkpoint of {held.when} still matches"
-                 if held else "")
+        since = _clause("trail.since", entry=held.head_id, when=held.when) if held else ""
         if hash_ is None:  # ids are dense, so only a rewrite that renumbered leaves this hole
-            return verdict(saw.head_id, f"entry {saw.head_id}, which the checkpoint of {saw.when} saw, is gone: "
-                                        f"the chain was rewritten{since}")
+            return verdict(saw.head_id, "trail.checkpointed_entry_gone", entry=saw.head_id, when=saw.when,
+                           since=since)
         if hash_ != saw.head_hash:
-            return verdict(saw.head_id, f"entry {saw.head_id} has another hash than the checkpoint of {saw.when} "
-                                        f"saw: the chain was rewritten{since}")
+            return verdict(saw.head_id, "trail.hash_differs", entry=saw.head_id, when=saw.when, since=since)
         if entries != saw.entries:
-            return verdict(saw.head_id, f"the checkpoint of {saw.when} saw {saw.entries} entries up to entry "
-                                        f"{saw.head_id}, the log now holds {entries}: the chain was rewritten{since}")
+            return verdict(saw.head_id, "trail.count_differs", entry=saw.head_id, when=saw.when, saw=saw.entries,
+                           entries=entries, since=since)
         held = saw
     if latest is None:
-        where = "no checkpoint file at" if not read.exists else "no checkpoint that verifies in"
-        return verdict(None, f"{where} {read.path} yet, so a deleted tail could not be told")
-    return verdict(None, f"it matches the checkpoint of {latest.when} ({latest.entries} entries; "
-                         f"{count - latest.entries} since)")
+        return verdict(None, "trail.no_checkpoint_file" if not read.exists else "trail.no_valid_checkpoint",
+                       path=str(read.path))
+    return verdict(None, "trail.matches", when=latest.when, entries=latest.entries, since=count - latest.entries)
 
 
-def _bad_lines(read: CheckpointFile) -> str:
+def _bad_lines(read: CheckpointFile) -> tuple[str, dict[str, Any]]:
     lines = read.bad_lines
-    shown = ", ".join(map(str, lines[:10])) + (f" and {len(lines) - 10} more" if len(lines) > 10 else "")
-    which = f"line {shown} of {read.path} fails its HMAC" if len(lines) == 1 else \
-        f"lines {shown} of {read.path} fail their HMAC"
-    return f"{which}: forged, or written under another key"
+    shown = ", ".join(map(str, lines[:10]))
+    more = _clause("trail.and_more", count=len(lines) - 10) if len(lines) > 10 else ""
+    return ("trail.bad_line" if len(lines) == 1 else "trail.bad_lines",
+            {"lines": shown, "more": more, "path": str(read.path)})

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from audit import trail
-from audit.api.deps import SessionDep, allowed
+from audit.api.deps import Lang, SessionDep, allowed
 from audit.api.types import Code, Day, Name, RowId, normal_code
 from audit.auth import service as accounts
 from audit.auth.service import Principal
@@ -158,10 +158,10 @@ class Verdict(BaseModel):
 
 
 @router.get("/log/verify", response_model=Verdict, tags=["audit trail"])
-def verify_log(conn: SessionDep, _: Annotated[Principal, allowed("log:verify")]) -> Verdict:
+def verify_log(conn: SessionDep, _: Annotated[Principal, allowed("log:verify")], lang: Lang) -> Verdict:
     """Recompute the audit trail's hash chain, hold it to its checkpoints, and name what does not hold."""
     verdict = trail.verify(conn)
     seen = verdict.checkpoint
-    return Verdict(ok=verdict.ok, entries=verdict.entries, first_bad=verdict.first_bad, reason=verdict.reason,
+    return Verdict(ok=verdict.ok, entries=verdict.entries, first_bad=verdict.first_bad, reason=verdict.text(lang),
                    checkpoint=CheckpointOut(entries=seen.entries, head_id=seen.head_id, at=seen.at) if seen else None,
                    bad_checkpoint_lines=verdict.bad_checkpoint_lines)
