@@ -4,7 +4,7 @@
         [--database postgresql+psycopg://postgres@127.0.0.1/audit_bench_upload]
 
 Builds a store of ``--households`` (SQLite by default), starts `audit serve` on
-127.0.0.1, and uploads a .zip of ``--payments`` card payments to ``POST /datasets`` while
+127.0.0.1, and uploads a .zip of ``--payments`` card payments to ``POST /api/datasets`` while
 another client asks ``GET /health`` every 20 ms. Reports the upload's time, /health's
 latencies (p50, p99, max) during it, and the server process's peak memory (VmHWM).
 The import runs in a job worker process, whose peak is reported too (with the server's,

@@ -81,5 +81,22 @@ def test_db_upgrade_then_generate_then_import(tmp_path: Path) -> None:
 def test_a_too_small_county_is_one_clear_line(tmp_path: Path) -> None:
     done = audit("fixtures", "generate", "--out", str(tmp_path / "c"), "--households", "100",
                  url=f"sqlite:///{tmp_path / 'x.db'}")
-    assert done.returncode == 1 and "at least 2,000 households" in done.stderr
+    assert done.returncode == 1 and "至少需要 2,000 户" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_help_and_refusals_are_in_the_operators_language(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    chinese = audit("detect", "--help", url=url)
+    assert chinese.returncode == 0 and "对全库运行风险筛查" in chinese.stdout and "截至日期" in chinese.stdout
+    english = audit("detect", "--help", url=url, env={"AUDIT_LANGUAGE": "en"})
+    assert "Run the red-flag detectors" in english.stdout
+    refused = audit("stats", url=url, env={"AUDIT_ENV": "production", "AUDIT_LOG_KEY": "short"})
+    assert refused.returncode == 1 and "AUDIT_LOG_KEY 仍是默认值或短于 32 个字符" in refused.stderr
+    assert "Traceback" not in refused.stderr and "Value error" not in refused.stderr
+    made = audit("db", "upgrade", url=url)
+    assert made.returncode == 0 and "数据库结构已是最新版本" in made.stdout
+    wrong = audit("detect", "--as-of", "2017-13-01", url=url)
+    assert wrong.returncode == 1 and "--as-of 须为 YYYY-MM-DD 格式的日期，不能是“2017-13-01”" in wrong.stderr
+    unknown = audit("detect", "--codes", "XX-99", url=url)
+    assert unknown.returncode == 1 and "未知的风险代码 XX-99" in unknown.stderr

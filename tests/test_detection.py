@@ -14,6 +14,7 @@ from sqlalchemy import Date, Engine, delete, func, select, update
 from audit.detection.evaluate import evaluate
 from audit.detection.export import findings_json
 from audit.evidence import fact_text
+from audit.errors import MessageError
 from audit.i18n import has
 from audit.detection.service import detect
 from audit.importer.service import import_path
@@ -139,7 +140,7 @@ def test_a_detector_that_raises_fails_the_run_and_writes_nothing(scanned: Engine
 def test_settings_override_the_defaults_and_unknown_ones_are_refused(scanned: Engine) -> None:
     report = detect(scanned, codes=["DV-04"], overrides={"DV-04": {"threshold": "40000.00"}})
     assert report.detectors["DV-04"]["settings"]["threshold"] == "40000.00"
-    with pytest.raises(ValueError, match="no setting speed"):
+    with pytest.raises(MessageError, match="no setting speed"):
         detect(scanned, codes=["DV-04"], overrides={"DV-04": {"speed": 1}})
 
 

@@ -8,20 +8,17 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-app = typer.Typer(help="Fund supervision and anti-fraud auditing for poverty-alleviation money.",
+from audit.console import console, err, error_line, fail, h, language, note, say, text
+
+app = typer.Typer(help=h("cli.help.app"),
                   no_args_is_help=True, pretty_exceptions_enable=False)
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-fixtures_app = typer.Typer(help="Synthetic county data.", no_args_is_help=True)
+db_app = typer.Typer(help=h("cli.help.db"), no_args_is_help=True)
+fixtures_app = typer.Typer(help=h("cli.help.fixtures"), no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(fixtures_app, name="fixtures")
-
-console = Console()
-err = Console(stderr=True)
-
 
 @app.callback()
 def _checkpoint_at_the_end(ctx: typer.Context) -> None:
@@ -40,21 +37,11 @@ def _checkpoint_at_the_end(ctx: typer.Context) -> None:
 
     ctx.call_on_close(checkpoint_if_appended)
 
-
 def _appended() -> int:
     trail = sys.modules.get("audit.trail")
     return trail.appended_in_process() if trail is not None else 0
 
-
-def fail(message: str) -> None:
-    from audit.config import get_settings
-    from audit.i18n import t
-
-    err.print(f"[bold red]{t('cli.error', get_settings().language)}[/] {message}", highlight=False)
-    raise typer.Exit(code=1)
-
-
-@db_app.command("upgrade")
+@db_app.command("upgrade", help=h("cli.help.db.upgrade"))
 def db_upgrade(revision: str = "head") -> None:
     """Create or upgrade the schema to the latest migration."""
     from audit.migrate import upgrade
@@ -62,14 +49,13 @@ def db_upgrade(revision: str = "head") -> None:
     try:
         upgrade(revision)
     except Exception as exc:  # connection refused, permissions: one line for the user
-        fail(f"could not upgrade the database: {exc.__class__.__name__}: {str(exc).splitlines()[0]}")
-    console.print("schema is at the latest revision")
+        fail("cli.db.upgrade_failed", error=f"{exc.__class__.__name__}: {(str(exc).splitlines() or [''])[0]}")
+    say("cli.db.upgraded")
 
-
-@db_app.command("create-roles")
+@db_app.command("create-roles", help=h("cli.help.db.create_roles"))
 def db_create_roles(
-    role: Annotated[str, typer.Option(help="The service's role")] = "audit_app",
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Set its password, read from stdin")]
+    role: Annotated[str, typer.Option(help=h("cli.help.opt.service_role"))] = "audit_app",
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help=h("cli.help.opt.role_password_stdin"))]
     = False,
 ) -> None:
     """PostgreSQL: create the role the service connects as, which may append to the audit
@@ -78,34 +64,33 @@ def db_create_roles(
 
     from audit.config import get_settings
     from audit.db import make_engine
+    from audit.errors import MessageError
     from audit.roles import create_service_role
 
     url = get_settings().migration_url
     if not url.startswith("postgresql"):
-        fail("roles are PostgreSQL's: set AUDIT_MIGRATION_DATABASE_URL (or AUDIT_DATABASE_URL) to the owner's URL")
+        fail("cli.roles.postgres_only")
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
     engine = make_engine(url)
     try:
         with engine.begin() as conn:
             ran = create_service_role(conn, role, password)
-    except ValueError as exc:
-        fail(str(exc))
+    except MessageError as exc:
+        fail(exc.message_id, **exc.fields)
     finally:
         engine.dispose()
     for statement in ran:
         console.print(statement if "PASSWORD" not in statement else "ALTER ROLE … PASSWORD …", highlight=False)
     service_url = make_url(url).set(username=role, password=None)
-    console.print(f"the service connects as: AUDIT_DATABASE_URL={service_url.render_as_string(hide_password=True)}")
+    say("cli.roles.connects_as", url=service_url.render_as_string(hide_password=True))
 
-
-@app.command("import")
+@app.command("import", help=h("cli.help.import"))
 def import_(
-    path: Annotated[Path, typer.Argument(help="A dataset folder, .zip or .xlsx workbook")],
-    partial: Annotated[bool, typer.Option("--partial", help="Store valid rows; quarantine the rest")] = False,
-    json_report: Annotated[Path | None, typer.Option("--json", help="Write the full report here")] = None,
+    path: Annotated[Path, typer.Argument(help=h("cli.help.opt.dataset"))],
+    partial: Annotated[bool, typer.Option("--partial", help=h("cli.help.opt.partial"))] = False,
+    json_report: Annotated[Path | None, typer.Option("--json", help=h("cli.help.opt.json_report"))] = None,
 ) -> None:
     """Import a dataset in interchange-v1: all or nothing unless --partial."""
-    from audit.auth.commands import cli_language, fail_with
     from audit.config import get_settings
     from audit.db import get_engine
     from audit.i18n import t
@@ -113,7 +98,7 @@ def import_(
     from audit.importer.service import import_path
     from audit.migrate import ensure_current
 
-    lang = cli_language()
+    lang = language()
     engine = get_engine()
     ensure_current(engine)
     with Progress(TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(),
@@ -128,7 +113,7 @@ def import_(
         try:
             report = import_path(engine, path, partial=partial, progress=progress)
         except DatasetError as exc:
-            fail_with(exc.message_id, **exc.fields)
+            fail(exc.message_id, **exc.fields)
     if json_report:  # message ids and fields for programs, reasons for the operator to read
         json_report.write_text(json.dumps(report.as_dict(lang), ensure_ascii=False, indent=2), encoding="utf-8")
     _print_counts(report, lang)
@@ -148,14 +133,12 @@ def import_(
             err.print(t("cli.import.more_warnings", lang, count=len(report.warnings) - 10), highlight=False,
                       markup=False)
     if report.outcome == "rejected":
-        fail_with("cli.import.rejected", count=len(report.errors))
+        fail("cli.import.rejected", count=len(report.errors))
     done = "cli.import.done_partial" if report.outcome == "committed_partial" else "cli.import.done"
     console.print(t(done, lang, batch_id=report.batch_id, seconds=report.seconds), highlight=False, markup=False)
 
-
 # The counts of the import's table, each under its heading (cli.import.heading.<name>).
 _COUNTS = ("read", "inserted", "updated", "unchanged", "rejected")
-
 
 def _print_counts(report: Any, lang: str) -> None:
     from audit.i18n import t
@@ -168,9 +151,8 @@ def _print_counts(report: Any, lang: str) -> None:
         table.add_row(t("cli.import.table", lang, table=name), *(f"{getattr(counts, f):,}" for f in _COUNTS))
     console.print(table)
 
-
-@app.command("stats")
-def stats(as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False) -> None:
+@app.command("stats", help=h("cli.help.stats"))
+def stats(as_json: Annotated[bool, typer.Option("--json", help=h("cli.help.opt.json"))] = False) -> None:
     """Counts and money per table, town and year."""
     from audit.db import get_engine
     from audit.migrate import ensure_current
@@ -182,69 +164,65 @@ def stats(as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = 
     if as_json:
         console.print_json(json.dumps(data, ensure_ascii=False))
         return
-    tables = Table(title="stored rows")
-    tables.add_column("table")
-    tables.add_column("rows", justify="right")
-    tables.add_column("money (yuan)", justify="right")
+    tables = Table(title=text("cli.stats.rows_title"))
+    tables.add_column(text("cli.import.heading.table"))
+    tables.add_column(text("cli.stats.heading.rows"), justify="right")
+    tables.add_column(text("cli.stats.heading.yuan"), justify="right")
     for name, entry in data["tables"].items():
-        tables.add_row(name, f"{entry['rows']:,}", entry.get("yuan", ""))
+        tables.add_row(text("cli.import.table", table=name), f"{entry['rows']:,}", entry.get("yuan", ""))
     console.print(tables)
-    towns = Table(title="money by town and year (card payments + project disbursements, yuan)")
-    for heading in ("town", "year", "card payments", "card yuan", "disbursements", "disbursed yuan"):
-        towns.add_column(heading, justify="left" if heading == "town" else "right")
+    towns = Table(title=text("cli.stats.towns_title"))
+    for heading in ("town", "year", "card_payments", "card_yuan", "disbursements", "disbursed_yuan"):
+        towns.add_column(text(f"cli.stats.heading.{heading}"), justify="left" if heading == "town" else "right")
     for row in data["by_town_year"]:
         towns.add_row(row["town"], str(row["year"]), f"{row['card_payments']:,}", row["card_yuan"],
                       f"{row['disbursements']:,}", row["disbursed_yuan"])
     console.print(towns)
 
-
-@fixtures_app.command("generate")
+@fixtures_app.command("generate", help=h("cli.help.fixtures.generate"))
 def fixtures_generate(
-    out: Annotated[Path, typer.Option(help="Folder to write the dataset into")],
-    households: Annotated[int, typer.Option(help="Registered poor households")] = 2000,
-    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same county")] = 2017,
-    preset: Annotated[str | None, typer.Option(help="miluo-2017: the county of domain.md")] = None,
+    out: Annotated[Path, typer.Option(help=h("cli.help.opt.out_folder"))],
+    households: Annotated[int, typer.Option(help=h("cli.help.opt.households"))] = 2000,
+    seed: Annotated[int, typer.Option(help=h("cli.help.opt.seed"))] = 2017,
+    preset: Annotated[str | None, typer.Option(help=h("cli.help.opt.preset"))] = None,
 ) -> None:
     """Write a synthetic county in interchange-v1, its truth.json and a bad-rows dataset."""
     from audit.synth.county import PRESETS, generate
 
     if preset is not None:
         if preset not in PRESETS:
-            fail(f"unknown preset {preset}; known: {', '.join(PRESETS)}")
+            fail("cli.fixtures.unknown_preset", preset=preset, known=", ".join(PRESETS))
     from audit.synth.plants import TooSmall
 
     try:
         summary = generate(out, households=households, seed=seed, preset=preset)
     except TooSmall as exc:
-        fail(str(exc))
-    console.print(f"wrote {summary['rows']:,} rows in {len(summary['tables'])} tables to {out}, "
-                  f"{summary['planted']} planted cases, {summary['decoys']} decoys, "
-                  f"bad-rows dataset in {summary['bad_dir']}")
+        fail("cli.fixtures.too_small", what=exc.what)
+    say("cli.fixtures.written", rows=f"{summary['rows']:,}", tables=len(summary["tables"]), out=str(out),
+        planted=summary["planted"], decoys=summary["decoys"], bad_dir=str(summary["bad_dir"]))
 
-
-findings_app = typer.Typer(help="Findings of the detectors.", no_args_is_help=True)
-cases_app = typer.Typer(help="Cases: findings gathered by subject.", no_args_is_help=True)
+findings_app = typer.Typer(help=h("cli.help.findings"), no_args_is_help=True)
+cases_app = typer.Typer(help=h("cli.help.cases"), no_args_is_help=True)
 app.add_typer(findings_app, name="findings")
 app.add_typer(cases_app, name="cases")
-
 
 def _codes(value: str | None) -> list[str] | None:
     return [c.strip().upper() for c in value.split(",") if c.strip()] if value else None
 
-
-@app.command("detect")
+@app.command("detect", help=h("cli.help.detect"))
 def detect_(
-    codes: Annotated[str | None, typer.Option(help="Comma-separated codes (default: all)")] = None,
-    as_of: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default: the latest date in the store)")] = None,
-    settings: Annotated[Path | None, typer.Option(help="JSON file of {code: {setting: value}} overrides")] = None,
+    codes: Annotated[str | None, typer.Option(help=h("cli.help.opt.codes_all"))] = None,
+    as_of: Annotated[str | None, typer.Option(help=h("cli.help.opt.as_of"))] = None,
+    settings: Annotated[Path | None, typer.Option(help=h("cli.help.opt.settings"))] = None,
 ) -> None:
     """Run the red-flag detectors over the whole store and keep their findings."""
     from datetime import date
 
     from audit.db import get_engine
     from audit.detection.service import detect
-    from audit.migrate import ensure_current
     from audit.auth.service import operator
+    from audit.errors import MessageError
+    from audit.migrate import ensure_current
 
     engine = get_engine()
     ensure_current(engine)
@@ -253,11 +231,11 @@ def detect_(
         try:
             overrides = {k.upper(): v for k, v in json.loads(settings.read_text(encoding="utf-8")).items()}
         except (OSError, ValueError) as exc:
-            fail(f"cannot read settings {settings}: {exc}")
+            fail("cli.detect.bad_settings_file", path=str(settings), error=str(exc))
     try:
         day = date.fromisoformat(as_of) if as_of else None
     except ValueError:
-        fail(f"--as-of must be YYYY-MM-DD, not {as_of}")
+        fail("cli.detect.bad_as_of", value=as_of)
     with Progress(TextColumn("{task.description:<8}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, transient=True) as bar:
         task = bar.add_task("detect", total=None)
@@ -268,27 +246,26 @@ def detect_(
         try:
             report = detect(engine, codes=_codes(codes), as_of=day, overrides=overrides, progress=progress,
                             actor=operator())
-        except ValueError as exc:
-            fail(str(exc))
-    table = Table(title=f"detection run {report.run_id} as of {report.as_of}")
+        except MessageError as exc:
+            fail(exc.message_id, **exc.fields)
+    table = Table(title=text("cli.detect.title", run_id=report.run_id, as_of=report.as_of.isoformat()))
     for heading in ("code", "findings", "new", "updated", "stale", "seconds"):
-        table.add_column(heading, justify="left" if heading == "code" else "right")
+        table.add_column(text(f"cli.detect.heading.{heading}"), justify="left" if heading == "code" else "right")
     for code, entry in report.detectors.items():
         table.add_row(code, str(entry["findings"]), str(entry["new"]), str(entry["updated"]), str(entry["stale"]),
                       f"{entry['seconds']:.2f}")
     console.print(table)
-    console.print(f"{report.findings} findings in {report.seconds:.1f} s")
+    say("cli.detect.done", findings=report.findings, seconds=f"{report.seconds:.1f}")
 
-
-@findings_app.command("export")
+@findings_app.command("export", help=h("cli.help.findings.export"))
 def findings_export(
-    format_: Annotated[str, typer.Option("--format", help="json or csv")] = "json",
-    out: Annotated[Path | None, typer.Option(help="File to write (default: standard output)")] = None,
-    codes: Annotated[str | None, typer.Option(help="Comma-separated codes")] = None,
-    include_stale: Annotated[bool, typer.Option("--include-stale", help="Also stale findings")] = False,
-    reveal: Annotated[bool, typer.Option("--reveal", help="Full ID and account numbers (logged on the trail)")]
+    format_: Annotated[str, typer.Option("--format", help=h("cli.help.opt.format"))] = "json",
+    out: Annotated[Path | None, typer.Option(help=h("cli.help.opt.out_file"))] = None,
+    codes: Annotated[str | None, typer.Option(help=h("cli.help.opt.codes"))] = None,
+    include_stale: Annotated[bool, typer.Option("--include-stale", help=h("cli.help.opt.include_stale"))] = False,
+    reveal: Annotated[bool, typer.Option("--reveal", help=h("cli.help.opt.reveal"))]
     = False,
-    lang: Annotated[str | None, typer.Option(help="zh or en (default: AUDIT_LANGUAGE)")] = None,
+    lang: Annotated[str | None, typer.Option(help=h("cli.help.opt.lang"))] = None,
 ) -> None:
     """Export findings in the shape of red-flags.md (JSON list) or one per CSV line; personal
     numbers masked unless --reveal, which goes on the audit trail with how many findings."""
@@ -301,7 +278,7 @@ def findings_export(
     from audit.migrate import ensure_current
 
     if format_ not in {"json", "csv"}:
-        fail("--format is json or csv")
+        fail("cli.findings.bad_format")
     engine = get_engine()
     ensure_current(engine)
     reader = language(lang or get_settings().language)
@@ -313,15 +290,14 @@ def findings_export(
                          {"format": format_, "findings": count, "codes": _codes(codes) or "all"})
     if out:
         out.write_text(text, encoding="utf-8-sig" if format_ == "csv" else "utf-8")
-        err.print(f"wrote {out}")
+        note("cli.wrote", path=str(out))
     else:
         sys.stdout.write(text)
     if reveal:
         err.print(t("cli.reveal_logged", reader, count=count), highlight=False)
 
-
-@cases_app.command("list")
-def cases_list(top: Annotated[int, typer.Option(help="How many cases")] = 20) -> None:
+@cases_app.command("list", help=h("cli.help.cases.list"))
+def cases_list(top: Annotated[int, typer.Option(help=h("cli.help.opt.top"))] = 20) -> None:
     """The highest-scoring open cases: score, subject, codes and amount at risk (masked)."""
     from audit.config import get_settings
     from audit.db import get_engine
@@ -346,9 +322,8 @@ def cases_list(top: Annotated[int, typer.Option(help="How many cases")] = 20) ->
                       ", ".join(row.codes), yuan(row.amount_at_risk_fen))
     console.print(table)
 
-
-@app.command("eval")
-def eval_(truth: Annotated[Path, typer.Option(help="truth.json written by audit fixtures generate")]) -> None:
+@app.command("eval", help=h("cli.help.eval"))
+def eval_(truth: Annotated[Path, typer.Option(help=h("cli.help.opt.truth"))]) -> None:
     """Recall and precision per code of the stored findings against planted cases."""
     from audit.db import get_engine
     from audit.detection.evaluate import evaluate
@@ -359,38 +334,33 @@ def eval_(truth: Annotated[Path, typer.Option(help="truth.json written by audit 
     try:
         planted = json.loads(truth.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        fail(f"cannot read {truth}: {exc}")
+        fail("cli.eval.bad_truth", path=str(truth), error=str(exc))
     with engine.connect() as conn:
         result = evaluate(conn, planted)
-    table = Table(title="findings against planted cases")
-    for heading in ("code", "planted", "found", "recall", "findings", "true", "precision", "decoys flagged"):
-        table.add_column(heading, justify="left" if heading == "code" else "right")
+    table = Table(title=text("cli.eval.title"))
+    for heading in ("code", "planted", "found", "recall", "findings", "true", "precision", "decoys_flagged"):
+        table.add_column(text(f"cli.eval.heading.{heading}"), justify="left" if heading == "code" else "right")
     for code, row in result.items():
         table.add_row(code, str(row["planted"]), str(row["found"]), _pct(row["recall"]), str(row["findings"]),
                       str(row["true"]), _pct(row["precision"]), str(len(row["decoys_flagged"])))
     console.print(table)
 
-
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value:.0%}"
 
-
-log_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
+log_app = typer.Typer(help=h("cli.help.log"), no_args_is_help=True)
 app.add_typer(log_app, name="log")
-
 
 def _register_account_commands() -> None:
     from audit.auth.commands import register
 
     register(app)
 
-
 _register_account_commands()
 
-
-@app.command("serve")
+@app.command("serve", help=h("cli.help.serve"))
 def serve(host: str = "127.0.0.1", port: int = 8000,
-          workers: Annotated[int | None, typer.Option(help="Server processes (default: AUDIT_WORKERS, 1)")] = None,
+          workers: Annotated[int | None, typer.Option(help=h("cli.help.opt.workers"))] = None,
           ) -> None:
     """Serve the workspace and the HTTP API (OpenAPI at /docs) on the configured database."""
     import uvicorn
@@ -404,11 +374,10 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
     ensure_current(get_engine())
     interrupted = mark_interrupted()  # jobs a stopped server left running: say they failed
     if interrupted:
-        err.print(f"{interrupted} background job(s) of the last run did not finish and are marked failed")
+        note("cli.serve.interrupted", count=interrupted)
     # An inspector's query may carry a full number in its URL: the access log masks it.
     uvicorn.run("audit.api.app:app", host=host, port=port, workers=workers or settings.workers,
                 log_config=_log_config())
-
 
 def _log_config() -> dict[str, Any]:
     """uvicorn's logging, with personal numbers masked in every access-log line (also in
@@ -423,8 +392,7 @@ def _log_config() -> dict[str, Any]:
         handler.setdefault("filters", []).append("mask")
     return config
 
-
-@log_app.command("verify")
+@log_app.command("verify", help=h("cli.help.log.verify"))
 def log_verify() -> None:
     """Recompute the audit trail's hash chain and hold it to its checkpoints; name the first
     entry that does not hold, a deleted tail, a rewritten chain or a forged checkpoint."""
@@ -434,18 +402,14 @@ def log_verify() -> None:
 
     engine = get_engine()
     ensure_current(engine)
-    from audit.config import get_settings
-    from audit.i18n import t
-
-    lang = get_settings().language
+    lang = language()
     with engine.connect() as conn:
         verdict = trail.verify(conn)
     if verdict.first_bad is not None:
-        fail(t("cli.log.broken", lang, entry=verdict.first_bad, reason=verdict.text(lang)))
+        fail("cli.log.broken", entry=verdict.first_bad, reason=verdict.text(lang))
     if not verdict.ok:
-        fail(t("cli.log.bad_checkpoints", lang, reason=verdict.text(lang)))
-    console.print(t("cli.log.holds", lang, entries=verdict.entries, reason=verdict.text(lang)), highlight=False)
-
+        fail("cli.log.bad_checkpoints", reason=verdict.text(lang))
+    say("cli.log.holds", entries=verdict.entries, reason=verdict.text(lang))
 
 def main() -> None:
     """Console entry point: a user sees one line per failure, never a traceback
@@ -470,15 +434,19 @@ def main() -> None:
     except typer.Exit as exit_:
         sys.exit(exit_.exit_code)
     except (typer.Abort, KeyboardInterrupt):
-        err.print("aborted")
+        note("cli.aborted")
         sys.exit(130)
     except Exception as exc:
         from pydantic import ValidationError
 
+        from audit.errors import MessageError
+
         if isinstance(exc, ValidationError) and exc.title == "Settings":
             # A setting refused (a default secret in production): its own words, no type name.
             for problem in exc.errors():
-                err.print(f"[bold red]error:[/] {problem['msg'].removeprefix('Value error, ')}", highlight=False)
+                refused = problem.get("ctx", {}).get("error")
+                error_line(refused.text(language()) if isinstance(refused, MessageError)
+                           else problem["msg"].removeprefix("Value error, "))
             sys.exit(1)
         # Usage errors (typer vendors its own click, so match by shape, not by class).
         if hasattr(exc, "show") and hasattr(exc, "exit_code"):
@@ -487,9 +455,8 @@ def main() -> None:
         if os.environ.get("AUDIT_DEBUG"):
             raise
         first_line = (str(exc).splitlines() or [""])[0]
-        err.print(f"[bold red]error:[/] {type(exc).__name__}: {first_line}", highlight=False)
+        error_line(text("cli.unexpected", kind=type(exc).__name__, line=first_line))
         sys.exit(1)
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -8,12 +8,15 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from audit.errors import MessageError
+
 DEFAULT_LOG_KEY = "development-key-change-me"
 MIN_LOG_KEY_CHARS = 32
 
 
-class InsecureSettings(ValueError):
-    """A production deployment configured with a default or weak secret."""
+class InsecureSettings(MessageError, ValueError):
+    """A production deployment configured with a default or weak secret (a ValueError, as
+    pydantic wants of a validator's refusal; a message of the catalogue, as the operator reads it)."""
 
 
 class Settings(BaseSettings):
@@ -95,12 +98,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _no_default_secrets_in_production(self) -> "Settings":
         if self.production and (self.log_key == DEFAULT_LOG_KEY or len(self.log_key) < MIN_LOG_KEY_CHARS):
-            raise InsecureSettings(
-                "AUDIT_LOG_KEY is the default or shorter than 32 characters, and this is a production "
-                "deployment (AUDIT_ENV=production, or a PostgreSQL database). The key keeps the audit trail "
-                "tamper-evident: set a long random one, e.g. "
-                "AUDIT_LOG_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe(48))'), and keep it "
-                "out of the database's reach. For a local trial on PostgreSQL set AUDIT_ENV=development.")
+            raise InsecureSettings("settings.insecure_log_key", min_chars=MIN_LOG_KEY_CHARS)
         return self
     # ---- Input limits: every request body, archive, sheet, line and cell is bounded, so a
     # bad or hostile input is a clear 4xx or row error, never a hang or a memory blow-up.

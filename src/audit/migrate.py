@@ -45,7 +45,8 @@ def ensure_current(engine: Engine) -> None:
     with engine.connect() as conn:
         current = MigrationContext.configure(conn).get_current_revision()
     if current != head:
-        from audit.cli import fail
+        from audit.console import fail
 
-        where = "has no schema" if current is None else f"is at revision {current}, not {head}"
-        fail(f"the database {where}: run `audit db upgrade` first")
+        if current is None:
+            fail("cli.db.no_schema")
+        fail("cli.db.behind", current=current, head=head)

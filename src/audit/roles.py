@@ -15,13 +15,15 @@ import re
 
 from sqlalchemy import Connection, text
 
+from audit.errors import MessageError
+
 ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
 def grant_statements(role: str, database: str) -> list[str]:
     """What the role may do, as SQL (also what the README documents)."""
     if not ROLE_NAME.match(role):
-        raise ValueError(f"a role name is lower-case letters, digits and _, not {role!r}")
+        raise MessageError("cli.roles.bad_name", role=role)
     quoted_db = '"' + database.replace('"', '""') + '"'
     return [
         f"GRANT CONNECT, TEMPORARY ON DATABASE {quoted_db} TO {role}",
@@ -40,7 +42,7 @@ def grant_statements(role: str, database: str) -> list[str]:
 def create_service_role(conn: Connection, role: str, password: str | None = None) -> list[str]:
     """Create (or update) the service's role on the owner's connection; returns the SQL run."""
     if not ROLE_NAME.match(role):
-        raise ValueError(f"a role name is lower-case letters, digits and _, not {role!r}")
+        raise MessageError("cli.roles.bad_name", role=role)
     database = conn.execute(text("SELECT current_database()")).scalar_one()
     exists = conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).first() is not None
     run = [] if exists else [f"CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT"]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from audit.detectors.catalogue import CODES
 from audit.detectors.registry import REGISTRY, select_detectors
+from audit.errors import MessageError
 
 TESTS = Path(__file__).parent
 
@@ -50,6 +51,6 @@ def test_each_code_has_a_positive_and_a_negative_test() -> None:
 def test_selection_refuses_an_unknown_code() -> None:
     import pytest
 
-    with pytest.raises(ValueError, match="unknown red-flag code XX-99"):
+    with pytest.raises(MessageError, match="unknown red-flag code XX-99"):
         select_detectors(["XX-99"])
     assert [d.code for d in select_detectors(["dc06", "FP-01"])] == ["FP-01", "DC-06"]

@@ -130,13 +130,13 @@ def run_detect(body: DetectIn, conn: SessionDep, user: Annotated[Principal, allo
                ) -> dict[str, Any]:
     """Run the red-flag detectors over the whole store (the same run as `audit detect`)."""
     from audit.detection.service import run_detection
-    from audit.errors import ServiceError
+    from audit.errors import MessageError, ServiceError
 
     codes = [normal_code(c) for c in body.codes] if body.codes else None
     try:
         report = run_detection(conn, codes=codes, as_of=body.as_of, actor=user.name)
-    except ValueError as exc:
-        raise ServiceError(422, "error.detect_refused", reason=str(exc)) from None
+    except MessageError as exc:  # an unknown code: the service's own message
+        raise ServiceError(422, exc.message_id, **exc.fields) from None
     return {"run_id": report.run_id, "as_of": report.as_of.isoformat(), "findings": report.findings,
             "detectors": {code: {k: d[k] for k in ("findings", "new", "stale", "seconds")}
                           for code, d in report.detectors.items()}}

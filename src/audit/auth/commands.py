@@ -12,37 +12,15 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Connection
 
+from audit.console import console, fail, h, language, say, text
 from audit.errors import ServiceError
 
-users_app = typer.Typer(help="Users of the service.", no_args_is_help=True)
-units_app = typer.Typer(help="Units (offices) users belong to, and their scope.", no_args_is_help=True)
-tokens_app = typer.Typer(help="API tokens and sessions.", no_args_is_help=True)
-console = Console()
-err = Console(stderr=True)
-
-
-def cli_language() -> str:
-    from audit.config import get_settings
-
-    return get_settings().language
-
-
-def say(message_id: str, **fields: Any) -> None:
-    from audit.i18n import t
-
-    console.print(t(message_id, cli_language(), **fields), highlight=False, markup=False)
-
-
-def fail_with(message_id: str, **fields: Any) -> None:
-    from audit.i18n import t
-
-    err.print(f"[bold red]{t('cli.error', cli_language())}[/] ", end="", highlight=False)
-    err.print(t(message_id, cli_language(), **fields), highlight=False, markup=False)
-    raise typer.Exit(code=1)
+users_app = typer.Typer(help=h("cli.help.users"), no_args_is_help=True)
+units_app = typer.Typer(help=h("cli.help.units"), no_args_is_help=True)
+tokens_app = typer.Typer(help=h("cli.help.tokens"), no_args_is_help=True)
 
 
 @contextmanager
@@ -57,21 +35,21 @@ def unit_of_work() -> Iterator[Connection]:
         with engine.begin() as conn:
             yield conn
     except ServiceError as exc:
-        fail_with(exc.message_id, **exc.fields)
+        fail(exc.message_id, **exc.fields)
 
 
 def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\n")
-    return typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    return typer.prompt(text("cli.password_prompt"), hide_input=True, confirmation_prompt=text("cli.password_repeat"))
 
 
-@users_app.command("create")
+@users_app.command("create", help=h("cli.help.users.create"))
 def users_create(
     name: str,
-    role: Annotated[str, typer.Option(help="inspector, finance, disclosure, admin or machine")],
-    unit: Annotated[str | None, typer.Option(help="The unit (default: the county-level one)")] = None,
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin")] = False,
+    role: Annotated[str, typer.Option(help=h("cli.help.opt.user_role"))],
+    unit: Annotated[str | None, typer.Option(help=h("cli.help.opt.unit"))] = None,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help=h("cli.help.opt.password_stdin"))] = False,
 ) -> None:
     """Create a user; the password is prompted for (or read from standard input)."""
     from audit import trail
@@ -84,13 +62,13 @@ def users_create(
     say("cli.user_created", name=name, role=role)
 
 
-@users_app.command("list")
+@users_app.command("list", help=h("cli.help.users.list"))
 def users_list() -> None:
     """Users, their roles, units and whether they are active."""
     from audit.auth.service import list_users
     from audit.i18n import enum, t
 
-    lang = cli_language()
+    lang = language()
     with unit_of_work() as conn:
         rows = list_users(conn)
     table = Table()
@@ -111,19 +89,19 @@ def _set_active(name: str, active: bool) -> None:
     say("cli.user_activated" if active else "cli.user_deactivated", name=name)
 
 
-@users_app.command("deactivate")
+@users_app.command("deactivate", help=h("cli.help.users.deactivate"))
 def users_deactivate(name: str) -> None:
     """Deactivate a user: every token and session of theirs is revoked."""
     _set_active(name, False)
 
 
-@users_app.command("activate")
+@users_app.command("activate", help=h("cli.help.users.activate"))
 def users_activate(name: str) -> None:
     """Reactivate a user; none of their old tokens comes back."""
     _set_active(name, True)
 
 
-@users_app.command("reset-password")
+@users_app.command("reset-password", help=h("cli.help.users.reset_password"))
 def users_reset_password(name: str) -> None:
     """Give a user a temporary password (printed once); they choose their own at the next login."""
     from audit.auth.service import operator, reset_password
@@ -133,9 +111,9 @@ def users_reset_password(name: str) -> None:
     say("cli.password_reset", name=name, password=temporary)
 
 
-@units_app.command("create")
-def units_create(name: str, scope: Annotated[str, typer.Option(help="county or town")] = "town",
-                 town: Annotated[str | None, typer.Option(help="The town's code, for a town's unit")] = None) -> None:
+@units_app.command("create", help=h("cli.help.units.create"))
+def units_create(name: str, scope: Annotated[str, typer.Option(help=h("cli.help.opt.scope"))] = "town",
+                 town: Annotated[str | None, typer.Option(help=h("cli.help.opt.town"))] = None) -> None:
     """Create a unit: a county-level office, or a town's, whose staff see that town only."""
     from audit.auth.service import create_unit, operator
 
@@ -144,13 +122,13 @@ def units_create(name: str, scope: Annotated[str, typer.Option(help="county or t
     say("cli.unit_created", name=name)
 
 
-@units_app.command("list")
+@units_app.command("list", help=h("cli.help.units.list"))
 def units_list() -> None:
     """The units and their scopes."""
     from audit.auth.service import list_units
     from audit.i18n import enum, t
 
-    lang = cli_language()
+    lang = language()
     with unit_of_work() as conn:
         rows = list_units(conn)
     table = Table()
@@ -161,13 +139,13 @@ def units_list() -> None:
     console.print(table)
 
 
-@tokens_app.command("list")
-def tokens_list(user: Annotated[str | None, typer.Option(help="Only this user's")] = None) -> None:
+@tokens_app.command("list", help=h("cli.help.tokens.list"))
+def tokens_list(user: Annotated[str | None, typer.Option(help=h("cli.help.opt.token_user"))] = None) -> None:
     """Tokens and sessions: whose, what kind, until when, whether revoked (never the tokens)."""
     from audit.auth.service import list_tokens
     from audit.i18n import t
 
-    lang = cli_language()
+    lang = language()
     with unit_of_work() as conn:
         rows = list_tokens(conn, user)
     table = Table()
@@ -179,7 +157,7 @@ def tokens_list(user: Annotated[str | None, typer.Option(help="Only this user's"
     console.print(table)
 
 
-@tokens_app.command("revoke")
+@tokens_app.command("revoke", help=h("cli.help.tokens.revoke"))
 def tokens_revoke(token_id: int) -> None:
     """Revoke a token or session by its id (see ``audit tokens list``)."""
     from audit.auth.service import operator, revoke_token
@@ -189,9 +167,9 @@ def tokens_revoke(token_id: int) -> None:
     say("cli.token_revoked", token=token_id)
 
 
-@tokens_app.command("create")
-def tokens_create(user: Annotated[str, typer.Option(help="A machine user")],
-                  label: Annotated[str, typer.Option(help="What the token is for")]) -> None:
+@tokens_app.command("create", help=h("cli.help.tokens.create"))
+def tokens_create(user: Annotated[str, typer.Option(help=h("cli.help.opt.machine_user"))],
+                  label: Annotated[str, typer.Option(help=h("cli.help.opt.token_label"))]) -> None:
     """Issue an API token for a machine user (printed once). People create their own."""
     from sqlalchemy import select
 

@@ -23,6 +23,7 @@ from audit import trail
 from audit.detection import queries
 from audit.detectors.base import Context, Detector, Found, fen_of, yuan
 from audit.detectors.registry import select_detectors
+from audit.errors import MessageError
 from audit.models import Case, CaseEvent, DetectionRun, Finding
 
 DECIDED = {"confirmed", "dismissed", "referred", "closed"}
@@ -65,7 +66,8 @@ def run_detection(conn: Connection, *, codes: Iterable[str] | None = None, as_of
         settings = {**detector.defaults, **overrides.get(detector.code, {})}
         unknown = set(overrides.get(detector.code, {})) - set(detector.defaults)
         if unknown:
-            raise ValueError(f"{detector.code} has no setting {', '.join(sorted(unknown))}")
+            raise MessageError("error.detect_unknown_setting", code=detector.code,
+                               settings=", ".join(sorted(unknown)), known=", ".join(sorted(detector.defaults)))
         if progress:
             progress(detector.code, index, len(detectors))
         began = time.perf_counter()

@@ -51,7 +51,9 @@ def select_detectors(codes: Iterable[str] | None = None) -> list[Detector]:
     by_code = {cls.code: cls for cls in REGISTRY}
     unknown = [c for c in wanted if c not in by_code]
     if unknown:
-        raise ValueError(f"unknown red-flag code {', '.join(unknown)}; known: {', '.join(CODES)}")
+        from audit.errors import MessageError
+
+        raise MessageError("error.detect_unknown_code", codes=", ".join(unknown), known=", ".join(CODES))
     return [by_code[c]() for c in CODES if c in wanted]
 
 

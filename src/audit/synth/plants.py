@@ -38,6 +38,7 @@ class TooSmall(Exception):
 
     def __init__(self, what: str) -> None:
         super().__init__(f"the county is too small for its planted cases ({what}); use at least 2,000 households")
+        self.what = what
 
 
 def period_start(period: str) -> date:
