@@ -88,6 +88,27 @@ def empty_all(engine: Engine) -> None:
             conn.execute(text("SELECT setval(pg_get_serial_sequence('units', 'id'), 1)"))
 
 
+def tamper(engine: Engine, *statements: Any) -> None:
+    """Change the audit trail as an attacker with the table owner's rights would. On
+    PostgreSQL the service's own role may not (permission denied), so this connects as
+    the owner (``AUDIT_MIGRATION_DATABASE_URL``, set by the ``engine`` fixture) and lifts
+    the table's append-only trigger for the change."""
+    if engine.dialect.name != "postgresql":
+        with engine.begin() as conn:
+            for statement in statements:
+                conn.execute(statement)
+        return
+    owner = make_engine(os.environ["AUDIT_MIGRATION_DATABASE_URL"])
+    try:
+        with owner.begin() as conn:
+            conn.execute(text("ALTER TABLE audit_log DISABLE TRIGGER USER"))
+            for statement in statements:
+                conn.execute(statement)
+            conn.execute(text("ALTER TABLE audit_log ENABLE TRIGGER USER"))
+    finally:
+        owner.dispose()
+
+
 @pytest.fixture
 def owner_engine(owner_url: str) -> Iterator[Engine]:
     engine = make_engine(owner_url)

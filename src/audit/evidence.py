@@ -10,11 +10,28 @@ stored before messages existed carry an English ``fact`` only; it is shown as it
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
+from audit.detectors.base import yuan
 from audit.i18n import enum, money, t
 from audit.masking import mask_fields, mask_key, mask_ref, mask_text
 
+
+
+def plain_row(row: Any) -> dict[str, Any]:
+    """A stored row (a SQLAlchemy row or mapping) as a reviewer reads it: money in yuan
+    (``amount_fen`` becomes ``amount``), dates as ISO text, the import batch left out."""
+    mapping = row._mapping if hasattr(row, "_mapping") else row
+    out: dict[str, Any] = {}
+    for name, value in mapping.items():
+        if name == "batch_id":
+            continue
+        if name.endswith("_fen"):
+            out[name[:-4]] = None if value is None else yuan(value)
+        else:
+            out[name] = value.isoformat() if isinstance(value, date) else value
+    return out
 
 def fact_text(step: dict[str, Any], lang: str, masked: bool = False) -> str:
     if "message" not in step:

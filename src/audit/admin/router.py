@@ -12,6 +12,7 @@ from audit import trail
 from audit.api.deps import Lang, SessionDep, allowed
 from audit.api.types import Code, Day, Name, RowId, normal_code
 from audit.auth import service as accounts
+from audit.auth.router import TokenInfo
 from audit.auth.service import Principal
 
 router = APIRouter(tags=["administration"])
@@ -96,22 +97,11 @@ def create_unit(body: UnitIn, conn: SessionDep, admin: Admin) -> dict[str, int]:
     return {"id": accounts.create_unit(conn, body.name, body.scope, body.town_code, admin.name)}
 
 
-class TokenRow(BaseModel):
-    id: int
-    user: str
-    kind: str
-    label: str | None
-    created_at: str
-    expires_at: str
-    revoked: bool
-
-
-@router.get("/admin/tokens", response_model=list[TokenRow])
+@router.get("/admin/tokens", response_model=list[TokenInfo])
 def list_tokens(conn: SessionDep, _: Annotated[Principal, allowed("tokens:manage")],
-                user: Annotated[str | None, Query(max_length=80)] = None) -> list[TokenRow]:
+                user: Annotated[str | None, Query(max_length=80)] = None) -> list[TokenInfo]:
     """Every token and session (what they are, never the tokens), of one user or all."""
-    return [TokenRow(id=t.id, user=t.user, kind=t.kind, label=t.label, created_at=t.created_at.isoformat(),
-                     expires_at=t.expires_at.isoformat(), revoked=t.revoked) for t in accounts.list_tokens(conn, user)]
+    return [TokenInfo.of(t) for t in accounts.list_tokens(conn, user)]
 
 
 @router.post("/admin/tokens/{token_id}/revoke", status_code=204)

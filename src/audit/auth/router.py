@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
@@ -130,13 +130,17 @@ class TokenInfo(BaseModel):
     expires_at: str
     revoked: bool
 
+    @classmethod
+    def of(cls, token: Any) -> "TokenInfo":
+        return cls(id=token.id, user=token.user, kind=token.kind, label=token.label,
+                   created_at=token.created_at.isoformat(), expires_at=token.expires_at.isoformat(),
+                   revoked=token.revoked)
+
 
 @router.get("/auth/tokens", response_model=list[TokenInfo])
 def my_tokens(conn: SessionDep, user: Me) -> list[TokenInfo]:
     """One's own tokens and sessions (never the tokens themselves, only what they are)."""
-    return [TokenInfo(id=t.id, user=t.user, kind=t.kind, label=t.label, created_at=t.created_at.isoformat(),
-                      expires_at=t.expires_at.isoformat(), revoked=t.revoked)
-            for t in service.list_tokens(conn, user.name)]
+    return [TokenInfo.of(t) for t in service.list_tokens(conn, user.name)]
 
 
 @router.post("/auth/tokens/{token_id}/revoke", status_code=204)

@@ -15,17 +15,18 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Date, String, and_, cast, func, insert, or_, select, true, update
+from sqlalchemy import Connection, Date, and_, func, insert, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 
 from audit import trail
-from audit.auth.service import Principal, may_approve_for_others
+from audit.auth import four_eyes
+from audit.auth.service import Principal
 from audit.config import get_settings
 from audit.db import LIKE_ESCAPE, contains_pattern
 from audit.detectors.base import fen_of, yuan
 from audit.detectors.facts import Facts
 from audit.errors import ServiceError
-from audit.evidence import case_title, render_finding
+from audit.evidence import case_title, plain_row, render_finding
 from audit.importer.spec import BY_NAME
 from audit.masking import mask_fields, mask_key
 from audit.models import Case, CaseDecision, CaseEvent, Finding, Rectification, Town, User, Village
@@ -151,19 +152,6 @@ def user_names(conn: Connection) -> dict[int, str]:
 KINDS = {spec.kind: spec for spec in BY_NAME.values()}
 
 
-def _plain_row(row: Any) -> dict[str, Any]:
-    """A stored row as a reviewer reads it: money in yuan, dates as ISO text."""
-    out: dict[str, Any] = {}
-    for name, value in row.items():
-        if name == "batch_id":
-            continue
-        if name.endswith("_fen"):
-            out[name[:-4]] = None if value is None else yuan(value)
-        else:
-            out[name] = value.isoformat() if isinstance(value, date) else value
-    return out
-
-
 def resolve_all(conn: Connection, steps: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any] | None]:
     """The stored row each evidence step names (None for a derived step), loaded in one
     query per kind of record rather than one per step."""
@@ -186,7 +174,7 @@ def resolve_all(conn: Connection, steps: list[dict[str, Any]]) -> dict[tuple[str
         rows = facts.load(table, keys.values())
         for ref, key in keys.items():
             row = rows.get(key)
-            found[ref] = None if row is None else _plain_row(row)
+            found[ref] = None if row is None else plain_row(row)
     return found
 
 
@@ -307,32 +295,24 @@ def _pending(conn: Connection, case_id: int, decision_id: int, user: Principal) 
         raise ReviewError(404, "error.no_decision", decision_id=decision_id, case_id=case_id)
     if row.state != "pending":
         raise ReviewError(409, "error.decision_not_pending", decision_id=decision_id, state=row.state)
-    if row.decided_by == user.id:
-        raise ReviewError(403, "error.second_inspector_needed")
-    if not may_approve_for_others(user):
-        raise ReviewError(403, "error.approval_after_reset", hours=get_settings().four_eyes_after_reset_hours)
+    four_eyes.refuse_same_eyes(row.decided_by, user, "error.second_inspector_needed")
     return row
 
 
 def approve(conn: Connection, case_id: int, decision_id: int, user: Principal) -> None:
     row = _pending(conn, case_id, decision_id, user)
-    done = conn.execute(update(CaseDecision).where(CaseDecision.id == decision_id, CaseDecision.state == "pending")
-                        .values(state="effective", reviewed_by=user.id, reviewed_at=_now())).rowcount
-    if done != 1:
-        raise ReviewError(409, "error.decision_not_pending", decision_id=decision_id, state="effective")
+    four_eyes.settle(conn, CaseDecision, decision_id, "effective", user, "error.decision_not_pending",
+                     decision_id=decision_id)
     conn.execute(update(Case).where(Case.id == case_id).values(status=row.decision, updated_at=_now()))
     _event(conn, case_id, user, "approved", {"decision_id": decision_id, "decision": row.decision})
 
 
 def reject(conn: Connection, case_id: int, decision_id: int, note: str, user: Principal) -> None:
     """The second inspector does not agree: the decision is rejected and the case stays open."""
-    if not note.strip():
-        raise ReviewError(422, "error.rejection_needs_reason")
+    four_eyes.require_reason(note)
     row = _pending(conn, case_id, decision_id, user)
-    done = conn.execute(update(CaseDecision).where(CaseDecision.id == decision_id, CaseDecision.state == "pending")
-                        .values(state="rejected", reviewed_by=user.id, reviewed_at=_now(), review_note=note)).rowcount
-    if done != 1:
-        raise ReviewError(409, "error.decision_not_pending", decision_id=decision_id, state="rejected")
+    four_eyes.settle(conn, CaseDecision, decision_id, "rejected", user, "error.decision_not_pending", note=note,
+                     decision_id=decision_id)
     _event(conn, case_id, user, "rejected", {"decision_id": decision_id, "decision": row.decision, "note": note})
 
 

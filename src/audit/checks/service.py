@@ -23,11 +23,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from audit import trail
-from audit.auth.service import Principal, may_approve_for_others
+from audit.auth import four_eyes
+from audit.auth.service import Principal
 from audit.config import get_settings
 from audit.detection.service import find
 from audit.detectors.members import payment_household
@@ -272,30 +273,22 @@ def _pending_release(conn: Connection, check_id: int, release_id: int, user: Pri
         raise CheckError(404, "error.no_release", release_id=release_id)
     if row.state != "pending":
         raise CheckError(409, "error.release_not_pending", release_id=release_id, state=row.state)
-    if row.released_by == user.id:
-        raise CheckError(403, "error.second_officer_needed")
-    if not may_approve_for_others(user):
-        raise CheckError(403, "error.approval_after_reset", hours=get_settings().four_eyes_after_reset_hours)
+    four_eyes.refuse_same_eyes(row.released_by, user, "error.second_officer_needed")
     return row
 
 
 def approve_release(conn: Connection, check_id: int, release_id: int, user: Principal) -> None:
     row = _pending_release(conn, check_id, release_id, user)
-    done = conn.execute(update(Release).where(Release.id == release_id, Release.state == "pending").values(
-        state="effective", reviewed_by=user.id, reviewed_at=_now())).rowcount
-    if done != 1:
-        raise CheckError(409, "error.release_not_pending", release_id=release_id, state="effective")
+    four_eyes.settle(conn, Release, release_id, "effective", user, "error.release_not_pending",
+                     release_id=release_id)
     trail.append(conn, user.name, "prerelease_override_approved", f"check {check_id} line {row.line_key}",
                  {"release_id": release_id})
 
 
 def reject_release(conn: Connection, check_id: int, release_id: int, note: str, user: Principal) -> None:
-    if not note.strip():
-        raise CheckError(422, "error.rejection_needs_reason")
+    four_eyes.require_reason(note)
     row = _pending_release(conn, check_id, release_id, user)
-    done = conn.execute(update(Release).where(Release.id == release_id, Release.state == "pending").values(
-        state="rejected", reviewed_by=user.id, reviewed_at=_now(), review_note=note)).rowcount
-    if done != 1:
-        raise CheckError(409, "error.release_not_pending", release_id=release_id, state="rejected")
+    four_eyes.settle(conn, Release, release_id, "rejected", user, "error.release_not_pending", note=note,
+                     release_id=release_id)
     trail.append(conn, user.name, "prerelease_override_rejected", f"check {check_id} line {row.line_key}",
                  {"release_id": release_id, "note": note})

@@ -6,7 +6,6 @@ page was revealed (an inspector, with a reason on the trail)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, func, or_, select
@@ -14,6 +13,7 @@ from sqlalchemy import Connection, func, or_, select
 from audit.auth.service import Principal
 from audit.detectors.base import yuan
 from audit.errors import ServiceError
+from audit.evidence import plain_row
 from audit.masking import mask_fields
 from audit.models import (
     Account,
@@ -35,18 +35,6 @@ from audit.models import (
 )
 
 RELATION_ORDER = {"head": 0, "spouse": 1, "parent": 2, "child": 3, "grandchild": 4, "other": 5}
-
-
-def _plain(row: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, value in dict(row._mapping).items():
-        if name == "batch_id":
-            continue
-        if name.endswith("_fen"):
-            out[name[:-4]] = None if value is None else yuan(value)
-        else:
-            out[name] = value.isoformat() if isinstance(value, date) else value
-    return out
 
 
 def _shown(row: dict[str, Any], masked: bool) -> dict[str, Any]:
@@ -87,7 +75,7 @@ def household(conn: Connection, household_id: str, user: Principal, masked: bool
         raise ServiceError(404, "error.no_record", kind="household", key=household_id)
     place = _place(conn, row.village_code)
     _in_scope(user, place, "household", household_id)
-    members = sorted((_plain(m) for m in conn.execute(select(Person).where(Person.household_id == household_id))),
+    members = sorted((plain_row(m) for m in conn.execute(select(Person).where(Person.household_id == household_id))),
                      key=lambda m: (RELATION_ORDER.get(m["relation"], 9), m["name"]))
     ids = {m["id_number"] for m in members} | {row.head_id_number}
     payments = conn.execute(
@@ -109,7 +97,7 @@ def household(conn: Connection, household_id: str, user: Principal, masked: bool
                                      "paying_unit": p.paying_unit}, masked))
         group["total_fen"] += p.amount_fen
     kin = _kin_officials(conn, ids)
-    return {"household": _shown(_plain(row), masked), "place": place,
+    return {"household": _shown(plain_row(row), masked), "place": place,
             "members": [_shown(m, masked) for m in members], "payments": list(by_program.values()),
             "paid_total": yuan(sum(p.amount_fen for p in payments)), "kin": [_shown(k, masked) for k in kin],
             "cases": _cases(conn, user, [("household", household_id)] + [("person", i) for i in sorted(ids)])}
@@ -149,7 +137,7 @@ def person(conn: Connection, household_id: str, name: str, user: Principal, mask
                    CardPayment.paid_on, CardPayment.card_account, CardPayment.paying_unit)
             .join(Program, Program.program_code == CardPayment.program_code)
             .where(CardPayment.id_number == row.id_number).order_by(CardPayment.paid_on)).all()
-        people.append({"person": _shown(_plain(row), masked),
+        people.append({"person": _shown(plain_row(row), masked),
                        "payments": [_shown({"payment_id": p.payment_id, "program": p.program, "period": p.period,
                                             "amount": yuan(p.amount_fen), "paid_on": p.paid_on.isoformat(),
                                             "card_account": p.card_account, "paying_unit": p.paying_unit}, masked)
@@ -172,13 +160,13 @@ def project(conn: Connection, project_id: str, user: Principal, masked: bool) ->
     paid = conn.execute(select(Disbursement.__table__, Allocation.doc_number)
                         .join(Allocation, Allocation.allocation_id == Disbursement.allocation_id)
                         .where(Disbursement.project_id == project_id).order_by(Disbursement.paid_on)).all()
-    notices = [_plain(d) for d in conn.execute(select(Disclosure).where(Disclosure.subject_kind == "project",
+    notices = [plain_row(d) for d in conn.execute(select(Disclosure).where(Disclosure.subject_kind == "project",
                                                                          Disclosure.subject_ref == project_id)
                                                .order_by(Disclosure.start_on))]
-    return {"project": _plain(row), "place": place, "contractor": orgs.get(row.contractor_uscc or ""),
+    return {"project": plain_row(row), "place": place, "contractor": orgs.get(row.contractor_uscc or ""),
             "implementer": orgs.get(row.implementing_uscc or ""),
-            "approver": _shown(_plain(approver), masked) if approver else None,
-            "disbursements": [_shown(_plain(d), masked) for d in paid],
+            "approver": _shown(plain_row(approver), masked) if approver else None,
+            "disbursements": [_shown(plain_row(d), masked) for d in paid],
             "paid_total": yuan(sum(d.amount_fen for d in paid)), "notices": notices,
             "cases": _cases(conn, user, [("project", project_id)])}
 
@@ -201,15 +189,15 @@ def organization(conn: Connection, uscc: str, user: Principal, masked: bool) -> 
         for query in (select(Person.id_number, Person.name).where(Person.id_number.in_(wanted)),
                       select(Official.id_number, Official.name).where(Official.id_number.in_(wanted))):
             names.update({i: n for i, n in conn.execute(query)})
-    accounts = [_plain(a) for a in conn.execute(select(Account).where(Account.holder_kind == "org",
+    accounts = [plain_row(a) for a in conn.execute(select(Account).where(Account.holder_kind == "org",
                                                                       Account.holder_id == uscc))]
     received = conn.execute(select(func.count(), func.coalesce(func.sum(Disbursement.amount_fen), 0))
                             .where(Disbursement.payee_kind == "org", Disbursement.payee_id == uscc)).one()
-    return {"organization": _shown(_plain(row), masked),
+    return {"organization": _shown(plain_row(row), masked),
             "shareholders": [_shown({"id_number": h.id_number, "name": names.get(h.id_number, ""),
                                      "share_pct": h.share_pct}, masked) for h in holders],
             "legal_rep": names.get(row.legal_rep_id_number or "", row.legal_rep_name or ""),
-            "projects": [{**_plain(p), "role": "contractor" if p.contractor_uscc == uscc else "implementer"}
+            "projects": [{**plain_row(p), "role": "contractor" if p.contractor_uscc == uscc else "implementer"}
                          for p in projects],
             "accounts": [_shown(a, masked) for a in accounts], "received_count": int(received[0]),
             "received_total": yuan(int(received[1])), "cases": _cases(conn, user, [("organization", uscc)])}
@@ -222,7 +210,7 @@ def official(conn: Connection, official_id: str, user: Principal, masked: bool) 
     place = _place(conn, row.village_code)
     if user.town is not None and place.get("town_code") not in {user.town, None}:
         raise ServiceError(404, "error.no_record", kind="official", key=official_id)
-    posts = [{**_plain(p), **{k: v for k, v in _place(conn, p.village_code).items() if k in {"village", "town"}}}
+    posts = [{**plain_row(p), **{k: v for k, v in _place(conn, p.village_code).items() if k in {"village", "town"}}}
              for p in conn.execute(select(Official).where(Official.id_number == row.id_number)
                                    .order_by(Official.from_on))]
     kin_rows = conn.execute(select(Kinship).where(or_(Kinship.id_number_a == row.id_number,
@@ -246,8 +234,8 @@ def official(conn: Connection, official_id: str, user: Principal, masked: bool) 
                             .where(Disbursement.approved_by.in_(ids))).one()
     grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for p in power:
-        grouped["approved" if p.approver_official_id in ids else "village"].append(_plain(p))
-    return {"official": _shown(_plain(row), masked), "place": place, "posts": [_shown(p, masked) for p in posts],
+        grouped["approved" if p.approver_official_id in ids else "village"].append(plain_row(p))
+    return {"official": _shown(plain_row(row), masked), "place": place, "posts": [_shown(p, masked) for p in posts],
             "kin": [_shown(k, masked) for k in kin], "villages": [_place(conn, v) for v in villages],
             "projects": grouped, "approved_count": int(approved[0]), "approved_total": yuan(int(approved[1])),
             "cases": _cases(conn, user, [("official", i) for i in ids])}
