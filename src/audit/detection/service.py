@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, insert, update
 
 from audit import trail
+from audit.county import service as county
 from audit.detection import queries
 from audit.detectors.base import Context, Detector, Found, fen_of, yuan
 from audit.detectors.registry import select_detectors
@@ -53,7 +54,10 @@ def run_detection(conn: Connection, *, codes: Iterable[str] | None = None, as_of
     """Run on ``conn`` without committing; the caller commits (see :func:`detect`)."""
     detectors = select_detectors(codes)
     as_of = as_of or queries.latest_date(conn)
-    overrides = overrides or {}
+    # The county's thresholds in force (set on screen), then this run's own overrides on top.
+    in_force = county.detector_overrides(conn)
+    overrides = {code: {**in_force.get(code, {}), **(overrides or {}).get(code, {})}
+                 for code in {*in_force, *(overrides or {})}}
     now = datetime.now(UTC)
     run_id = conn.execute(insert(DetectionRun).values(
         started_at=now, as_of=as_of, outcome="running", codes=[d.code for d in detectors], detectors={},
@@ -94,8 +98,9 @@ def find(conn: Connection, codes: Iterable[str], focus: dict[str, set[str]], as_
     as_of = as_of or queries.latest_date(conn)
     cache: dict[str, Any] = {}
     found: dict[str, list[Found]] = {}
+    in_force = county.detector_overrides(conn)  # a check holds by the same thresholds as a scan
     for detector in select_detectors(codes):
-        context = Context(conn, as_of, dict(detector.defaults), cache, focus)
+        context = Context(conn, as_of, {**detector.defaults, **in_force.get(detector.code, {})}, cache, focus)
         found[detector.code] = [f for f in detector.run(context)
                                 if any(r.key in focus.get(r.kind, set()) for r in f.records)]
     return found

@@ -28,12 +28,14 @@ from audit.models.service import (
     ApiToken,
     AuditEntry,
     CaseDecision,
+    CountySetting,
     IdempotencyKey,
     Job,
     LoginAttempt,
     PreReleaseCheck,
     Rectification,
     Release,
+    SettingChange,
     Unit,
     User,
 )
@@ -42,6 +44,6 @@ __all__ = [
     "Account", "Allocation", "Base", "CardPayment", "Case", "CaseEvent", "DetectionRun", "Finding", "Death", "Disbursement", "Disclosure",
     "Household", "ImportBatch", "Kinship", "Official", "Organization", "Person", "Program",
     "Project", "PublicEmployee", "QuarantinedRow", "RowHistory", "ApiToken", "AuditEntry", "CaseDecision",
-    "Rectification", "User", "PreReleaseCheck", "Release", "IdempotencyKey", "Job", "LoginAttempt", "Unit", "Shareholder", "Town",
+    "Rectification", "CountySetting", "SettingChange", "User", "PreReleaseCheck", "Release", "IdempotencyKey", "Job", "LoginAttempt", "Unit", "Shareholder", "Town",
     "Transfer", "Vehicle", "Village",
 ]

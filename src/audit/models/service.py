@@ -224,3 +224,30 @@ class Job(Base):
     # The status the result carries (200, 422 ...), and a failure's message id and fields.
     status_code: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class CountySetting(Base):
+    """A setting of the county that its administrator edits on screen (the county's name,
+    its 监督电话, the issuing units of notices, the notice period, a red flag's
+    thresholds): the value in force. Each change is a row of :class:`SettingChange`."""
+
+    __tablename__ = "county_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SettingChange(Base):
+    """The history of the county's settings: who changed what from what to what, when and why."""
+
+    __tablename__ = "setting_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), index=True)
+    old_value: Mapped[Any] = mapped_column(JSON)
+    new_value: Mapped[Any] = mapped_column(JSON)
+    reason: Mapped[str | None] = mapped_column(Text)
+    changed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

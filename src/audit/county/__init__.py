@@ -1,0 +1,1 @@
+"""The county's own settings, edited by its administrator on screen."""
