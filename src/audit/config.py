@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     # A line held for these codes (the card's money may be going to someone else) is
     # released only with a second finance officer's approval.
     four_eyes_release_codes: tuple[str, ...] = ("DC-02", "DC-06", "DC-08", "DC-12")
+    # A payment to the subject of a live case of one of these red flags (an insider or
+    # shell contractor, a payee who did not build, a second identity, a shared card, money
+    # reaching insiders) is held, naming the case, until the case is decided; its release
+    # needs a second finance officer.
+    hold_open_case_codes: tuple[str, ...] = ("FP-05", "FP-06", "FP-07", "DC-02", "DC-06", "DC-08", "DC-10",
+                                             "DV-03", "DV-05")
     # After an administrator sets an account's password (a new account, a reset), that
     # account gives no four-eyes approval for this long: the real user, locked out of
     # their own account, has time to notice and say so.

@@ -19,7 +19,8 @@ from audit.i18n import negotiate, t
 # The JSON API lives under /api; the workspace's pages own the rest of the site.
 API = "/api"
 # The routes whose bodies are files, spooled to disk with the upload limit (see api.limits).
-UPLOAD_PATHS = (f"{API}/datasets", f"{API}/checks/card-roster/file")
+UPLOAD_PATHS = (f"{API}/datasets", f"{API}/checks/card-roster/file", f"{API}/checks/disbursements/file",
+                "/finance/checks")
 
 
 def reader_language(request: Request) -> str:

@@ -10,12 +10,16 @@ once with the job's id for the screens to poll.
 from __future__ import annotations
 
 import asyncio
+import os
+import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
+from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from audit.api.limits import spool_body
 from audit.auth.service import Principal
@@ -32,6 +36,60 @@ async def spool(request: Request, suffix: str) -> Path:
         path.unlink()
         raise ServiceError(422, "error.upload_empty")
     return path
+
+
+MULTIPART = "multipart/form-data"
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A spooled upload: the file, its suffix, the name the user gave it, and the form's
+    other fields (a multipart form's; none for a raw body)."""
+
+    path: Path
+    suffix: str
+    filename: str
+    fields: dict[str, str]
+
+
+def media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+async def spool_upload(request: Request, media: dict[str, str], default_name: str) -> Upload:
+    """The uploaded file on disk, from a raw body of one of the ``media`` types (type →
+    suffix) or from a browser's multipart form (its ``file`` field, the suffix from its
+    name; the other fields are short texts). The body limit holds for both: the middleware
+    counts a multipart body as it streams, and the form parser spools the file to disk."""
+    kind = media_type(request)
+    if kind != MULTIPART:
+        if kind not in media:
+            raise ServiceError(415, "error.upload_media_type", accepted=sorted(set(media.values())))
+        path = await spool(request, media[kind])
+        return Upload(path, media[kind], default_name + media[kind], {})
+    suffixes = set(media.values())
+    async with request.form(max_files=1, max_fields=8, max_part_size=4096) as form:
+        sent = form.get("file")
+        if not isinstance(sent, StarletteUploadFile):
+            raise ServiceError(422, "error.upload_no_file")
+        filename = Path(sent.filename or default_name).name[:200]
+        suffix = Path(filename).suffix.lower()
+        if suffix not in suffixes:
+            raise ServiceError(415, "error.upload_media_type", accepted=sorted(suffixes))
+        descriptor, name = tempfile.mkstemp(prefix="audit-upload-", suffix=suffix)
+        path = Path(name)
+        try:
+            with os.fdopen(descriptor, "wb") as handle:
+                while chunk := await sent.read(1 << 20):
+                    handle.write(chunk)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        fields = {key: value.strip() for key, value in form.items() if isinstance(value, str)}
+    if path.stat().st_size == 0:
+        path.unlink()
+        raise ServiceError(422, "error.upload_empty")
+    return Upload(path, suffix, filename, fields)
 
 
 async def run_upload(kind: str, user: Principal, path: Path, background: bool, task: str,

@@ -9,11 +9,10 @@ from pydantic import BaseModel, Field
 
 from audit.api.deps import Lang, ReadSessionDep, SessionDep, allowed
 from audit.api.types import LongText, RowId
-from audit.api.uploads import run_upload, spool
+from audit.api.uploads import run_upload, spool_upload
 from audit.auth.service import Principal
 from audit.checks import service
 from audit.db import read_connection
-from audit.errors import ServiceError
 
 router = APIRouter(tags=["pre-release checks"])
 Runner = Annotated[Principal, allowed("checks:run")]
@@ -64,26 +63,48 @@ def check_roster(body: RosterIn, conn: SessionDep, user: Runner, lang: Lang) -> 
     return service.get_check(conn, done["check_id"], user, lang)
 
 
-@router.post("/checks/card-roster/file", openapi_extra={"requestBody": {
-    "required": True, "content": {"text/csv": {"schema": {"type": "string"}},
-                                  XLSX: {"schema": {"type": "string", "format": "binary"}}}}})
-async def check_roster_file(request: Request, user: Runner, lang: Lang,
-                            background: Annotated[bool, Query(description="answer 202 with a job to poll")] = False,
-                            ) -> Any:
-    """Check a roster sent as a CSV or .xlsx file in the card_payments format. It runs as a
-    background job; with ``background=true`` the answer is the job (202), else the check."""
-    kind = request.headers.get("content-type", "").split(";")[0].strip()
-    if kind not in {"text/csv", XLSX}:
-        raise ServiceError(415, "error.roster_media_type")
-    suffix = ".csv" if kind == "text/csv" else ".xlsx"
-    path = await spool(request, suffix)
+FILE_BODY = {"requestBody": {"required": True, "content": {
+    "text/csv": {"schema": {"type": "string"}}, XLSX: {"schema": {"type": "string", "format": "binary"}},
+    "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
+        "file": {"type": "string", "format": "binary"}, "sheet": {"type": "string"}}}}}}}
+ROSTER_MEDIA = {"text/csv": ".csv", XLSX: ".xlsx"}
+
+
+async def check_upload(request: Request, kind: str, user: Principal, lang: str, background: bool,
+                       sheet: str | None) -> Any:
+    """A file of lines (raw CSV or .xlsx, or a browser's multipart form) checked as a
+    background job: 202 with the job, or the check when it is done."""
+    upload = await spool_upload(request, ROSTER_MEDIA, service.TABLE[kind])
+    sheet = sheet or upload.fields.get("sheet") or None
 
     def answer(_status: int, result: dict[str, Any]) -> dict[str, Any]:
         with read_connection() as conn:
             return service.get_check(conn, result["check_id"], user, lang)
 
-    return await run_upload("roster_check", user, path, background, "roster_check",
-                            {"suffix": suffix, "user": user.name, "lang": lang}, answer)
+    return await run_upload("roster_check", user, upload.path, background, "check_file",
+                            {"kind": kind, "suffix": upload.suffix, "user": user.name, "lang": lang,
+                             "sheet": sheet, "filename": upload.filename}, answer)
+
+
+Background = Annotated[bool, Query(description="answer 202 with a job to poll")]
+Sheet = Annotated[str | None, Query(max_length=200, description="the workbook's sheet to check")]
+
+
+@router.post("/checks/card-roster/file", openapi_extra=FILE_BODY)
+async def check_roster_file(request: Request, user: Runner, lang: Lang, background: Background = False,
+                            sheet: Sheet = None) -> Any:
+    """Check a card-payment roster sent as a file: CSV (UTF-8 or GB18030) or .xlsx with any
+    sheet name (the one sheet, or ``sheet``), the county's own Chinese headers, programs by
+    code, name or alias. It runs as a background job; with ``background=true`` the answer
+    is the job (202), else the check."""
+    return await check_upload(request, "card_roster", user, lang, background, sheet)
+
+
+@router.post("/checks/disbursements/file", openapi_extra=FILE_BODY)
+async def check_disbursements_file(request: Request, user: Runner, lang: Lang, background: Background = False,
+                                   sheet: Sheet = None) -> Any:
+    """Check a batch of disbursements sent as a file (as a roster is), before they are paid."""
+    return await check_upload(request, "disbursements", user, lang, background, sheet)
 
 
 @router.post("/checks/disbursements")

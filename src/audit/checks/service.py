@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import tempfile
+from urllib.parse import urlencode
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +32,7 @@ from audit.auth import four_eyes
 from audit.auth.service import Principal
 from audit.config import get_settings
 from audit.detection.service import find
+from audit.detectors.base import yuan
 from audit.detectors.members import payment_household
 from audit.errors import ServiceError
 from audit.evidence import flag_title, render_step
@@ -39,7 +41,20 @@ from audit.importer.service import ProgressFn, load_dataset
 from audit.importer.spec import BY_NAME
 from audit.i18n import t
 from audit.masking import mask_cell, mask_fields
-from audit.models import CardPayment, Disbursement, Household, Person, PreReleaseCheck, Project, Release, User, Village
+from audit.models import (
+    Case,
+    CardPayment,
+    Disbursement,
+    Finding,
+    Household,
+    Official,
+    Person,
+    PreReleaseCheck,
+    Project,
+    Release,
+    User,
+    Village,
+)
 
 # The detectors that can judge a line of each kind (all of them, for that kind of record).
 CODES = {
@@ -49,8 +64,11 @@ CODES = {
 }
 TABLE = {"card_roster": "card_payments", "disbursements": "disbursements"}
 KIND = {"card_roster": "card_payment", "disbursements": "disbursement"}
-# Reasons that are not findings: the line could not be read, or is not this unit's to check.
-IMPORT, SCOPE = "import", "scope"
+# Reasons that are not findings of this check: the line could not be read, is not this
+# unit's to check, or pays the subject of a live case.
+IMPORT, SCOPE, CASE = "import", "scope", "case"
+# A case still being worked on (a dismissed or closed case no longer holds money).
+LIVE_CASE = ("open", "confirmed", "referred")
 
 
 class CheckError(ServiceError):
@@ -95,13 +113,97 @@ def _line_towns(conn: Connection, kind: str, keys: list[str]) -> dict[str, str |
     return towns
 
 
+def _payees(conn: Connection, kind: str, keys: list[str]) -> dict[str, set[tuple[str, str]]]:
+    """What each staged line pays, as the subjects a finding may name: a card payment's
+    person, card and household; a disbursement's payee (an organization, or a person and the
+    official that person is), its account and its project."""
+    payees: dict[str, set[tuple[str, str]]] = {}
+    for start in range(0, len(keys), 900):
+        part = keys[start:start + 900]
+        if kind == "card_roster":
+            query = select(CardPayment.payment_id, CardPayment.id_number, CardPayment.card_account,
+                           payment_household().label("household")).outerjoin(
+                Person, Person.id_number == CardPayment.id_number).where(CardPayment.payment_id.in_(part))
+            for row in conn.execute(query):
+                payees[row.payment_id] = {("person", row.id_number), ("account", row.card_account)} | (
+                    {("household", row.household)} if row.household else set())
+        else:
+            query = select(Disbursement.disbursement_id, Disbursement.payee_kind, Disbursement.payee_id,
+                           Disbursement.payee_account, Disbursement.project_id, Official.official_id).outerjoin(
+                Official, (Disbursement.payee_kind == "person") & (Official.id_number == Disbursement.payee_id)
+            ).where(Disbursement.disbursement_id.in_(part))
+            for row in conn.execute(query):
+                subjects = payees.setdefault(row.disbursement_id, set())
+                subjects |= {("organization" if row.payee_kind == "org" else "person", row.payee_id),
+                             ("account", row.payee_account)}
+                if row.project_id:
+                    subjects.add(("project", row.project_id))
+                if row.official_id:
+                    subjects.add(("official", row.official_id))
+    return payees
+
+
+def _live_cases(conn: Connection, wanted: set[tuple[str, str]]) -> dict[tuple[str, str], dict[int, Any]]:
+    """The live cases whose open findings of the holding red flags name one of ``wanted``:
+    {subject: {case id: the case's number, title, codes, money at risk}}."""
+    codes = get_settings().hold_open_case_codes
+    about: dict[tuple[str, str], dict[int, Any]] = {}
+    if not wanted or not codes:
+        return about
+    query = (select(Finding.subjects, Case.id, Case.title, Case.codes, Case.amount_at_risk_fen, Case.status)
+             .join(Case, Case.id == Finding.case_id)
+             .where(Finding.status == "open", Finding.code.in_(codes), Case.status.in_(LIVE_CASE)))
+    for row in conn.execute(query):
+        for subject in row.subjects:
+            ref = (subject.get("kind"), subject.get("key"))
+            if ref in wanted:
+                about.setdefault(ref, {})[row.id] = row
+    return about
+
+
+def _case_reasons(conn: Connection, kind: str, keys: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """A hold for each live case about what a line pays, naming the case."""
+    payees = _payees(conn, kind, keys)
+    cases = _live_cases(conn, set().union(*payees.values()) if payees else set())
+    reasons: dict[str, list[dict[str, Any]]] = {}
+    for key, subjects in payees.items():
+        seen: set[int] = set()
+        for subject in sorted(subjects):
+            for case_id, case in sorted(cases.get(subject, {}).items()):
+                if case_id in seen:
+                    continue
+                seen.add(case_id)
+                reasons.setdefault(key, []).append({
+                    "code": CASE, "case_id": case_id, "codes": list(case.codes), "status": case.status,
+                    "subject_kind": subject[0], "amount_at_risk_fen": case.amount_at_risk_fen})
+    return reasons
+
+
+def _notice_to_post(item: Any, kind: str) -> dict[str, str] | None:
+    """For an FP-03 hold: the notice that would clear it (what the disclosure screen opens)."""
+    first = item.evidence[0] if item.evidence else None
+    if first is None:
+        return None
+    if first.kind == "payment_batch":
+        fields = first.fields or {}
+        return {"kind": "beneficiaries", "village": fields.get("village_code"), "program": fields.get("program_code"),
+                "period": fields.get("period")}
+    project = next((ref.key for ref in item.subjects if ref.kind == "project"), None)
+    village = (first.fields or {}).get("village_code")
+    return {"kind": "projects", "village": village, "project": project} if project else None
+
+
 def run_check(conn: Connection, kind: str, dataset_path: Path, user: Principal,
-              progress: ProgressFn | None = None) -> dict[str, Any]:
+              progress: ProgressFn | None = None, sheet: str | None = None,
+              source: tuple[str, bytes] | None = None) -> dict[str, Any]:
+    """Check the lines of one file (a roster, a disbursement batch) and store the verdicts;
+    ``source`` is the uploaded file (its name and bytes), kept with the check."""
     table, record_kind = TABLE[kind], KIND[kind]
     with ExitStack() as stack:
-        dataset = open_dataset(dataset_path, stack)
+        dataset = open_dataset(dataset_path, stack, only=table, sheet=sheet)
         if [t.table for t in dataset.tables] != [table]:
             raise CheckError(422, "error.check_takes_one_table", kind=kind, table=table)
+        used_sheet = dataset.tables[0].label.split(":", 1)[1] if ":" in dataset.tables[0].label else None
         savepoint = conn.begin_nested()
         try:
             report = load_dataset(conn, dataset, partial=True, imported_by=f"check by {user.name}",
@@ -112,6 +214,7 @@ def run_check(conn: Connection, kind: str, dataset_path: Path, user: Principal,
             if progress:
                 progress("detect", 0, len(CODES[kind]))
             found = find(conn, CODES[kind], {record_kind: set(mine)}) if mine else {}
+            about_cases = _case_reasons(conn, kind, mine) if mine else {}
         finally:
             savepoint.rollback()
     reasons: dict[str, list[dict[str, Any]]] = {key: [] for key in keys}
@@ -122,8 +225,12 @@ def run_check(conn: Connection, kind: str, dataset_path: Path, user: Principal,
         for item in items:
             for record in item.records:
                 if record.kind == record_kind and record.key in reasons and record.key not in outside:
-                    reasons[record.key].append({"code": code, "score": item.score,
-                                                "evidence": [e.as_dict() for e in item.evidence]})
+                    reason = {"code": code, "score": item.score, "evidence": [e.as_dict() for e in item.evidence]}
+                    if code == "FP-03":
+                        reason["notice"] = _notice_to_post(item, kind)
+                    reasons[record.key].append(reason)
+    for key, why in about_cases.items():
+        reasons[key].extend(why)
     lines = [{"key": key, "verdict": "hold" if why else "pass", "reasons": why} for key, why in reasons.items()]
     # Each import error as its message id and fields (rendered in the reader's language when
     # the check is read), with the English reason beside them as checks stored it before.
@@ -137,6 +244,8 @@ def run_check(conn: Connection, kind: str, dataset_path: Path, user: Principal,
                "reasons": [{"code": IMPORT, "errors": why}]} for row, why in sorted(by_row.items())]
     check_id = conn.execute(insert(PreReleaseCheck).values(
         kind=kind, created_by=user.id, created_at=_now(), lines=lines, town_code=user.town,
+        source_name=source[0] if source else None, source_file=source[1] if source else None,
+        source_sheet=used_sheet,
     ).returning(PreReleaseCheck.id)).scalar_one()
     held = [line["key"] for line in lines if line["verdict"] == "hold"]
     trail.append(conn, user.name, "prerelease_check", f"check {check_id}",
@@ -151,12 +260,15 @@ def check_lines(conn: Connection, kind: str, lines: list[dict[str, Any]], user: 
 
 
 def check_file(conn: Connection, kind: str, path: Path, suffix: str, user: Principal,
-               progress: ProgressFn | None = None) -> dict[str, Any]:
-    """Check a roster file (CSV or .xlsx) already on disk (an upload is spooled there)."""
+               progress: ProgressFn | None = None, sheet: str | None = None,
+               filename: str | None = None) -> dict[str, Any]:
+    """Check a file of lines (CSV or .xlsx) already on disk (an upload is spooled there);
+    the file is kept with the check, under the name the user gave it."""
     with tempfile.TemporaryDirectory() as folder:
         named = Path(folder) / f"{TABLE[kind]}{suffix}"
         named.symlink_to(path.resolve())
-        return run_check(conn, kind, named, user, progress)
+        source = ((filename or f"{TABLE[kind]}{suffix}")[:200], path.read_bytes())
+        return run_check(conn, kind, named, user, progress, sheet=sheet, source=source)
 
 
 # ---------------------------------------------------------------------- reading
@@ -180,8 +292,19 @@ def render_reason(reason: dict[str, Any], lang: str) -> dict[str, Any]:
                 "errors": [_import_error(e, lang) for e in reason.get("errors", [])]}
     if code == SCOPE:
         return {"code": code, "title": flag_title("scope", lang)}
-    return {"code": code, "title": flag_title(code, lang), "score": reason.get("score"),
-            "evidence": [render_step(step, lang, masked=True) for step in reason.get("evidence", [])]}
+    if code == CASE:
+        return {**reason, "title": t("check.case_hold", lang, case_id=reason["case_id"],
+                                     flags=[flag_title(c, lang) for c in reason["codes"]],
+                                     subject=t(f"check.payee.{reason['subject_kind']}", lang)),
+                "amount_at_risk": yuan(reason["amount_at_risk_fen"])}
+    shown = {"code": code, "title": flag_title(code, lang), "score": reason.get("score"),
+             "evidence": [render_step(step, lang, masked=True) for step in reason.get("evidence", [])]}
+    notice = reason.get("notice")
+    if notice:
+        shown["notice"] = notice
+        shown["todo"] = t(f"check.todo.post_{notice['kind']}", lang)
+        shown["notice_link"] = "/notices?" + urlencode({k: v for k, v in notice.items() if v})
+    return shown
 
 
 def _import_error(error: dict[str, Any], lang: str) -> dict[str, Any]:
@@ -226,7 +349,9 @@ def list_checks(conn: Connection, user: Principal, limit: int, offset: int) -> t
 # ---------------------------------------------------------------------- releasing
 
 def needs_second_officer(codes: set[str]) -> bool:
-    return bool(codes & set(get_settings().four_eyes_release_codes))
+    """A line held for what may be theft of its money, or paying the subject of a live
+    case, is released by two finance officers."""
+    return CASE in codes or bool(codes & set(get_settings().four_eyes_release_codes))
 
 
 def release(conn: Connection, check_id: int, line_key: str, reason: str, user: Principal) -> tuple[int, str]:

@@ -387,6 +387,7 @@ def disability_level(raw: Raw) -> int | None:
 _PERIOD_FORMS = (
     (re.compile(r"([0-9]{4})"), False),
     (re.compile(r"([0-9]{4})[-/.]([0-9]{1,2})"), True),
+    (re.compile(r"([0-9]{4})([0-9]{2})"), True),  # 发放期号 201803, as one-card systems write it
     (re.compile(r"([0-9]{4})年([0-9]{1,2})月?"), True),
     (re.compile(r"([0-9]{4})年?"), False),
 )

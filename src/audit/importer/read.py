@@ -394,8 +394,13 @@ def _csv_table(table: str, label: str, open_bytes: Callable[[], IO[bytes]],
 # ---------------------------------------------------------------- datasets
 
 
-def open_dataset(path: Path, stack: ExitStack) -> Dataset:
-    """Open a folder, ``.zip`` or ``.xlsx``; resources are closed with ``stack``."""
+def open_dataset(path: Path, stack: ExitStack, *, only: str | None = None, sheet: str | None = None) -> Dataset:
+    """Open a folder, ``.zip`` or ``.xlsx``; resources are closed with ``stack``.
+
+    ``only`` names the one table a file holds (a roster to check): a workbook's sheet is
+    then that table whatever its name (``2018年1月低保发放``): the sheet named ``sheet``, else
+    the sheet named for the table, else the one sheet with rows; with several and none
+    chosen, :class:`DatasetError` ``error.dataset.pick_sheet`` lists them."""
     if not path.exists():
         raise DatasetError("error.dataset.no_such_path", path=str(path))
     settings = get_settings()
@@ -428,7 +433,7 @@ def open_dataset(path: Path, stack: ExitStack) -> Dataset:
         for table, info in chosen:
             tables.append(_csv_table(table, info.filename, lambda i=info: archive.open(i), hashes, stack))
     elif path.suffix.lower() in {".xlsx", ".xlsm"}:
-        tables.extend(_workbook_tables(path, hashes, ignored, stack, settings))
+        tables.extend(_workbook_tables(path, hashes, ignored, stack, settings, only, sheet))
     elif path.suffix.lower() == ".csv":
         table = table_for(path.stem)
         if table is None:
@@ -449,7 +454,7 @@ def open_dataset(path: Path, stack: ExitStack) -> Dataset:
 
 
 def _workbook_tables(path: Path, hashes: dict[str, str], ignored: list[str], stack: ExitStack,
-                     settings: Settings) -> list[SourceTable]:
+                     settings: Settings, only: str | None = None, chosen: str | None = None) -> list[SourceTable]:
     from openpyxl.reader.excel import ExcelReader
 
     digest = hashlib.sha256()
@@ -473,8 +478,13 @@ def _workbook_tables(path: Path, hashes: dict[str, str], ignored: list[str], sta
     except Exception as exc:  # openpyxl raises many types for a damaged file
         raise DatasetError("error.dataset.unreadable_archive", file=path.name, kind="xlsx", detail=str(exc)) from None
     tables = []
-    for sheet in workbook.worksheets:
-        table = table_for(sheet.title)
+    sheets = list(workbook.worksheets)
+    tables_of = {sheet.title: table_for(sheet.title) for sheet in sheets}
+    if only is not None:
+        picked = _the_sheet(path, sheets, tables_of, only, chosen)
+        tables_of = {sheet.title: (only if sheet.title == picked else None) for sheet in sheets}
+    for sheet in sheets:
+        table = tables_of[sheet.title]
         if table is None:
             ignored.append(f"sheet {sheet.title}")
             continue
@@ -487,6 +497,25 @@ def _workbook_tables(path: Path, hashes: dict[str, str], ignored: list[str], sta
         tables.append(SourceTable(table, label, min(declared, _EXCEL_ROWS) - 1,
                                   lambda sheet=sheet, label=label: _sheet_rows(sheet, label, settings)))
     return tables
+
+
+def _the_sheet(path: Path, sheets: list[Any], tables_of: dict[str, str | None], only: str,
+               chosen: str | None) -> str:
+    """The sheet holding the one table of a single-table workbook (see :func:`open_dataset`)."""
+    titles = [sheet.title for sheet in sheets]
+    if chosen:
+        if chosen not in titles:
+            raise DatasetError("error.dataset.no_such_sheet", file=path.name, sheet=chosen, sheets=titles)
+        return chosen
+    named = [title for title in titles if tables_of[title] == only]
+    if len(named) == 1:
+        return named[0]
+    # The declared dimension says whether a sheet has rows beyond its header (Excel's
+    # empty Sheet2 and Sheet3 declare A1): a hint, enough to pass over empty sheets.
+    with_rows = [sheet.title for sheet in sheets if (sheet.max_row or 0) > 1]
+    if len(titles) == 1 or len(with_rows) == 1:
+        return titles[0] if len(titles) == 1 else with_rows[0]
+    raise DatasetError("error.dataset.pick_sheet", file=path.name, sheets=titles)
 
 
 def _sheet_rows(sheet: Any, label: str, settings: Settings) -> tuple[list[str], Iterator[tuple[int, Row]]]:

@@ -51,7 +51,7 @@ from audit.config import get_settings
 from audit.importer import parse
 from audit.importer.read import Dataset, DatasetError, SourceTable, UnreadableRow, open_dataset
 from audit.importer.report import ImportReport, Problem
-from audit.importer.spec import BY_NAME, TABLES
+from audit.importer.spec import BY_NAME, TABLES, fold_header
 from audit.importer.spec import Table as TableSpec
 from audit.models import ImportBatch, QuarantinedRow, RowHistory
 from audit.auth.service import operator
@@ -189,7 +189,7 @@ class _Import:
             cleaned = heading.replace("\ufeff", "").strip()
             if not cleaned:
                 continue
-            name = lookup.get(cleaned) or lookup.get(cleaned.lower())
+            name = lookup.get(fold_header(cleaned))
             if name is None:
                 self.warn(spec.name, 1, cleaned, cleaned, "warning.import.unknown_column")
             elif name in positions:
@@ -333,11 +333,15 @@ class _Import:
             self.report.table(spec.name).unchanged += len(identical_drop)
 
         for reference in spec.references:
+            if reference.table == "programs":
+                self._program_names(staging, reference.column, bad)
             child = staging.c[reference.column]
             missing = select(staging.c[ROW], child).where(
                 child.is_not(None), self._unknown(reference.table, reference.target, child))
             refused = self.rejected_keys.get(reference.table, {})
             for number, value in self.conn.execute(missing):
+                if any(problem[0] == reference.column for problem in bad.get(number, [])):
+                    continue  # already an error of this cell (a program name that names several)
                 fields: dict[str, Any] = {"table": reference.table, "key": value}
                 if value in refused:
                     message_id = "error.import.reference_rejected"
@@ -349,6 +353,34 @@ class _Import:
         if spec.name == "card_payments":
             self._check_periods(staging, bad)
         self._drop_rows(spec, bad)
+
+    def _program_names(self, staging: Table, column: str,
+                       bad: dict[int, list[tuple[str, Any, str, dict[str, Any]]]]) -> None:
+        """A file may name a program by its code, its name or an alias (interchange v1.1):
+        each staged value that is not a program code but names exactly one program becomes
+        that program's code; one that names several is an error of its rows."""
+        programs = BY_NAME["programs"].model.__table__
+        rows = list(self.conn.execute(select(programs.c.program_code, programs.c.name, programs.c.aliases)))
+        if "programs" in self.staging.tables:
+            staged = self.staging.tables["programs"]
+            rows += list(self.conn.execute(select(staged.c.program_code, staged.c.name, staged.c.aliases)))
+        codes = {row.program_code for row in rows}
+        named: dict[str, set[str]] = {}
+        for code, name, aliases in rows:
+            for spelling in [name, *(aliases or "").split("|")]:
+                if spelling and spelling.strip():
+                    named.setdefault(spelling.strip(), set()).add(code)
+        target = staging.c[column]
+        values = [value for (value,) in self.conn.execute(select(target).distinct().where(target.is_not(None)))
+                  if value not in codes and value in named]
+        for value in values:
+            meant = sorted(named[value])
+            if len(meant) == 1:
+                self.conn.execute(update(staging).where(target == value).values({column: meant[0]}))
+                continue
+            for (number,) in self.conn.execute(select(staging.c[ROW]).where(target == value)):
+                bad.setdefault(number, []).append((column, value, "error.import.program_name_ambiguous",
+                                                   {"name": value, "codes": meant}))
 
     def _check_periods(self, staging: Table, bad: dict[int, list[tuple[str, Any, str, dict[str, Any]]]]) -> None:
         """A monthly program's payment names a month; a yearly or one-off one names a year."""

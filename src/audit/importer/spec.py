@@ -7,6 +7,7 @@ commonly use; the English names always work.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -140,13 +141,26 @@ class Table:
         object.__setattr__(self, "by_name", {c.name: c for c in self.columns})
 
     def header_lookup(self) -> dict[str, str]:
-        """Every accepted header (folded) to its English column name."""
+        """Every accepted header (folded by :func:`fold_header`) to its English column name."""
         lookup: dict[str, str] = {}
         for column in self.columns:
-            lookup[column.name.lower()] = column.name
+            lookup[fold_header(column.name)] = column.name
             for chinese in column.chinese:
-                lookup[chinese] = column.name
+                lookup[fold_header(chinese)] = column.name
         return lookup
+
+
+# What a county's own header adds around the name: spaces (full-width too), a required
+# marker, a colon, the unit in brackets (发放金额（元）, 金额(万元) is never money here).
+_HEADER_NOISE = re.compile(r"[\s\u3000*＊:：]+")
+_HEADER_UNIT = re.compile(r"[(（\[【](?:元|人民币元|人民币|yuan|rmb)[)）\]】]$", re.IGNORECASE)
+
+
+def fold_header(heading: str) -> str:
+    """A header as the lookup compares it: ``发放金额（元）``, ``发放金额 (元)`` and ``发放金额``
+    are one header, ``Payment_ID`` and ``payment_id`` another."""
+    folded = _HEADER_NOISE.sub("", heading.replace("\ufeff", "")).lower()
+    return _HEADER_UNIT.sub("", folded)
 
 
 def _ordered(first: str, second: str, message_id: str) -> RowCheck:
@@ -272,6 +286,7 @@ TABLES: tuple[Table, ...] = (
         col("school_stage", SCHOOL_STAGE, "在校阶段"), col("boarding_required", p.boolean, "需寄宿"),
         col("household_attributes", p.key_text, "适用贫困户属性"),
         col("exclusive_group", p.key_text, "互斥组"),
+        col("aliases", p.key_text, "别名"), col("means_tested", p.boolean, "是否家计调查"),
     ), key=("program_code",), kind="program"),
     Table("allocations", models.Allocation, (
         key("allocation_id", "资金编号", "指标编号"), col("doc_number", p.key_text, "文号", required=True),
@@ -317,13 +332,19 @@ TABLES: tuple[Table, ...] = (
         Reference("approved_by", "officials", "official_id"),
     ), row_check=_typed_id("payee_kind", "payee_id"), kind="disbursement"),
     Table("card_payments", models.CardPayment, (
-        key("payment_id", "发放编号", "流水号"), col("program_code", p.key_text, "补贴项目代码", "项目代码", required=True),
-        col("id_number", p.id_number, "身份证号", required=True), col("household_id", p.key_text, "户编号"),
-        col("card_account", p.account_number, "明白卡账号", "卡号", required=True),
-        money("amount", "金额", "发放金额", required=True),
-        col("period", p.period, "所属期", "发放期间", required=True),
-        col("paid_on", p.a_date, "发放日期", required=True),
-        col("paying_unit", p.key_text, "发放单位", required=True), col("allocation_id", p.key_text, "资金编号"),
+        # Beside the spec's headers, those the one-card systems' 发放明细 exports carry.
+        key("payment_id", "发放编号", "流水号", "发放流水号", "明细编号"),
+        col("program_code", p.key_text, "补贴项目代码", "项目代码", "补贴项目", "补贴项目名称", "补贴类别",
+            "补贴名称", "资金项目", required=True),
+        col("id_number", p.id_number, "身份证号", "身份证号码", "证件号码", "公民身份号码", required=True),
+        col("household_id", p.key_text, "户编号", "户号"),
+        col("card_account", p.account_number, "明白卡账号", "卡号", "银行卡号", "一卡通账号", "社保卡号",
+            "银行账号", required=True),
+        money("amount", "金额", "发放金额", "补贴金额", required=True),
+        col("period", p.period, "所属期", "发放期间", "发放期号", "所属年月", "发放年月", required=True),
+        col("paid_on", p.a_date, "发放日期", "发放时间", required=True),
+        col("paying_unit", p.key_text, "发放单位", "发放机构", "发放部门", required=True),
+        col("allocation_id", p.key_text, "资金编号"),
     ), key=("payment_id",), references=(
         Reference("program_code", "programs", "program_code"),
         Reference("household_id", "households", "household_id"),

@@ -30,16 +30,20 @@ def import_dataset(conn: Connection, progress: ProgressFn, *, path: str, partial
     return (200 if report.stored else 422), report_json(report, lang)
 
 
-def check_roster(conn: Connection, progress: ProgressFn, *, path: str, suffix: str, user: str,
-                 lang: str) -> tuple[int, dict[str, Any]]:
-    """An uploaded roster through the pre-release check; the check's id and counts."""
-    from audit.checks.service import check_file
+def check_file(conn: Connection, progress: ProgressFn, *, path: str, kind: str, suffix: str, user: str, lang: str,
+               sheet: str | None = None, filename: str | None = None) -> tuple[int, dict[str, Any]]:
+    """An uploaded file of lines through the pre-release check; the check's id and counts.
+    A workbook of several sheets and none chosen answers 422 with the sheets to pick from."""
+    from audit.checks.service import check_file as check
 
     principal = principal_for_user(conn, user)
     try:
-        return 200, check_file(conn, "card_roster", Path(path), suffix, principal, progress)
+        return 200, check(conn, kind, Path(path), suffix, principal, progress, sheet=sheet, filename=filename)
     except DatasetError as exc:  # a damaged workbook, a limit passed: the upload's fault, not ours
+        if exc.message_id in {"error.dataset.pick_sheet", "error.dataset.no_such_sheet"}:
+            fields = {**exc.fields, "file": filename or exc.fields["file"]}  # the user's name for it
+            raise ServiceError(422, exc.message_id, detail={"sheets": exc.fields["sheets"]}, **fields) from None
         raise ServiceError(422, "error.dataset_unreadable", reason=exc.as_message()) from None
 
 
-TASKS = {"import": import_dataset, "roster_check": check_roster}
+TASKS = {"import": import_dataset, "check_file": check_file}

@@ -130,6 +130,10 @@ class Program(FromBatch, Base):
     boarding_required: Mapped[bool | None] = mapped_column(Boolean)
     household_attributes: Mapped[str | None] = mapped_column(String(100))
     exclusive_group: Mapped[str | None] = mapped_column(KEY)
+    # v1.1: the other names the county's files use for the program, pipe-separated
+    # (农村低保金|低保金); a file may name the program by its code, its name or one of these.
+    aliases: Mapped[str | None] = mapped_column(String(500))
+    means_tested: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class Allocation(FromBatch, Base):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from audit.models.base import Base
@@ -148,7 +148,9 @@ class Rectification(Base):
 
 class PreReleaseCheck(Base):
     """A finance officer's check of lines before money moves: each line's verdict (pass or
-    hold) with the findings or errors behind it. The lines themselves are never stored."""
+    hold) with the findings or errors behind it. The lines never enter the store's data;
+    an uploaded roster file is kept beside its verdicts (the record of what was checked, and
+    what the annotated sheet for the bank is made from)."""
 
     __tablename__ = "prerelease_checks"
 
@@ -162,6 +164,10 @@ class PreReleaseCheck(Base):
     town_code: Mapped[str | None] = mapped_column(String(64), index=True)
     # [{"key": ..., "verdict": "pass"|"hold", "reasons": [...]}]
     lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    # The file as uploaded (None for lines sent as JSON) and its name as the user knows it.
+    source_file: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    source_name: Mapped[str | None] = mapped_column(String(200))
+    source_sheet: Mapped[str | None] = mapped_column(String(200))
 
 
 class Release(Base):
