@@ -34,6 +34,11 @@ from stdnum.exceptions import ValidationError
 # 19-digit card number holds 18-digit runs) and not the tail of a masked number.
 CANDIDATE = re.compile(r"(?<![0-9A-Za-z*])\d{17}[\dXx](?![0-9A-Za-z])")
 ALLOWED_ROLES = frozenset({"inspector"})
+# The one answer that may hold full numbers for another role: a finance officer's own
+# uploaded roster given back for the bank (``?full=1``). The service gives it to the
+# uploader alone (tests/test_finance_pages.py proves a colleague is refused), and the
+# file holds nothing they did not send.
+OWN_FILE = re.compile(r"^/(api/)?(finance/)?checks/\d+/sheet(\.xlsx)?$")
 
 
 def _is_resident_id(number: str) -> bool:
@@ -161,6 +166,9 @@ class Sweep:
         must hold no full number whatever was sent."""
         self.responses += 1
         if role in ALLOWED_ROLES:
+            return
+        query = request.split("\n")[1] if "\n" in request else ""  # what the caller sent: path, query, body
+        if role == "finance" and status == 200 and OWN_FILE.match(path) and "full=1" in query.split("&"):
             return
         for text in texts_of(content_type, body):
             found = leaked(text, request if status >= 400 else "")

@@ -27,10 +27,14 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('source_file', sa.LargeBinary(), nullable=True))
         batch_op.add_column(sa.Column('source_name', sa.String(length=200), nullable=True))
         batch_op.add_column(sa.Column('source_sheet', sa.String(length=200), nullable=True))
+        batch_op.add_column(sa.Column('line_count', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('held_count', sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table('prerelease_checks', schema=None) as batch_op:
+        batch_op.drop_column('held_count')
+        batch_op.drop_column('line_count')
         batch_op.drop_column('source_sheet')
         batch_op.drop_column('source_name')
         batch_op.drop_column('source_file')

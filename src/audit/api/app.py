@@ -193,10 +193,11 @@ def routers() -> list[Any]:
 def page_routers() -> list[Any]:
     """The workspace's pages, beside each domain's router."""
     from audit.cases.pages import router as cases
+    from audit.checks.pages import router as checks
     from audit.records.pages import router as records
     from audit.web.router import router as web
 
-    return [web, cases, records]
+    return [web, cases, records, checks]
 
 
 app = create_app()

@@ -92,11 +92,10 @@ async def spool_upload(request: Request, media: dict[str, str], default_name: st
     return Upload(path, suffix, filename, fields)
 
 
-async def run_upload(kind: str, user: Principal, path: Path, background: bool, task: str,
-                     arguments: dict[str, Any], answer: Callable[[int, dict[str, Any]], Any]) -> Any:
+async def start_upload(kind: str, user: Principal, path: Path, task: str, arguments: dict[str, Any]
+                       ) -> jobs.Submitted:
     """Run ``task`` (of :mod:`audit.jobs.tasks`) on the spooled file as a job in a worker
-    process; 202 with the job at once, or the answer built from the job's result when it is
-    done. The worker deletes nothing of the caller's: the file goes when the job ends."""
+    process; the file goes when the job ends (the worker deletes nothing of the caller's)."""
     try:
         # Recording the job is a database write: off the event loop, like the job itself.
         submitted = await asyncio.to_thread(jobs.submit, kind, user, task, path=str(path), **arguments)
@@ -104,6 +103,14 @@ async def run_upload(kind: str, user: Principal, path: Path, background: bool, t
         path.unlink(missing_ok=True)
         raise
     submitted.future.add_done_callback(lambda _: path.unlink(missing_ok=True))
+    return submitted
+
+
+async def run_upload(kind: str, user: Principal, path: Path, background: bool, task: str,
+                     arguments: dict[str, Any], answer: Callable[[int, dict[str, Any]], Any]) -> Any:
+    """The upload as a job (:func:`start_upload`): 202 with the job at once, or the answer
+    built from the job's result when it is done."""
+    submitted = await start_upload(kind, user, path, task, arguments)
     if background:
         return JSONResponse({"job_id": submitted.job_id, "state": "queued"}, status_code=202,
                             headers={"Location": f"/api/jobs/{submitted.job_id}"})

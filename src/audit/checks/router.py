@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from audit.api.deps import Lang, ReadSessionDep, SessionDep, allowed
 from audit.api.types import LongText, RowId
 from audit.api.uploads import run_upload, spool_upload
 from audit.auth.service import Principal
-from audit.checks import service
+from audit.checks import service, sheets
 from audit.db import read_connection
 
 router = APIRouter(tags=["pre-release checks"])
@@ -120,6 +122,31 @@ def list_checks(conn: ReadSessionDep, user: Runner, limit: Annotated[int, Query(
     """The checks of one's scope, newest first."""
     total, items = service.list_checks(conn, user, limit, offset)
     return {"total": total, "items": items}
+
+
+def xlsx_response(name: str, body: bytes) -> Response:
+    return Response(body, media_type=XLSX, headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
+
+
+XLSX_ANSWER = {200: {"content": {XLSX: {}}}}
+
+
+@router.get("/checks/template", response_class=Response, responses=XLSX_ANSWER)
+def roster_template(conn: ReadSessionDep, user: Runner, lang: Lang,
+                    kind: Annotated[Literal["card_roster", "disbursements"], Query()] = "card_roster",
+                    program: Annotated[str | None, Query(max_length=64)] = None) -> Response:
+    """A blank roster for one program (or a disbursement batch) as .xlsx: the county's
+    headers, identifiers as text, and a sheet of instructions."""
+    return xlsx_response(*sheets.template(conn, kind, program, lang))
+
+
+@router.get("/checks/{check_id}/sheet", response_class=Response, responses=XLSX_ANSWER)
+def annotated_sheet(check_id: RowId, conn: SessionDep, user: Runner, lang: Lang,
+                    full: Annotated[bool, Query(description="the uploader's own file, numbers as sent")] = False
+                    ) -> Response:
+    """The checked file back as .xlsx with 核查结果, 原因 and 处理意见 added (masked; as sent,
+    for the bank, to its uploader alone, on the trail)."""
+    return xlsx_response(*sheets.annotated(conn, check_id, user, lang, full=full))
 
 
 @router.get("/checks/{check_id}")

@@ -242,12 +242,12 @@ def run_check(conn: Connection, kind: str, dataset_path: Path, user: Principal,
     named = report.rejected_keys.get(table, {})
     lines += [{"key": named.get(row) or f"row {row}", "row": row, "verdict": "hold",
                "reasons": [{"code": IMPORT, "errors": why}]} for row, why in sorted(by_row.items())]
+    held = [line["key"] for line in lines if line["verdict"] == "hold"]
     check_id = conn.execute(insert(PreReleaseCheck).values(
         kind=kind, created_by=user.id, created_at=_now(), lines=lines, town_code=user.town,
         source_name=source[0] if source else None, source_file=source[1] if source else None,
-        source_sheet=used_sheet,
+        source_sheet=used_sheet, line_count=len(lines), held_count=len(held),
     ).returning(PreReleaseCheck.id)).scalar_one()
-    held = [line["key"] for line in lines if line["verdict"] == "hold"]
     trail.append(conn, user.name, "prerelease_check", f"check {check_id}",
                  {"kind": kind, "lines": len(lines), "held": len(held), "held_lines": held[:200]})
     return {"check_id": check_id, "kind": kind,
@@ -335,15 +335,24 @@ def get_check(conn: Connection, check_id: int, user: Principal, lang: str) -> di
             "summary": {"lines": len(lines), "pass": len(lines) - held, "hold": held}}
 
 
+def check_source(conn: Connection, check_id: int) -> tuple[int | None, bool]:
+    """Who ran the check, and whether it came from a file (its annotated sheet is that file)."""
+    row = conn.execute(select(PreReleaseCheck.created_by, PreReleaseCheck.source_name)
+                       .where(PreReleaseCheck.id == check_id)).first()
+    return (row.created_by, row.source_name is not None) if row else (None, False)
+
+
 def list_checks(conn: Connection, user: Principal, limit: int, offset: int) -> tuple[int, list[dict[str, Any]]]:
     query = select(PreReleaseCheck.id, PreReleaseCheck.kind, PreReleaseCheck.created_at, PreReleaseCheck.town_code,
+                   PreReleaseCheck.source_name, PreReleaseCheck.line_count, PreReleaseCheck.held_count,
                    User.name.label("by")).join(User, User.id == PreReleaseCheck.created_by)
     if user.town is not None:
         query = query.where(PreReleaseCheck.town_code == user.town)
     total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rows = conn.execute(query.order_by(PreReleaseCheck.id.desc()).limit(limit).offset(offset)).all()
     return total, [{"check_id": r.id, "kind": r.kind, "created_at": r.created_at.isoformat(), "by": r.by,
-                    "town_code": r.town_code} for r in rows]
+                    "town_code": r.town_code, "file": r.source_name, "lines": r.line_count, "held": r.held_count}
+                   for r in rows]
 
 
 # ---------------------------------------------------------------------- releasing

@@ -168,6 +168,9 @@ class PreReleaseCheck(Base):
     source_file: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     source_name: Mapped[str | None] = mapped_column(String(200))
     source_sheet: Mapped[str | None] = mapped_column(String(200))
+    # The counts, so a list of checks need not read every check's lines.
+    line_count: Mapped[int | None] = mapped_column(Integer)
+    held_count: Mapped[int | None] = mapped_column(Integer)
 
 
 class Release(Base):

@@ -8,7 +8,6 @@ from fastapi.responses import Response
 
 from audit import trail
 from audit.auth.service import Principal, list_users
-from audit.checks.service import list_checks
 from audit.db import read_connection
 from audit.notices.service import compliance
 from audit.web.templating import language, page
@@ -18,8 +17,9 @@ def home_for(request: Request, user: Principal) -> Response:
     lang = language(request)
     with read_connection() as conn:
         if user.role == "finance":
-            total, checks = list_checks(conn, user, 20, 0)
-            return page(request, "web/home_finance.html", checks=checks, total=total)
+            from audit.checks.pages import finance_home
+
+            return finance_home(request, user)
         if user.role == "disclosure":
             gaps = compliance(conn, user, lang)
             return page(request, "web/home_disclosure.html", gaps=gaps[:50], total=len(gaps))

@@ -24,6 +24,8 @@ DOMAINS = ("web", "cases", "records", "checks", "notices", "admin")
 NAVIGATION = (
     ("ui.nav.home", "/", None),
     ("ui.nav.cases", "/cases", "cases:read"),
+    ("ui.nav.checks", "/finance/checks", "checks:run"),
+    ("ui.nav.disbursement", "/finance/disbursement", "checks:run"),
 )
 
 

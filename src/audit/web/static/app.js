@@ -1,4 +1,4 @@
-// The workspace's own script: charts from the data a page embeds, nothing else.
+// The workspace's own script: charts from the data a page embeds, and drop zones for uploads.
 (function () {
   "use strict";
   function drawCharts(root) {
@@ -22,6 +22,27 @@
       window.addEventListener("resize", function () { chart.resize(); });
     });
   }
-  document.addEventListener("DOMContentLoaded", function () { drawCharts(document); });
-  document.addEventListener("htmx:afterSettle", function (event) { drawCharts(event.target); });
+  // A file dropped on a drop zone goes into its file input (the form then posts as usual).
+  function dropZones(root) {
+    root.querySelectorAll("[data-drop-target]").forEach(function (zone) {
+      if (zone.dataset.ready) { return; }
+      var input = zone.querySelector("input[type=file]");
+      var text = zone.querySelector(".drop-text");
+      function show() { if (input.files.length) { text.textContent = input.files[0].name; } }
+      ["dragenter", "dragover"].forEach(function (name) {
+        zone.addEventListener(name, function (event) { event.preventDefault(); zone.classList.add("over"); });
+      });
+      ["dragleave", "drop"].forEach(function (name) {
+        zone.addEventListener(name, function () { zone.classList.remove("over"); });
+      });
+      zone.addEventListener("drop", function (event) {
+        event.preventDefault();
+        if (event.dataTransfer && event.dataTransfer.files.length) { input.files = event.dataTransfer.files; show(); }
+      });
+      input.addEventListener("change", show);
+      zone.dataset.ready = "1";
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { drawCharts(document); dropZones(document); });
+  document.addEventListener("htmx:afterSettle", function (event) { drawCharts(event.target); dropZones(event.target); });
 })();
