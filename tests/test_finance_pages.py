@@ -78,6 +78,7 @@ def test_a_finance_officer_checks_releases_and_takes_the_sheet_back(officers: An
     # Filters: by verdict, by reason.
     assert set(rows(one.get(check_page + "?verdict=hold").text)) == held
     assert set(rows(one.get(check_page + "?reason=DC-06").text)) == {"R-DEAD"}
+    assert set(rows(one.get(check_page + "?verdict=&reason=DC-06").text)) == {"R-DEAD"}  # the form's 全部
     # An FP-03 hold would link to the notice; this month's notices are posted, so no link.
     assert "/notices?kind=beneficiaries" not in page.text
 

@@ -26,8 +26,8 @@ from tests.conftest import COUNTY
 CHROMIUM = os.environ.get("AUDIT_BROWSER", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
-USERS = {"inspector1": "inspector", "inspector2": "inspector", "finance1": "finance", "disclosure1": "disclosure",
-         "admin1": "admin"}
+USERS = {"inspector1": "inspector", "inspector2": "inspector", "finance1": "finance", "finance2": "finance",
+         "disclosure1": "disclosure", "admin1": "admin"}
 
 
 def password(name: str) -> str:

@@ -105,12 +105,12 @@ def _reason_codes(lines: list[dict[str, Any]]) -> list[str]:
 
 @router.get("/finance/checks/{check_id}", response_class=HTMLResponse)
 def check_page(request: Request, check_id: RowId, user: Runner,
-               verdict: Annotated[str | None, Query(pattern="^(pass|hold|released|pending)$")] = None,
+               verdict: Annotated[str | None, Query(pattern="^(pass|hold|released|pending)?$")] = None,
                reason: Annotated[str | None, Query(max_length=16)] = None,
                offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> Response:
     """核查结果: counts, the lines filtered by verdict and reason, each hold's reasons and
     evidence, and the forms to release, approve or reject."""
-    return _check_page(request, user, check_id, verdict, reason, offset)
+    return _check_page(request, user, check_id, verdict or None, reason or None, offset)  # "" is the form's 全部
 
 
 def _state(line: dict[str, Any]) -> str:

@@ -307,11 +307,21 @@ def render_reason(reason: dict[str, Any], lang: str) -> dict[str, Any]:
     return shown
 
 
+def _column_label(column: str, lang: str) -> str:
+    """A column as a finance officer's sheet names it (its first Chinese header)."""
+    for table in TABLE.values():
+        spec = BY_NAME[table].by_name.get(column)
+        if spec is not None:
+            return spec.chinese[0] if lang == "zh" and spec.chinese else column
+    return column
+
+
 def _import_error(error: dict[str, Any], lang: str) -> dict[str, Any]:
     """A stored import error as a masked reader reads it: the cell masked as its column says
     (an ID column's value is an ID), the reason rendered in ``lang`` from the masked fields.
     A check stored before errors had message ids keeps its English reason."""
-    out = {**error, "value": mask_cell(error["column"], error["value"])}
+    out = {**error, "value": mask_cell(error["column"], error["value"]),
+           "column_label": _column_label(error["column"], lang)}
     if "message" in error:
         out["fields"] = mask_fields(error.get("fields") or {})
         out["reason"] = t(error["message"], lang, **out["fields"])

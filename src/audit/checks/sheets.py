@@ -147,7 +147,7 @@ def _verdict_texts(line: dict[str, Any] | None, lang: str) -> tuple[str, str, st
     for reason in line["reasons"]:
         text = reason["title"]
         if reason.get("errors"):
-            text += "：" + "；".join(f"{e['column']} {e['reason']}" for e in reason["errors"])
+            text += "：" + "；".join(f"{e.get('column_label') or e['column']} {e['reason']}" for e in reason["errors"])
         if reason.get("todo"):
             text += "（" + reason["todo"] + "）"
         reasons.append(text)
