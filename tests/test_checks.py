@@ -109,7 +109,7 @@ def test_an_import_error_stored_before_message_ids_reads_as_it_was_stored() -> N
     old = {"code": "import", "errors": [{"column": "id_number", "value": "430681195203041237",
                                          "reason": "ID number check character is 7, expected 5"}]}
     rendered = render_reason(old, "zh")
-    assert rendered["errors"] == [{"column": "id_number", "value": "43*************237",
+    assert rendered["errors"] == [{"column": "id_number", "value": "43*************237", "column_label": "身份证号",
                                    "reason": "ID number check character is 7, expected 5"}]
 
 

@@ -37,7 +37,7 @@ class WellOff(Detector):
 
     def run(self, context: Context) -> Iterator[Found]:
         household = payment_household()
-        members = household_members()
+        members = household_members(context)
 
         def paid_to_members(*columns: Any) -> Any:
             return (select(CardPayment.payment_id, CardPayment.amount_fen, household.label("household"),

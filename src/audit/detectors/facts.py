@@ -29,6 +29,9 @@ class Facts:
         self.rows: dict[str, dict[Any, Mapping[str, Any]]] = {}
         self._places: dict[str, tuple[str, str]] | None = None
         self._names: dict[str, str | None] = {}
+        # IDs of card payments loaded since their names were last fetched (so each step's
+        # bulk name lookup costs the new rows only, not every row loaded so far).
+        self._unnamed: list[str] = []
 
     # ------------------------------------------------------------------ loading
 
@@ -45,6 +48,8 @@ class Facts:
             for row in self.conn.execute(select(model).where(where)).mappings():
                 key = row[key_columns[0].name] if len(key_columns) == 1 else tuple(row[c.name] for c in key_columns)
                 have[key] = row
+                if table == "card_payments":
+                    self._unnamed.append(row["id_number"])
         return have
 
     def get(self, table: str, key: Any) -> Mapping[str, Any] | None:
@@ -109,7 +114,9 @@ class Facts:
         row = self.get("card_payments", key)
         assert row is not None, key
         # One query for the names of every payment loaded so far, not one per step.
-        self.names(r["id_number"] for r in self.rows["card_payments"].values())
+        if self._unnamed:
+            self.names(self._unnamed)
+            self._unnamed = []
         fields = {"amount": yuan(row["amount_fen"]), "program_code": row["program_code"], "period": row["period"],
                   "paid_on": row["paid_on"], "id_number": row["id_number"], "household_id": row["household_id"],
                   "card_account": row["card_account"], "paying_unit": row["paying_unit"]}

@@ -16,10 +16,18 @@ def payment_household() -> Any:
     return func.coalesce(CardPayment.household_id, Person.household_id)
 
 
-def household_members() -> Any:
-    """(household_id, id_number) for every member and every head."""
-    return union(select(Person.household_id.label("household_id"), Person.id_number.label("id_number")),
-                 select(Household.household_id, Household.head_id_number)).subquery()
+def household_members(context: Any = None) -> Any:
+    """(household_id, id_number) for every member and every head. Given a check's
+    ``context``, of the candidates' households only: the same rows a filter on the
+    household outside would leave, but each branch of the UNION reads its index instead
+    of the database materialising every household's members first (a scan: all of them)."""
+    homes = context.candidate_values("card_payment", candidate_household()) if context is not None else None
+    people = select(Person.household_id.label("household_id"), Person.id_number.label("id_number"))
+    heads = select(Household.household_id, Household.head_id_number)
+    if homes is not None:
+        people = people.where(Person.household_id.in_(homes))
+        heads = heads.where(Household.household_id.in_(homes))
+    return union(people, heads).subquery()
 
 
 def candidate_household() -> Any:
