@@ -19,7 +19,8 @@ from audit.i18n import negotiate, t
 # The JSON API lives under /api; the workspace's pages own the rest of the site.
 API = "/api"
 # The routes whose bodies are files, spooled to disk with the upload limit (see api.limits).
-UPLOAD_PATHS = (f"{API}/datasets", f"{API}/checks/card-roster/file")
+UPLOAD_PATHS = (f"{API}/datasets", f"{API}/checks/card-roster/file",
+                "/admin/datasets")
 
 
 def reader_language(request: Request) -> str:
@@ -191,11 +192,12 @@ def routers() -> list[Any]:
 
 def page_routers() -> list[Any]:
     """The workspace's pages, beside each domain's router."""
+    from audit.admin.pages import router as admin
     from audit.cases.pages import router as cases
     from audit.records.pages import router as records
     from audit.web.router import router as web
 
-    return [web, cases, records]
+    return [web, cases, records, admin]
 
 
 app = create_app()

@@ -24,6 +24,9 @@ DOMAINS = ("web", "cases", "records", "checks", "notices", "admin")
 NAVIGATION = (
     ("ui.nav.home", "/", None),
     ("ui.nav.cases", "/cases", "cases:read"),
+    ("ui.admin.nav_datasets", "/admin/datasets", "datasets:import"),
+    ("ui.admin.nav_users", "/admin/users", "users:read"),
+    ("ui.admin.nav_settings", "/admin/settings", "settings:manage"),
 )
 
 
