@@ -247,7 +247,7 @@ def test_a_setting_changed_on_screen_is_in_its_history_and_on_the_trail(site: An
         assert conn.execute(select(SettingChange.key).order_by(SettingChange.id)).scalars().all() == [
             "hotline", "flag.DV-04"]
     trail = client.get("/admin/trail", params={"action": "setting_changed"}).text
-    assert "修改设置" in trail and "设置 hotline" in trail and "共 2 条记录" in trail
+    assert "修改设置" in trail and '设置 <span translate="no">hotline</span>' in trail and "共 2 条记录" in trail
 
 
 def test_the_trail_is_searched_paged_and_verified(site: Any) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import re
 from datetime import date
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -19,6 +20,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup, escape
 
 from audit import trail
 from audit.admin import service
@@ -150,13 +152,26 @@ def _spool_upload(file: UploadFile, suffix: str) -> Any:
     return path
 
 
+LATIN = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:[./-][A-Za-z0-9_]+)*")
+
+
+def _verbatim(text: str, lang: str) -> Markup:
+    """A Chinese reason with the codes it quotes (``general``, ``true/false``, a column's
+    name) marked as verbatim text, ``translate="no"``: what the file may contain, not prose."""
+    escaped = str(escape(text))
+    if lang != "zh":
+        return Markup(escaped)
+    return Markup(LATIN.sub(lambda m: f'<code translate="no">{m.group(0)}</code>', escaped))
+
+
 def _report(result: dict[str, Any], lang: str) -> dict[str, Any]:
     """An import report for the screen: counts per table, each problem's place by name and its
     reason rendered from its message id and (masked) fields in the reader's language."""
     def problem(e: dict[str, Any]) -> dict[str, Any]:
         return {"table": e["table"], "table_label": enum("table", e["table"], lang) if e["table"] else "",
                 "row": e["row"], "column": e["column"], "column_label": _label("field", e["column"], lang)
-                if e["column"] else "", "value": e["value"], "reason": t(e["message"], lang, **(e["fields"] or {}))}
+                if e["column"] else "", "value": e["value"], "reason": t(e["message"], lang, **(e["fields"] or {})),
+                "reason_html": _verbatim(t(e["message"], lang, **(e["fields"] or {})), lang)}
 
     counts = [{"table": name, "label": enum("table", name, lang), **{k: c.get(k, 0) for k in COUNTS}}
               for name, c in (result.get("counts") or {}).items()]
@@ -459,11 +474,14 @@ def _day(value: str | None) -> date | None:
         raise ServiceError(422, "error.not_a_date", value=value) from None
 
 
-def _subject(subject: str, lang: str) -> str:
-    """A trail subject (``user admin1``, ``run 3``) with its kind in the reader's words."""
+def _subject(subject: str, lang: str) -> tuple[str, str]:
+    """A trail subject (``user admin1``, ``run 3``) as its kind in the reader's words and the
+    identifier as stored (a name, a number, a file: verbatim)."""
     kind, _, rest = subject.partition(" ")
     message_id = f"ui.admin.subject.{kind}"
-    return mask_text(f"{t(message_id, lang)} {rest}" if rest and has(message_id) else subject)
+    if rest and has(message_id):
+        return t(message_id, lang), mask_text(rest)
+    return "", mask_text(subject)
 
 
 @router.get("/admin/trail", response_class=HTMLResponse)
@@ -483,7 +501,8 @@ def trail_page(request: Request, user: Verifier, actor: Annotated[str | None, Qu
         total, rows = service.search_trail(conn, query, TRAIL_PAGE, (page_number - 1) * TRAIL_PAGE)
         actors, actions = service.trail_choices(conn)
     entries = [{"id": r.id, "at": r.at, "actor": r.actor, "action": r.action,
-                "action_label": _label("ui.admin.action", r.action, lang), "subject": _subject(r.subject, lang),
+                "action_label": _label("ui.admin.action", r.action, lang),
+                "subject_kind": _subject(r.subject, lang)[0], "subject": _subject(r.subject, lang)[1],
                 "detail": json.dumps(mask(r.detail), ensure_ascii=False, default=str) if r.detail else ""}
                for r in rows]
     kept = {k: v for k, v in {"actor": actor, "action": action, "subject": subject, "since": since,
