@@ -21,6 +21,7 @@ from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup, escape
+from sqlalchemy import select
 
 from audit import trail
 from audit.admin import service
@@ -68,7 +69,7 @@ def _step(step: str, lang: str) -> str:
     return enum("table", step, lang) if step else ""
 
 
-def _job(request: Request, user: Principal, job_id: int, kind: str) -> dict[str, Any]:
+def _job(user: Principal, job_id: int, kind: str) -> dict[str, Any]:
     with read_connection() as conn:
         job = jobs.get(conn, job_id, user)
     if job["kind"] != kind:
@@ -187,7 +188,7 @@ def import_job(request: Request, job_id: RowId, user: Importer) -> Response:
     """An import: its progress while it runs, then its report (counts per table, every
     error by table, row and column with its value and reason)."""
     lang = language(request)
-    job = _job(request, user, job_id, "import")
+    job = _job(user, job_id, "import")
     report = _report(job["result"], lang) if job["result"] else None
     shown = report["errors"][:ERRORS_SHOWN] if report else []
     return page(request, "admin/import_job.html", job=job, report=report, shown=shown, counts=COUNTS,
@@ -201,7 +202,7 @@ def import_errors(request: Request, job_id: RowId, user: Importer) -> Response:
     import xlsxwriter
 
     lang = language(request)
-    job = _job(request, user, job_id, "import")
+    job = _job(user, job_id, "import")
     report = _report(job["result"] or {}, lang)
     out = io.BytesIO()
     book = xlsxwriter.Workbook(out, {"in_memory": True})
@@ -268,7 +269,7 @@ async def run_detection(request: Request, user: Runner, codes: Annotated[list[st
 def detection_job(request: Request, job_id: RowId, user: Runner) -> Response:
     """A detection run's progress (one step a red flag); when it is done, the run's counts."""
     lang = language(request)
-    job = _job(request, user, job_id, "detection")
+    job = _job(user, job_id, "detection")
     if job["state"] == "done" and job["result"]:
         return RedirectResponse(f"/admin/detection/runs/{job['result']['run_id']}", status_code=303)
     return page(request, "admin/detection_job.html", job=job, error=_job_error(job, lang),
@@ -302,7 +303,7 @@ def _users(request: Request, error: str | None = None, status: int = 200) -> Res
         rows = accounts.list_users(conn)
         live = service.live_token_counts(conn)
         units = accounts.list_units(conn)
-        towns = dict(conn.execute(Town.__table__.select().with_only_columns(Town.town_code, Town.town_name)).all())
+        towns = dict(conn.execute(select(Town.town_code, Town.town_name).order_by(Town.town_code)).all())
     return page(request, "admin/users.html", status=status, users=rows, live=live, units=units, towns=towns,
                 roles=ROLES, error=error)
 
@@ -322,7 +323,7 @@ def create_user(request: Request, user: UsersAdmin, name: Annotated[str, Form(mi
             temporary = accounts.create_user_by_admin(conn, name.strip(), role, unit or None, user)
     except ServiceError as exc:
         return _users(request, _refused(exc, language(request)), exc.status)
-    return page(request, "admin/secret.html", name=name.strip(), secret=temporary, created=True)
+    return _secret(page(request, "admin/secret.html", name=name.strip(), secret=temporary, created=True))
 
 
 @router.post("/admin/units")
@@ -388,7 +389,13 @@ def reset_password(request: Request, name: UserName, user: UsersAdmin, _: None =
     own at the next login."""
     with get_engine().begin() as conn:
         temporary = accounts.reset_password(conn, name, user, user.name)
-    return page(request, "admin/secret.html", name=name, secret=temporary, created=False)
+    return _secret(page(request, "admin/secret.html", name=name, secret=temporary, created=False))
+
+
+def _secret(response: Response) -> Response:
+    """A page with a one-time password: never kept by the browser or a proxy."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 # ---------------------------------------------------------------------- settings
@@ -400,7 +407,7 @@ def _settings(request: Request, error: str | None = None, status: int = 200, fai
         thresholds = county.thresholds(conn)
         history = county.history(conn, limit=100)
         towns = [(r.town_code, r.town_name) for r in conn.execute(
-            Town.__table__.select().with_only_columns(Town.town_code, Town.town_name).order_by(Town.town_code))]
+            select(Town.town_code, Town.town_name).order_by(Town.town_code))]
     from audit.detectors.registry import REGISTRY
 
     defaults = {detector.code: dict(detector.defaults) for detector in REGISTRY}
