@@ -263,3 +263,13 @@ def test_the_trail_is_searched_paged_and_verified(site: Any) -> None:
     verdict = client.get("/admin/trail/verify", headers={"HX-Request": "true"})
     assert verdict.status_code == 200 and "审计日志完整" in verdict.text and "<html" not in verdict.text
     assert "审计日志完整" in client.get("/admin/trail/verify").text
+
+
+@pytest.mark.parametrize("path", ["/", "/admin/datasets", "/admin/detection", "/admin/users", "/admin/users/finance1",
+                                  "/admin/settings", "/admin/trail", "/admin/trail/verify"])
+def test_every_screen_reads_in_both_languages_with_no_message_id_left(site: Any, path: str) -> None:
+    _, clients = site
+    for language, words in (("zh-CN", "扶贫资金监管工作台"), ("en-US,en", "Poverty-fund supervision workspace")):
+        answer = clients["admin1"].get(path, headers={"Accept-Language": language})
+        assert answer.status_code == 200 and words in answer.text
+        assert not re.search(r"\b(ui|error|page|enum)\.[a-z_]+\.[a-z_.]+", re.sub(r"<[^>]+>", " ", answer.text)), path

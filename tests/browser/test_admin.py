@@ -139,3 +139,26 @@ def test_admin_creates_a_user_and_deactivates_them(browser: Any, live: Live) -> 
     other.wait_for_load_state("networkidle")
     assert other.url.startswith(f"{live.base}/login") or "/login" in other.url
     context.close()
+
+
+def test_admin_runs_detection_and_reads_the_runs_counts(browser: Any, live: Live) -> None:
+    admin = sign_in(browser, live, "admin1")
+    page = admin.page
+    page.goto(f"{live.base}/admin/detection")
+    runs_before = page.locator("#runs tbody tr").count()
+    page.click("summary:has-text('只筛查部分风险')")
+    page.check("input[name=codes][value='DC-01']")
+    page.click("button:has-text('开始筛查')")
+    # The job's page polls its progress, then shows the run.
+    page.wait_for_url(re.compile(r".*/admin/detection/runs/\d+$"), timeout=120_000)
+    assert page.inner_text("#run-outcome") == "已完成"
+    row = page.locator("#run-codes tr[data-code='DC-01']")
+    cells = row.locator("td").all_inner_texts()
+    assert cells[0].startswith("DC-01") and int(cells[1]) > 0 and int(cells[4]) > 0, cells
+    assert int(cells[2]) == 0  # the store's DC-01 findings were found before: none is new
+    page.click("a:has-text('返回风险筛查')")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("#runs tbody tr").count() == runs_before + 1
+    assert "admin1" in page.locator("#runs tbody tr").first.inner_text()
+    assert admin.problems() == []
+    sign_out(admin)
