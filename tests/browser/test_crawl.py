@@ -29,6 +29,14 @@ def _accounts(live: Live) -> set[str]:
     return {row[0] for row in rows if row[0]}
 
 
+def _prose(page: Any) -> str:
+    """The page's text as a reader meets it, without what is marked ``translate="no"``:
+    verbatim identifiers (user names, file names, codes and values quoted from a file)."""
+    page.evaluate("() => document.querySelectorAll('[translate=no]').forEach(e => { e.style.display = 'none'; })")
+    text = page.inner_text("body")
+    return text
+
+
 def _followable(base: str, href: str) -> str | None:
     url = urljoin(base + "/", href)
     parts = urlsplit(url)
@@ -59,7 +67,7 @@ def test_every_page_as_every_role(browser: Any, live: Live, name: str) -> None:
             failures.append(f"{path}: status {response.status if response else None}")
             continue
         html = page.content()
-        text = page.inner_text("body")
+        text = _prose(page)
         numbers = full_ids(html) + [n for n in full_cards(html) if n in accounts]
         if numbers:
             failures.append(f"{path}: a full number shows, e.g. {numbers[0][:2]}…{numbers[0][-3:]}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from audit import trail
@@ -51,12 +51,8 @@ class Secret(BaseModel):
 def create_user(body: UserIn, conn: SessionDep, admin: Admin) -> Secret:
     """Create a user with a temporary password, shown once: the user must choose their own
     at the first login (a machine user gets API tokens instead)."""
-    import secrets
-
-    temporary = secrets.token_urlsafe(12)
-    accounts.create_user(conn, body.name, body.role, temporary, unit=body.unit, by=admin)
-    trail.append(conn, admin.name, "user_created", f"user {body.name}", {"role": body.role, "unit": body.unit})
-    return Secret(name=body.name, temporary_password=temporary)
+    return Secret(name=body.name,
+                  temporary_password=accounts.create_user_by_admin(conn, body.name, body.role, body.unit, admin))
 
 
 @router.post("/admin/users/{name}/deactivate", status_code=204)
@@ -155,3 +151,31 @@ def verify_log(conn: SessionDep, _: Annotated[Principal, allowed("log:verify")],
     return Verdict(ok=verdict.ok, entries=verdict.entries, first_bad=verdict.first_bad, reason=verdict.text(lang),
                    checkpoint=CheckpointOut(entries=seen.entries, head_id=seen.head_id, at=seen.at) if seen else None,
                    bad_checkpoint_lines=verdict.bad_checkpoint_lines)
+
+
+SettingsAdmin = Annotated[Principal, allowed("settings:manage")]
+
+
+@router.get("/admin/settings", tags=["county settings"])
+def county_settings(conn: SessionDep, _: SettingsAdmin) -> dict[str, Any]:
+    """The county's settings in force (defaults filled in), each red flag's thresholds, and
+    the latest changes."""
+    from audit.county import service as county
+
+    return {"settings": county.current(conn), "thresholds": county.thresholds(conn),
+            "history": [{**c, "at": c["at"].isoformat()} for c in county.history(conn, limit=50)]}
+
+
+class SettingIn(BaseModel):
+    value: Any
+    reason: str = Field(min_length=1, max_length=500)
+
+
+@router.put("/admin/settings/{key}", tags=["county settings"])
+def change_setting(key: Annotated[str, Path(max_length=64)], body: SettingIn, conn: SessionDep,
+                   admin: SettingsAdmin) -> dict[str, Any]:
+    """Change one setting (``hotline``, ``notice_days``, ``flag.DV-04`` with its thresholds...)
+    with the reason: into the settings' history and onto the trail, as on the settings screen."""
+    from audit.county import service as county
+
+    return {"key": key, "value": county.change(conn, key, body.value, body.reason, admin)}

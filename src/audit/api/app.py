@@ -20,7 +20,7 @@ from audit.i18n import negotiate, t
 API = "/api"
 # The routes whose bodies are files, spooled to disk with the upload limit (see api.limits).
 UPLOAD_PATHS = (f"{API}/datasets", f"{API}/checks/card-roster/file", f"{API}/checks/disbursements/file",
-                "/finance/checks")
+                "/finance/checks", "/admin/datasets")
 
 
 def reader_language(request: Request) -> str:
@@ -192,12 +192,13 @@ def routers() -> list[Any]:
 
 def page_routers() -> list[Any]:
     """The workspace's pages, beside each domain's router."""
+    from audit.admin.pages import router as admin
     from audit.cases.pages import router as cases
     from audit.checks.pages import router as checks
     from audit.records.pages import router as records
     from audit.web.router import router as web
 
-    return [web, cases, records, checks]
+    return [web, cases, records, checks, admin]
 
 
 app = create_app()

@@ -37,6 +37,7 @@ POLICY: dict[str, dict[str, frozenset[str]]] = {
     "tokens:manage": {"admin": CENTRAL},
     "users:read": {"admin": CENTRAL},
     "users:manage": {"admin": CENTRAL},
+    "settings:manage": {"admin": CENTRAL},
 }
 
 # What every signed-in user may do on their own account, whatever the role: not in the

@@ -171,6 +171,15 @@ def create_user(conn: Connection, name: str, role: str, password: str, *, unit: 
     ).returning(User.id)).scalar_one()
 
 
+def create_user_by_admin(conn: Connection, name: str, role: str, unit: str | None, admin: Principal) -> str:
+    """A user made by an administrator (the API's and the screens' one path): a temporary
+    password, returned to be shown once, which the user replaces at the first login."""
+    temporary = secrets.token_urlsafe(12)
+    create_user(conn, name, role, temporary, unit=unit, by=admin)
+    trail.append(conn, admin.name, "user_created", f"user {name}", {"role": role, "unit": unit})
+    return temporary
+
+
 def _user(conn: Connection, name: str) -> Any:
     user = conn.execute(select(User).where(User.name == name)).first()
     if user is None:
@@ -188,6 +197,14 @@ def list_users(conn: Connection) -> list[Any]:
 def revoke_all_tokens(conn: Connection, user_id: int) -> int:
     return conn.execute(update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked.is_(False))
                         .values(revoked=True, revoked_at=_now())).rowcount
+
+
+def revoke_user_tokens(conn: Connection, name: str, actor: str) -> int:
+    """Revoke every token and session a user holds (the account stays active); how many."""
+    user = _user(conn, name)
+    revoked = revoke_all_tokens(conn, user.id)
+    trail.append(conn, actor, "tokens_revoked", f"user {name}", {"tokens_revoked": revoked})
+    return revoked
 
 
 def set_active(conn: Connection, name: str, active: bool, actor: str) -> None:

@@ -46,4 +46,23 @@ def check_file(conn: Connection, progress: ProgressFn, *, path: str, kind: str, 
         raise ServiceError(422, "error.dataset_unreadable", reason=exc.as_message()) from None
 
 
-TASKS = {"import": import_dataset, "check_file": check_file}
+def detect(conn: Connection, progress: ProgressFn, *, user: str, codes: list[str] | None,
+           as_of: str | None) -> tuple[int, dict[str, Any]]:
+    """A detection run over the whole store (the same run as ``audit detect`` and ``POST
+    /detect``), one detector a step; the run's id and counts."""
+    from datetime import date
+
+    from audit.detection.service import run_detection
+    from audit.errors import MessageError
+
+    try:
+        report = run_detection(conn, codes=codes, as_of=date.fromisoformat(as_of) if as_of else None,
+                               progress=progress, actor=user)
+    except MessageError as exc:  # an unknown code or setting: the service's own message
+        raise ServiceError(422, exc.message_id, **exc.fields) from None
+    return 200, {"run_id": report.run_id, "as_of": report.as_of.isoformat(), "findings": report.findings,
+                 "detectors": {code: {k: d[k] for k in ("findings", "new", "stale", "seconds")}
+                               for code, d in report.detectors.items()}}
+
+
+TASKS = {"import": import_dataset, "check_file": check_file, "detect": detect}

@@ -26,6 +26,9 @@ NAVIGATION = (
     ("ui.nav.cases", "/cases", "cases:read"),
     ("ui.nav.checks", "/finance/checks", "checks:run"),
     ("ui.nav.disbursement", "/finance/disbursement", "checks:run"),
+    ("ui.admin.nav_datasets", "/admin/datasets", "datasets:import"),
+    ("ui.admin.nav_users", "/admin/users", "users:read"),
+    ("ui.admin.nav_settings", "/admin/settings", "settings:manage"),
 )
 
 

@@ -22,27 +22,34 @@
       window.addEventListener("resize", function () { chart.resize(); });
     });
   }
-  // A file dropped on a drop zone goes into its file input (the form then posts as usual).
-  function dropZones(root) {
-    root.querySelectorAll("[data-drop-target]").forEach(function (zone) {
-      if (zone.dataset.ready) { return; }
-      var input = zone.querySelector("input[type=file]");
-      var text = zone.querySelector(".drop-text");
-      function show() { if (input.files.length) { text.textContent = input.files[0].name; } }
-      ["dragenter", "dragover"].forEach(function (name) {
-        zone.addEventListener(name, function (event) { event.preventDefault(); zone.classList.add("over"); });
-      });
-      ["dragleave", "drop"].forEach(function (name) {
-        zone.addEventListener(name, function () { zone.classList.remove("over"); });
-      });
-      zone.addEventListener("drop", function (event) {
-        event.preventDefault();
-        if (event.dataTransfer && event.dataTransfer.files.length) { input.files = event.dataTransfer.files; show(); }
-      });
-      input.addEventListener("change", show);
-      zone.dataset.ready = "1";
-    });
-  }
-  document.addEventListener("DOMContentLoaded", function () { drawCharts(document); dropZones(document); });
-  document.addEventListener("htmx:afterSettle", function (event) { drawCharts(event.target); dropZones(event.target); });
+  document.addEventListener("DOMContentLoaded", function () { drawCharts(document); });
+  document.addEventListener("htmx:afterSettle", function (event) { drawCharts(event.target); });
+})();
+// A file dropped anywhere on a drop zone (a label holding a file input) is that input's file.
+(function () {
+  "use strict";
+  document.addEventListener("dragover", function (event) {
+    var zone = event.target.closest && event.target.closest("[data-dropzone]");
+    if (zone) { event.preventDefault(); zone.classList.add("over"); }
+  });
+  document.addEventListener("dragleave", function (event) {
+    var zone = event.target.closest && event.target.closest("[data-dropzone]");
+    if (zone) { zone.classList.remove("over"); }
+  });
+  document.addEventListener("drop", function (event) {
+    var zone = event.target.closest && event.target.closest("[data-dropzone]");
+    if (!zone || !event.dataTransfer || !event.dataTransfer.files.length) { return; }
+    event.preventDefault();
+    zone.classList.remove("over");
+    var input = zone.querySelector("input[type=file]");
+    input.files = event.dataTransfer.files;
+    var name = zone.querySelector("[data-file-name]");
+    if (name) { name.textContent = event.dataTransfer.files[0].name; }
+  });
+  // A file chosen with the picker is named the same way.
+  document.addEventListener("change", function (event) {
+    var zone = event.target.closest && event.target.closest("[data-dropzone]");
+    var name = zone && zone.querySelector("[data-file-name]");
+    if (name && event.target.files && event.target.files.length) { name.textContent = event.target.files[0].name; }
+  });
 })();
