@@ -192,10 +192,11 @@ def routers() -> list[Any]:
 def page_routers() -> list[Any]:
     """The workspace's pages, beside each domain's router."""
     from audit.cases.pages import router as cases
+    from audit.notices.pages import router as notices
     from audit.records.pages import router as records
     from audit.web.router import router as web
 
-    return [web, cases, records]
+    return [web, cases, records, notices]
 
 
 app = create_app()

@@ -24,6 +24,8 @@ DOMAINS = ("web", "cases", "records", "checks", "notices", "admin")
 NAVIGATION = (
     ("ui.nav.home", "/", None),
     ("ui.nav.cases", "/cases", "cases:read"),
+    ("ui.notices.nav", "/notices", "notices:export"),
+    ("ui.notices.nav_gaps", "/notices/gaps", "notices:export"),
 )
 
 
