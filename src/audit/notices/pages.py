@@ -102,7 +102,7 @@ def _screen(request: Request, user: Principal, kind: str, town: str | None, vill
     export_query = urlencode({k: v for k, v in (notice.query if notice else {}).items()}
                              | ({"start": start} if start else {}))
     context = {"towns": towns, "villages": villages, "programs": programs, "periods": periods, "years": years,
-               "projects": projects, "chosen": chosen, "notice": notice, "error": message, "postings": postings,
+               "projects": projects, "chosen": chosen, "doc": notice, "error": message, "postings": postings,
                "program_period": program_period, "export_query": export_query, "posted": posted,
                "channels": service.CHANNELS, "period_text": service.period_text,
                "today": date.today().isoformat(),
