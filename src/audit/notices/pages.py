@@ -133,8 +133,8 @@ def export(request: Request, user: Exporter, kind: Kind = "beneficiaries", town:
     """The notice shown, as a CSV, XLSX or PDF file (on the audit trail)."""
     with get_engine().begin() as conn:
         notice = _build(conn, user, kind, town, village, program, period, project, _day(start))
-        if notice is None:
-            raise ServiceError(422, "error.notice_incomplete")
+        if notice is None:  # no subject named: there is no such notice
+            raise ServiceError(404, "error.notice_incomplete")
         content = render(notice, fmt)
         trail.append(conn, user.name, "notice_exported", notice.title, {"format": fmt, "rows": len(notice.rows),
                                                                         **notice.query})

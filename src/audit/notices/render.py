@@ -174,7 +174,6 @@ def _pdf(notice: Notice) -> bytes:
                           wordWrap="CJK")
     cell = ParagraphStyle("cell", parent=body, fontSize=7.5 if wide else 9.5, leading=10 if wide else 12.5)
     head = ParagraphStyle("head", parent=cell, fontName=bold, alignment=TA_CENTER)
-    number = ParagraphStyle("number", parent=cell, alignment=TA_RIGHT)
     right = ParagraphStyle("right", parent=body, alignment=TA_RIGHT)
     title, term = notice.title, notice.term
 
@@ -210,14 +209,20 @@ def _pdf(notice: Notice) -> bytes:
     columns = notice.columns
     data: list[list[Any]] = [[Paragraph(escape(c.label), head) for c in columns]]
     for row in notice.rows:
-        data.append([Paragraph(escape(notice.cell_text(c, v)), number if c.money or isinstance(v, int) else cell)
+        # Free text wraps (CJK: at any character); a name, a number or an amount stays on one
+        # line, as it is read (and as the suite's sweep reads a number back).
+        data.append([Paragraph(escape(notice.cell_text(c, v)), cell) if c.wide else notice.cell_text(c, v)
                      for c, v in zip(columns, row, strict=True)])
-    data.append([Paragraph(escape(v), head if i == 0 else number) for i, v in enumerate(_total_cells(notice))])
+    data.append(_total_cells(notice))
     usable = size[0] - 2 * margin
     weights = [3 if c.wide else (1 if c.key == "no" else 2) for c in columns]
     widths = [usable * w / sum(weights) for w in weights]
     table = Table(data, colWidths=widths, repeatRows=1)
-    table.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), regular),  # else Helvetica, never embedded
+    aligned = [("ALIGN", (i, 1), (i, -1), "RIGHT") for i, c in enumerate(columns) if c.money or c.key in
+               ("no", "households")]
+    table.setStyle(TableStyle(aligned + [
+                               ("FONT", (0, 0), (-1, -1), regular, cell.fontSize),  # else Helvetica, not embedded
+                               ("FONT", (0, -1), (-1, -1), bold, cell.fontSize),
                                ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
                                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#EEF2F7")),
                                ("BACKGROUND", (0, -1), (-1, -1), colors.HexColor("#F6F6F6")),
@@ -230,6 +235,21 @@ def _pdf(notice: Notice) -> bytes:
     buffer = io.BytesIO()
     document = SimpleDocTemplate(buffer, pagesize=size, leftMargin=margin, rightMargin=margin,
                                  topMargin=margin + 24, bottomMargin=margin, title=title, author=notice.unit,
-                                 invariant=1, initialFontName=regular)  # never a font it does not embed
+                                 invariant=1, initialFontName=regular,  # never a font it does not embed
+                                 pageCompression=0)  # page text stays plain: the suite's sweep reads it for numbers
     document.build(story, onFirstPage=header, onLaterPages=header, canvasmaker=Numbered)
     return buffer.getvalue()
+
+
+def render_table(title: str, labels: tuple[str, ...], rows: list[tuple[Any, ...]], fmt: str) -> bytes:
+    """A plain table in a notice's frame (no store): what the sweep's own test exports."""
+    from datetime import date
+
+    from audit.notices.service import Column
+
+    today = date.today()
+    notice = Notice(kind="table", title=title, intro="", columns=[Column(f"c{i}", label) for i, label in
+                                                                  enumerate(labels)],
+                    rows=[list(row) for row in rows], totals=[], total_row={}, start_on=today, end_on=today, days=0,
+                    unit="", issued_on=today, hotlines=[], subjects=[], village_code="", town_code="")
+    return render(notice, fmt)
