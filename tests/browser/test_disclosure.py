@@ -38,6 +38,17 @@ def _village(live: Live) -> tuple[str, str, str, int]:
     return town, village, code, int(total)
 
 
+def _choose(page: Any, name: str, label: str) -> None:
+    """Pick an option by what it says; the screen comes back from the server (htmx) with
+    the choices that follow from it."""
+    with page.expect_response(lambda response: "/notices?" in response.url):
+        page.select_option(f"#notice-choices select[name={name}]", label=label)
+    page.wait_for_function(
+        "([name, label]) => { const s = document.querySelector(`#notice-choices select[name=${name}]`);"
+        " return s && s.selectedOptions.length && s.selectedOptions[0].textContent.trim() === label"
+        " && !document.querySelector('.htmx-request, .htmx-settling'); }", arg=[name, label])
+
+
 def _download(page: Any, label: str, folder: Path) -> Path:
     with page.expect_download() as waiting:
         page.click(f"#notice-preview button:has-text('{label}')")
@@ -57,16 +68,13 @@ def test_disclosure_exports_a_village_notice_in_three_formats_and_records_the_po
     page.wait_for_load_state("networkidle")
     assert "请依次选择乡镇" in page.inner_text("main")
     # Names, never codes: the clerk picks what the options say.
-    page.select_option("select[name=town]", label=town)
-    page.wait_for_load_state("networkidle")
-    page.select_option("select[name=village]", label=village)
-    page.wait_for_load_state("networkidle")
-    page.select_option("select[name=program]", label=f"{PROGRAM_NAME}（按月）")
-    page.wait_for_load_state("networkidle")
+    _choose(page, "town", town)
+    _choose(page, "village", village)
+    _choose(page, "program", f"{PROGRAM_NAME}（按月）")
     months = page.eval_on_selector_all("select[name=period] option", "o => o.map(x => x.value).filter(Boolean)")
     assert months and all(re.fullmatch(r"\d{4}-\d{2}", m) for m in months), months  # a monthly program: months
-    page.select_option("select[name=period]", label="2017年6月")
-    page.wait_for_load_state("networkidle")
+    _choose(page, "period", "2017年6月")
+    page.wait_for_selector("#notice-preview")
     preview = page.inner_text("#notice-preview")
     title = f"{village} {PROGRAM_NAME} 2017年6月 发放公示"
     assert title in preview and "公示期" in preview and "12317" in preview and "发布单位" in preview, preview[:600]
