@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, false, func, insert, select
 
 from audit import trail
 from audit.auth.service import Principal
@@ -294,7 +294,7 @@ def project_notice(conn: Connection, village_text: str, user: Principal | None =
             select(Disbursement.project_id, Allocation.source_level, Allocation.doc_number,
                    func.sum(Disbursement.amount_fen).label("paid"))
             .join(Allocation, Allocation.allocation_id == Disbursement.allocation_id)
-            .where(Disbursement.project_id.in_(ids) if ids else Disbursement.project_id.is_(None))
+            .where(Disbursement.project_id.in_(ids) if ids else false())
             .group_by(Disbursement.project_id, Allocation.source_level, Allocation.doc_number)):
         sources.setdefault(row.project_id, {})[(row.source_level, row.doc_number)] = int(row.paid or 0)
     columns = [Column("no", _t("notice.col.no")), Column("name", _t("notice.col.project"), wide=True),
