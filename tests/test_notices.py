@@ -344,3 +344,28 @@ def test_the_screens_are_the_disclosure_staffs(officer: Any) -> None:
     assert finance.get("/notices/gaps").status_code == 403
     with engine.connect() as conn:
         assert conn.execute(select(Program.name).where(Program.program_code == "MIN_LIVING")).scalar() == "农村低保金"
+
+
+def test_a_towns_disclosure_staff_reach_their_own_villages_only(officer: Any) -> None:
+    from audit.auth.service import create_unit
+    from audit.models import Town
+
+    client, _, engine = officer
+    with engine.begin() as conn:
+        town, other = conn.execute(select(Town.town_code).order_by(Town.town_code).limit(2)).scalars().all()
+        create_unit(conn, "本镇公示员", "town", town, "test")
+        mine = conn.execute(select(Village.village_code, Village.village_name).where(Village.town_code == town)
+                            .limit(1)).one()
+        theirs = conn.execute(select(Village.village_code, Village.village_name).where(Village.town_code == other)
+                              .limit(1)).one()
+    _, headers = logged_in(engine, {"disclosure_town": "disclosure"}, units={"disclosure_town": "本镇公示员"})
+    own = headers["disclosure_town"]
+    for village in (mine.village_code, mine.village_name):
+        assert client.get("/api/notices/projects", params={"village": village}, headers=own).status_code == 200
+    for village in (theirs.village_code, theirs.village_name):
+        assert client.get("/api/notices/projects", params={"village": village}, headers=own).status_code == 404
+    batch = {"subject_kind": "payment_batch", "subject_ref": f"MIN_LIVING/2018-01/{theirs.village_code}",
+             "channel": "portal", "start_on": "2018-01-01", "end_on": "2018-01-12"}
+    assert client.post("/api/notices", json=batch, headers=own).status_code == 404
+    gaps = client.get("/api/notices/compliance", headers=own).json()
+    assert all(g["town_code"] == town for g in gaps)

@@ -32,6 +32,7 @@ def _village(live: Live) -> tuple[str, str, str, int]:
         "JOIN households h ON h.household_id = c.household_id JOIN villages v ON v.village_code = h.village_code "
         "JOIN towns t ON t.town_code = v.town_code WHERE c.program_code = :p AND c.period = :m "
         "AND (SELECT COUNT(*) FROM villages w WHERE w.village_name = v.village_name) = 1 "
+        "AND EXISTS (SELECT 1 FROM projects p WHERE p.village_code = v.village_code) "
         "GROUP BY t.town_name, v.village_name, v.village_code ORDER BY COUNT(*) DESC, v.village_code", p=PROGRAM,
         m=PERIOD)
     town, village, code, total = rows[0]
@@ -108,6 +109,20 @@ def test_disclosure_exports_a_village_notice_in_three_formats_and_records_the_po
                    check=True, capture_output=True)
     png = next(tmp_path.glob("page*.png"))
     _assert_not_blank(png)
+
+    # The same village's project notice: every project, its money and sources, in a PDF
+    # that embeds its font too.
+    with page.expect_response(lambda response: "/notices?" in response.url):
+        page.select_option("#notice-choices select[name=kind]", "projects")
+    page.wait_for_selector("#notice-preview h2:has-text('年度扶贫项目公示')")
+    projects = page.inner_text("#notice-preview")
+    assert "建设内容及规模" in projects and "资金来源" in projects and "受益户数" in projects, projects[:600]
+    project_pdf = _download(page, "导出 PDF", tmp_path)
+    fonts = subprocess.run(["pdffonts", str(project_pdf)], capture_output=True, text=True, check=True).stdout
+    assert all(re.search(r"\byes\s+yes\s+yes\b", line) for line in fonts.splitlines()[2:]), fonts
+    with page.expect_response(lambda response: "/notices?" in response.url):
+        page.select_option("#notice-choices select[name=kind]", "beneficiaries")
+    page.wait_for_selector(f"#notice-preview h2:has-text('{title}')")
 
     # Record the posting of this batch, from the same screen.
     start = date(2017, 5, 15)

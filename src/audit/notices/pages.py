@@ -49,12 +49,16 @@ def _day(value: str | None) -> date | None:
 
 
 def _build(conn: Any, user: Principal, kind: str, town: str | None, village: str | None, program: str | None,
-           period: str | None, project: str | None, start: date | None) -> service.Notice | None:
-    """The notice the screen's choices name, or None while they are incomplete."""
+           period: str | None, project: str | None, start: date | None, year: str | None = None
+           ) -> service.Notice | None:
+    """The notice the screen's choices name, or None while they are incomplete. A project
+    notice's year is ``year`` (or a ``period`` that is a year, as a link may say it)."""
     if not village:
         return None
     if kind == "projects":
-        return service.project_notice(conn, village, user, period or None, project or None, start, town)
+        if not year and period and service.YEAR.match(period):
+            year = period
+        return service.project_notice(conn, village, user, year or None, project or None, start, town)
     if not program or not period:
         return None
     return service.beneficiary_notice(conn, program, period, village, user, start, town)
@@ -62,11 +66,14 @@ def _build(conn: Any, user: Principal, kind: str, town: str | None, village: str
 
 def _screen(request: Request, user: Principal, kind: str, town: str | None, village: str | None,
             program: str | None, period: str | None, project: str | None, start: str | None,
-            posted: int = 0, error: tuple[str, dict[str, Any], int] | None = None) -> Response:
+            posted: int = 0, error: tuple[str, dict[str, Any], int] | None = None, year: str | None = None
+            ) -> Response:
     lang = language(request)
     status, message, notice, postings = 200, None, None, []
     chosen: dict[str, Any] = {"kind": kind, "town": town or "", "village": village or "", "program": program or "",
-                              "period": period or "", "project": project or "", "start": start or ""}
+                              "period": period or "", "project": project or "", "start": start or "",
+                              "year": year or (period if kind == "projects" and period and service.YEAR.match(period)
+                                               else "")}
     with read_connection() as conn:
         towns = service.towns(conn, user)
         programs = service.programs(conn)
@@ -79,11 +86,11 @@ def _screen(request: Request, user: Principal, kind: str, town: str | None, vill
             if village:
                 village_row = service.find_village(conn, village, user, town)
                 chosen["village"], chosen["town"] = village_row.village_code, village_row.town_code
-            if program and kind == "beneficiaries":
+            if program:
                 program_row = service.find_program(conn, program)
                 chosen["program"] = program_row.program_code
             notice = _build(conn, user, kind, chosen["town"] or None, chosen["village"] or None,
-                            chosen["program"] or None, period, project, _day(start))
+                            chosen["program"] or None, period, project, _day(start), chosen["year"] or None)
             if notice is not None:
                 chosen.update(notice.query)
                 postings = service.postings(conn, notice.subjects)
@@ -116,23 +123,23 @@ def _screen(request: Request, user: Principal, kind: str, town: str | None, vill
 @router.get("/notices", response_class=HTMLResponse)
 def notices(request: Request, user: Exporter, kind: Kind = "beneficiaries", town: Text = None, village: Text = None,
             program: Text = None, period: Annotated[str | None, Query(max_length=7)] = None,
-            project: Text = None, start: When = None,
+            project: Text = None, start: When = None, year: Annotated[str | None, Query(pattern=r"^([0-9]{4})?$")] = None,
             posted: Annotated[int, Query(ge=0, le=10_000)] = 0) -> Response:
     """公告公示: choose town → village, the program and period (months for a monthly program,
     years otherwise) or the projects' year; the notice shows below (htmx swaps the screen in
     place), with its exports and the posting form. A village, program or project that does
     not exist answers 404, with the reason on the screen."""
-    return _screen(request, user, kind, town, village, program, period, project, start, posted)
+    return _screen(request, user, kind, town, village, program, period, project, start, posted, year=year)
 
 
 @router.get("/notices/export")
 def export(request: Request, user: Exporter, kind: Kind = "beneficiaries", town: Text = None, village: Text = None,
            program: Text = None, period: Annotated[str | None, Query(max_length=7)] = None, project: Text = None,
-           start: When = None, fmt: Annotated[str, Query(alias="format", pattern="^(csv|xlsx|pdf)$")] = "pdf"
-           ) -> Response:
+           start: When = None, year: Annotated[str | None, Query(pattern=r"^([0-9]{4})?$")] = None,
+           fmt: Annotated[str, Query(alias="format", pattern="^(csv|xlsx|pdf)$")] = "pdf") -> Response:
     """The notice shown, as a CSV, XLSX or PDF file (on the audit trail)."""
     with get_engine().begin() as conn:
-        notice = _build(conn, user, kind, town, village, program, period, project, _day(start))
+        notice = _build(conn, user, kind, town, village, program, period, project, _day(start), year)
         if notice is None:  # no subject named: there is no such notice
             raise ServiceError(404, "error.notice_incomplete")
         content = render(notice, fmt)
@@ -150,7 +157,7 @@ def post_notice(request: Request, user: Publisher, kind: Annotated[str, Form(pat
                 start_on: Annotated[str, Form(max_length=10)], end_on: Annotated[str, Form(max_length=10)],
                 program: Annotated[str, Form(max_length=64)] = "", period: Annotated[str, Form(max_length=7)] = "",
                 project: Annotated[str, Form(max_length=64)] = "", url: Annotated[str, Form(max_length=500)] = "",
-                _: None = Csrf) -> Response:
+                year: Annotated[str, Form(pattern=r"^([0-9]{4})?$")] = "", _: None = Csrf) -> Response:
     """登记张贴: the posting (channel, start, end) of the notice on the screen — its batch, or
     every project it lists — so FP-03 and the pre-release check know of it."""
     try:
@@ -158,13 +165,14 @@ def post_notice(request: Request, user: Publisher, kind: Annotated[str, Form(pat
             first, last = _day(start_on), _day(end_on)
             if first is None or last is None:
                 raise ServiceError(422, "error.not_a_date", value=start_on if first is None else end_on)
-            notice = _build(conn, user, kind, None, village, program or None, period or None, project or None, first)
+            notice = _build(conn, user, kind, None, village, program or None, period or None, project or None, first,
+                            year or None)
             if notice is None:
                 raise ServiceError(422, "error.notice_incomplete")
             ids = service.publish_notice(conn, notice, channel, first, last, url or None, user)
     except ServiceError as exc:
         return _screen(request, user, kind, None, village, program or None, period or None, project or None,
-                       start_on, error=(exc.message_id, exc.fields, exc.status))
+                       start_on, error=(exc.message_id, exc.fields, exc.status), year=year or None)
     query = {**notice.query, "start": first.isoformat(), "posted": str(len(ids))}
     return RedirectResponse(f"/notices?{urlencode(query)}", status_code=303)
 

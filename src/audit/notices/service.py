@@ -337,7 +337,7 @@ def project_notice(conn: Connection, village_text: str, user: Principal | None =
         title = _t("notice.title.project", name=projects[0].name)
     else:
         title = _t("notice.title.projects", town=village.town_name, village=village.village_name, year=year_text)
-    query = {"kind": "projects", "village": village.village_code, "period": year or ""}
+    query = {"kind": "projects", "village": village.village_code, "year": year or ""}
     if project_id:
         query["project"] = project_id
     return Notice(kind="projects", title=title, intro=_t("notice.intro.projects", village=village.village_name),
