@@ -291,9 +291,14 @@ def test_the_screen_opens_on_a_batch_from_the_finance_link_and_records_its_posti
     assert f"{name} 农村低保金 2017年5月 发放公示" in page.text and "12317" in page.text
     assert 'value="2017-05" selected' in page.text and "农村低保金（按月）" in page.text
     assert "MIN_LIVING<" not in page.text  # names, not codes, on the screen
+    refused = client.get("/notices", params={"kind": "beneficiaries", "village": village, "program": program,
+                                             "period": "2017"})
+    assert refused.status_code == 422 and "按月发放" in refused.text and "2017-05" in refused.text
+    # On the screen, a program counted by month turns a year left from before into its months.
     part = client.get("/notices", params={"kind": "beneficiaries", "village": village, "program": program,
                                           "period": "2017"}, headers={"HX-Request": "true"})
-    assert part.status_code == 200 and "按月发放" in part.text and "<html" not in part.text
+    assert part.status_code == 200 and "<html" not in part.text and "notice-preview" not in part.text
+    assert 'value="2017-05">2017年5月' in part.text and 'value="2017"' not in part.text
     assert client.get("/notices", params={"village": "没有这个村"}).status_code == 404
     assert client.get("/notices", params={"kind": "projects", "village": village, "project": "XM-NONE"}
                       ).status_code == 404

@@ -89,6 +89,12 @@ def _screen(request: Request, user: Principal, kind: str, town: str | None, vill
             if program:
                 program_row = service.find_program(conn, program)
                 chosen["program"] = program_row.program_code
+                monthly = program_row.period == "month"
+                if (period and request.headers.get("hx-request") and kind == "beneficiaries"
+                        and bool(service.MONTH.match(period)) != monthly):
+                    # The program was changed on the screen to one counted the other way: offer
+                    # its own periods instead of refusing the one left from before.
+                    period, chosen["period"] = None, ""
             notice = _build(conn, user, kind, chosen["town"] or None, chosen["village"] or None,
                             chosen["program"] or None, period, project, _day(start), chosen["year"] or None)
             if notice is not None:

@@ -286,8 +286,12 @@ def project_notice(conn: Connection, village_text: str, user: Principal | None =
     if project_id and not projects:
         raise NoticeError(404, "error.no_project", project=project_id)
     ids = [p.project_id for p in projects]
-    orgs = {r.uscc: r for r in conn.execute(select(Organization.uscc, Organization.name, Organization.legal_rep_name))}
-    officials = dict(conn.execute(select(Official.official_id, Official.name)).all())
+    usccs = {u for p in projects for u in (p.implementing_uscc, p.contractor_uscc) if u}
+    orgs = {r.uscc: r for r in conn.execute(select(Organization.uscc, Organization.name, Organization.legal_rep_name)
+                                            .where(Organization.uscc.in_(usccs)))} if usccs else {}
+    approvers = {p.approver_official_id for p in projects if p.approver_official_id}
+    officials = dict(conn.execute(select(Official.official_id, Official.name)
+                                  .where(Official.official_id.in_(approvers))).all()) if approvers else {}
     # The money that reached each project, by the level and document it came under.
     sources: dict[str, dict[tuple[str, str], int]] = {}
     for row in conn.execute(
