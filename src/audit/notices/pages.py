@@ -109,16 +109,11 @@ def _screen(request: Request, user: Principal, kind: str, town: str | None, vill
                    if program_row is not None else [])
         years = service.project_years(conn, chosen["village"]) if village_row is not None else []
         projects = service.projects_of(conn, chosen["village"]) if village_row is not None and kind == "projects" else []
-    program_period = program_row.period if program_row is not None else None
     if chosen["period"] and chosen["period"] not in periods and kind == "beneficiaries":
         periods = [chosen["period"], *periods]  # a period asked for (a batch not paid yet) stays chosen
-    export_query = urlencode({k: v for k, v in (notice.query if notice else {}).items()}
-                             | ({"start": start} if start else {}))
     context = {"towns": towns, "villages": villages, "programs": programs, "periods": periods, "years": years,
                "projects": projects, "chosen": chosen, "doc": notice, "error": message, "postings": postings,
-               "program_period": program_period, "export_query": export_query, "posted": posted,
-               "channels": service.CHANNELS, "period_text": service.period_text,
-               "today": date.today().isoformat(),
+               "posted": posted, "channels": service.CHANNELS, "period_text": service.period_text,
                "cell": (lambda column, value: notice.cell_text(column, value)) if notice else None}
     if request.headers.get("hx-request"):
         # htmx swaps only a 2xx answer: the refusal is shown in place, the full page keeps its status.
