@@ -109,7 +109,8 @@ def leaked(text: str, allowed: str = "") -> list[str]:
 
 
 def _pdf_texts(body: bytes) -> Iterator[str]:
-    """A PDF's streams inflated, read both as bytes and as the UTF-16 of a CID font."""
+    """A PDF's streams inflated, read both as bytes and as the UTF-16 of a CID font (an
+    embedded TrueType subset writes ASCII, digits included, as itself: the bytes show it)."""
     chunks = [body]
     for match in re.finditer(rb"stream\r?\n", body):
         start = match.end()
@@ -124,8 +125,10 @@ def _pdf_texts(body: bytes) -> Iterator[str]:
         yield chunk.decode("latin-1")
         # reportlab writes CID-font text as <hex> or (literal) UTF-16BE strings.
         for hexed in re.findall(rb"<([0-9A-Fa-f\s]+)>", chunk):
-            raw = bytes.fromhex(hexed.decode().replace(" ", "").replace("\n", ""))
-            yield raw.decode("utf-16-be", "ignore")
+            digits = b"".join(hexed.split())
+            if len(digits) % 2:
+                continue  # bytes of an embedded font file that happen to sit between < and >, not text
+            yield bytes.fromhex(digits.decode()).decode("utf-16-be", "ignore")
         yield chunk.replace(b"\\000", b"").replace(b"\x00", b"").decode("latin-1")
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from sqlalchemy import Engine
 
-from audit.notices.service import render
+from audit.notices.render import render_table as render
 from tests.conftest import logged_in
 from tests.sweep import SWEEP, full_cards, full_ids, texts_of
 

@@ -195,10 +195,11 @@ def page_routers() -> list[Any]:
     from audit.admin.pages import router as admin
     from audit.cases.pages import router as cases
     from audit.checks.pages import router as checks
+    from audit.notices.pages import router as notices
     from audit.records.pages import router as records
     from audit.web.router import router as web
 
-    return [web, cases, records, checks, admin]
+    return [web, cases, records, checks, notices, admin]
 
 
 app = create_app()

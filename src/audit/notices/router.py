@@ -13,6 +13,7 @@ from audit.api.deps import Lang, SessionDep, allowed
 from audit.api.types import Day
 from audit.auth.service import Principal
 from audit.notices import service
+from audit.notices.render import render
 
 router = APIRouter(tags=["public notices"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -21,33 +22,42 @@ NoticeFormat = Literal["csv", "xlsx", "pdf"]
 Exporter = Annotated[Principal, allowed("notices:export")]
 
 
-def _notice(conn: Any, user: Principal, what: str, title: str, columns: tuple[str, ...],
-            rows: list[tuple[Any, ...]], fmt: str) -> Response:
-    content = service.render(title, columns, rows, fmt)
-    trail.append(conn, user.name, "notice_exported", what, {"format": fmt, "rows": len(rows)})
-    filename = quote(f"{title}.{fmt}")
+def _notice(conn: Any, user: Principal, notice: service.Notice, fmt: str) -> Response:
+    content = render(notice, fmt)
+    trail.append(conn, user.name, "notice_exported", notice.title, {"format": fmt, "rows": len(notice.rows),
+                                                                    **notice.query})
+    filename = quote(f"{notice.title}.{fmt}")
     return Response(content, media_type=MEDIA[fmt],
                     headers={"Content-Disposition": f"attachment; filename*=UTF-8''{filename}"})
 
 
+Text64 = Annotated[str, Query(min_length=1, max_length=64)]
+OptionalText = Annotated[str | None, Query(max_length=64)]
+Year = Annotated[str | None, Query(pattern=r"^[0-9]{4}$")]
+
+
 @router.get("/notices/projects", response_class=Response, responses={200: {"content": {m: {} for m in MEDIA.values()}}})
-def notice_projects(conn: SessionDep, user: Exporter, village: Annotated[str, Query(min_length=1, max_length=64)],
+def notice_projects(conn: SessionDep, user: Exporter, village: Text64, town: OptionalText = None,
+                    period: Year = None, project: OptionalText = None, start: Day | None = None,
                     fmt: Annotated[NoticeFormat, Query(alias="format")] = "csv") -> Response:
-    """A village's projects with their money, for the portal or the village board."""
-    title, rows = service.project_rows(conn, village, user)
-    return _notice(conn, user, f"projects of {village}", title, service.PROJECT_COLUMNS, rows, fmt)
+    """A village's projects (of a year, or one project) with their money, sources, units and
+    dates, the 公示期, issuing unit and 监督电话: the project notice for the portal or the
+    village board. The village by its code or its name (``town`` when names repeat)."""
+    notice = service.project_notice(conn, village, user, period, project or None, start, town)
+    return _notice(conn, user, notice, fmt)
 
 
 @router.get("/notices/beneficiaries", response_class=Response,
             responses={200: {"content": {m: {} for m in MEDIA.values()}}})
-def notice_beneficiaries(conn: SessionDep, user: Exporter,
-                         program: Annotated[str, Query(min_length=1, max_length=64)],
+def notice_beneficiaries(conn: SessionDep, user: Exporter, program: Text64,
                          period: Annotated[str, Query(pattern=r"^[0-9]{4}(-[0-9]{2})?$")],
-                         village: Annotated[str, Query(min_length=1, max_length=64)],
+                         village: Text64, town: OptionalText = None, start: Day | None = None,
                          fmt: Annotated[NoticeFormat, Query(alias="format")] = "csv") -> Response:
-    """Beneficiaries of a program for a period and village, with their amounts; numbers masked."""
-    title, rows = service.beneficiary_rows(conn, program, period, village, user)
-    return _notice(conn, user, f"{program}/{period}/{village}", title, service.BENEFICIARY_COLUMNS, rows, fmt)
+    """Beneficiaries of a program for a period and village, with their amounts and totals;
+    numbers masked. The program by code or name, the village by code or name; a year for a
+    monthly program is refused naming its months."""
+    notice = service.beneficiary_notice(conn, program, period, village, user, start, town)
+    return _notice(conn, user, notice, fmt)
 
 
 class NoticeIn(BaseModel):

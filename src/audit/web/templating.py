@@ -29,6 +29,8 @@ NAVIGATION = (
     ("ui.admin.nav_datasets", "/admin/datasets", "datasets:import"),
     ("ui.admin.nav_users", "/admin/users", "users:read"),
     ("ui.admin.nav_settings", "/admin/settings", "settings:manage"),
+    ("ui.notices.nav", "/notices", "notices:export"),
+    ("ui.notices.nav_gaps", "/notices/gaps", "notices:export"),
 )
 
 
