@@ -374,3 +374,18 @@ def test_a_towns_disclosure_staff_reach_their_own_villages_only(officer: Any) ->
     assert client.post("/api/notices", json=batch, headers=own).status_code == 404
     gaps = client.get("/api/notices/compliance", headers=own).json()
     assert all(g["town_code"] == town for g in gaps)
+
+
+def test_a_program_named_by_its_alias_gives_the_same_notice(officer: Any, tmp_path: Any) -> None:
+    from tests.test_finance_files import _alias
+
+    client, headers, engine = officer
+    _alias(engine, tmp_path)  # 农村低保金 is also 低保金 in the county's files
+    _, period, village, _, _ = _busiest_batch(engine)
+    by = {name: client.get("/api/notices/beneficiaries", headers=headers,
+                           params={"program": name, "period": period, "village": village, "format": "csv"})
+          for name in ("MIN_LIVING", "低保金")}
+    assert by["低保金"].status_code == 200, by["低保金"].text
+    assert by["低保金"].content == by["MIN_LIVING"].content
+    assert client.get("/api/notices/beneficiaries", headers=headers, params={
+        "program": "低保", "period": period, "village": village}).status_code == 404
