@@ -37,33 +37,41 @@ class WellOff(Detector):
 
     def run(self, context: Context) -> Iterator[Found]:
         household = payment_household()
-        members = household_members(context)
 
-        def paid_to_members(*columns: Any) -> Any:
-            return (select(CardPayment.payment_id, CardPayment.amount_fen, household.label("household"),
-                           members.c.id_number.label("member"), *columns)
-                    .outerjoin(Person, Person.id_number == CardPayment.id_number)
-                    .join(members, members.c.household_id == household)
-                    .where(CardPayment.paid_on <= context.as_of,
-                           paid_to_candidates_households(context),
-                           context.among("card_payment", members.c.household_id, via=candidate_household())))
+        def paid_to_members(register_ids: Any, *columns: Any) -> Any:
+            # The members are only those the register names (a few hundred), so the
+            # database joins payments to a small set rather than to every household's
+            # members; the join to the register below is the exact test either way.
+            members = household_members(context, among=register_ids)
+            query = (select(CardPayment.payment_id, CardPayment.amount_fen, household.label("household"),
+                            members.c.id_number.label("member"), *columns)
+                     .outerjoin(Person, Person.id_number == CardPayment.id_number)
+                     .join(members, members.c.household_id == household)
+                     .where(CardPayment.paid_on <= context.as_of,
+                            paid_to_candidates_households(context),
+                            context.among("card_payment", members.c.household_id, via=candidate_household())))
+            return query, members
 
         rows: list[tuple[str, Any]] = []
-        payroll = paid_to_members(PublicEmployee.id_number, PublicEmployee.employer, PublicEmployee.from_on).join(
-            PublicEmployee, and_(PublicEmployee.id_number == members.c.id_number,
-                                 PublicEmployee.from_on <= CardPayment.paid_on,
-                                 or_(PublicEmployee.to_on.is_(None), PublicEmployee.to_on >= CardPayment.paid_on)))
+        payroll, members = paid_to_members(select(PublicEmployee.id_number), PublicEmployee.id_number,
+                                           PublicEmployee.employer, PublicEmployee.from_on)
+        payroll = payroll.join(PublicEmployee, and_(
+            PublicEmployee.id_number == members.c.id_number, PublicEmployee.from_on <= CardPayment.paid_on,
+            or_(PublicEmployee.to_on.is_(None), PublicEmployee.to_on >= CardPayment.paid_on)))
         rows += [("payroll", r) for r in context.conn.execute(payroll)]
-        cars = paid_to_members(Vehicle.id_number, Vehicle.plate).join(
-            Vehicle, and_(Vehicle.id_number == members.c.id_number, Vehicle.registered_on <= CardPayment.paid_on))
+        cars, members = paid_to_members(select(Vehicle.id_number), Vehicle.id_number, Vehicle.plate)
+        cars = cars.join(Vehicle, and_(Vehicle.id_number == members.c.id_number,
+                                       Vehicle.registered_on <= CardPayment.paid_on))
         rows += [("vehicle", r) for r in context.conn.execute(cars)]
         company_open = or_(Organization.registered_on.is_(None), Organization.registered_on <= CardPayment.paid_on)
-        reps = paid_to_members(Organization.uscc, literal("legal_rep").label("role")).join(
-            Organization, and_(Organization.legal_rep_id_number == members.c.id_number,
-                               Organization.kind == "company", company_open))
+        reps, members = paid_to_members(select(Organization.legal_rep_id_number).where(Organization.kind == "company"),
+                                        Organization.uscc, literal("legal_rep").label("role"))
+        reps = reps.join(Organization, and_(Organization.legal_rep_id_number == members.c.id_number,
+                                            Organization.kind == "company", company_open))
         rows += [("company", r) for r in context.conn.execute(reps)]
-        owners = paid_to_members(Organization.uscc, literal("shareholder").label("role")).join(
-            Shareholder, Shareholder.id_number == members.c.id_number).join(
+        owners, members = paid_to_members(select(Shareholder.id_number), Organization.uscc,
+                                          literal("shareholder").label("role"))
+        owners = owners.join(Shareholder, Shareholder.id_number == members.c.id_number).join(
             Organization, and_(Organization.uscc == Shareholder.uscc, Organization.kind == "company", company_open))
         rows += [("company", r) for r in context.conn.execute(owners)]
 

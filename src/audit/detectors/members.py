@@ -16,17 +16,21 @@ def payment_household() -> Any:
     return func.coalesce(CardPayment.household_id, Person.household_id)
 
 
-def household_members(context: Any = None) -> Any:
-    """(household_id, id_number) for every member and every head. Given a check's
-    ``context``, of the candidates' households only: the same rows a filter on the
-    household outside would leave, but each branch of the UNION reads its index instead
-    of the database materialising every household's members first (a scan: all of them)."""
+def household_members(context: Any = None, among: Any = None) -> Any:
+    """(household_id, id_number) for every member and every head. Narrowed, each branch
+    of the UNION reading its own index, to the same rows a filter outside would leave
+    (instead of the database materialising every household's members first): given a
+    check's ``context``, to the candidates' households; given ``among`` (a one-column
+    SELECT of ID numbers, a register's), to the members it names."""
     homes = context.candidate_values("card_payment", candidate_household()) if context is not None else None
     people = select(Person.household_id.label("household_id"), Person.id_number.label("id_number"))
     heads = select(Household.household_id, Household.head_id_number)
     if homes is not None:
         people = people.where(Person.household_id.in_(homes))
         heads = heads.where(Household.household_id.in_(homes))
+    if among is not None:
+        people = people.where(Person.id_number.in_(among))
+        heads = heads.where(Household.head_id_number.in_(among))
     return union(people, heads).subquery()
 
 
