@@ -34,14 +34,18 @@ def finance(engine: Engine) -> tuple[TestClient, dict[str, str], Engine]:
     return client, headers, engine
 
 
-def _alias(engine: Engine, tmp_path: Any) -> None:
-    """The county's programs table in v1.1, giving 农村低保金 its other names."""
+def _programs_with(engine: Engine, tmp_path: Any, aliases: dict[str, str]) -> None:
+    """The county's programs table (interchange v1.1) again, with other aliases."""
     folder = tmp_path / "programs"
     folder.mkdir()
-    source = (COUNTY / "programs.csv").read_text(encoding="utf-8").splitlines()
-    rows = [source[0] + ",aliases"] + [line + (",低保金|农村最低生活保障金" if line.startswith("MIN_LIVING,") else ",")
-                                       for line in source[1:]]
-    (folder / "programs.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    rows = list(csv.DictReader(io.StringIO((COUNTY / "programs.csv").read_text(encoding="utf-8"))))
+    for row in rows:
+        row["aliases"] = aliases.get(row["program_code"], row["aliases"])
+    out = io.StringIO()
+    writer = csv.DictWriter(out, list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    (folder / "programs.csv").write_text(out.getvalue(), encoding="utf-8")
     assert import_path(engine, folder).outcome == "committed"
 
 
@@ -75,7 +79,7 @@ def _held(result: dict[str, Any]) -> set[str]:
 
 def test_the_countys_own_workbook_from_a_browser_form_gets_the_same_verdicts(finance: Any, tmp_path: Any) -> None:
     client, headers, engine = finance
-    _alias(engine, tmp_path)
+    assert "低保金" in (COUNTY / "programs.csv").read_text(encoding="utf-8")  # an alias of 农村低保金
     lines, planted = _roster(engine)
     expected = _held(client.post("/api/checks/card-roster", json={"card_payments": lines},
                                  headers=headers["finance1"]).json())
@@ -123,13 +127,7 @@ def test_a_workbook_of_several_sheets_asks_which_and_checks_the_one_chosen(finan
 
 def test_a_program_name_two_programs_share_is_an_error_naming_both(finance: Any, tmp_path: Any) -> None:
     client, headers, engine = finance
-    folder = tmp_path / "programs"
-    folder.mkdir()
-    source = (COUNTY / "programs.csv").read_text(encoding="utf-8").splitlines()
-    rows = [source[0] + ",aliases"] + [line + (",补助" if line.split(",")[0] in {"DIS_CARE", "DIS_LIVING"} else ",")
-                                       for line in source[1:]]
-    (folder / "programs.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    assert import_path(engine, folder).outcome == "committed"
+    _programs_with(engine, tmp_path, {"DIS_CARE": "补助", "DIS_LIVING": "补助"})
     lines, _ = _roster(engine)
     lines[0] = {**lines[0], "program_code": "补助"}
     result = client.post("/api/checks/card-roster", json={"card_payments": lines}, headers=headers["finance1"]).json()

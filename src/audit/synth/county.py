@@ -55,6 +55,11 @@ PROGRAMS = (
     ("INDUSTRY_AWARD", "产业发展奖补", None, 3000, "year", "household", None, None, None, "general|low_income", None, "industry"),
 )
 PROGRAM = {p[0]: p for p in PROGRAMS}
+# Interchange v1.1: the other names a county's files use for a program, and the programs
+# for those below an income line.
+PROGRAM_ALIASES = {"MIN_LIVING": "低保金|农村最低生活保障金", "EXTREME_SUPPORT": "特困供养金|五保供养金",
+                   "DIS_CARE": "重度残疾护理补贴", "HOUSING_RENOVATION": "危房改造补助"}
+MEANS_TESTED = frozenset({"MIN_LIVING", "EXTREME_SUPPORT"})
 
 # Project kinds: category, unit, name pattern, median yuan per unit, log-uniform quantity range.
 PROJECT_KINDS = (
@@ -699,7 +704,8 @@ def generate(out: Path, *, households: int = 2000, seed: int = 2017, preset: str
     county.rows["programs"] = [
         {"program_code": p[0], "name": p[1], "standard_amount": fen(p[2]) if p[2] else None,
          "cap_amount": fen(p[3]) if p[3] else None, "period": p[4], "basis": p[5], "min_disability_level": p[6],
-         "school_stage": p[7], "boarding_required": p[8], "household_attributes": p[9], "exclusive_group": p[10]}
+         "school_stage": p[7], "boarding_required": p[8], "household_attributes": p[9], "exclusive_group": p[10],
+         "aliases": PROGRAM_ALIASES.get(p[0]), "means_tested": p[0] in MEANS_TESTED}
         for p in PROGRAMS]
     total = write_tables(county.rows, out)
     truth = {"seed": seed, "households": len(county.households), "as_of": AS_OF.isoformat(),
