@@ -36,6 +36,7 @@ from audit.i18n import enum, has, t
 from audit.jobs import service as jobs
 from audit.masking import mask, mask_text
 from audit.models import Town
+from audit.web import forms
 from audit.web.session import Csrf, page_allowed
 from audit.web.templating import language, page
 
@@ -472,13 +473,6 @@ async def change_setting(request: Request, user: SettingsAdmin, _: None = Csrf) 
 
 # ---------------------------------------------------------------------- the audit trail
 
-def _day(value: str | None) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ServiceError(422, "error.not_a_date", value=value) from None
 
 
 def _subject(subject: str, lang: str) -> tuple[str, str]:
@@ -503,7 +497,7 @@ def trail_page(request: Request, user: Verifier, actor: Annotated[str | None, Qu
     lang = language(request)
     query = service.TrailQuery(actor=actor or None, action=action or None,
                                subject=subject.strip() if subject and subject.strip() else None,
-                               since=_day(since), until=_day(until))
+                               since=forms.form_day(since), until=forms.form_day(until))
     with read_connection() as conn:
         total, rows = service.search_trail(conn, query, TRAIL_PAGE, (page_number - 1) * TRAIL_PAGE)
         actors, actions = service.trail_choices(conn)

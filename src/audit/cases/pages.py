@@ -22,8 +22,9 @@ from audit.detectors.catalogue import CODES, FAMILIES
 from audit.errors import ServiceError
 from audit.evidence import case_title, field_value, key_shown
 from audit.i18n import t
-from audit.models import Town, User, Village
+from audit.models import User
 from audit.records.links import record_link
+from audit.web import forms
 from audit.web.session import Csrf, page_allowed
 from audit.web.templating import language, page
 
@@ -104,13 +105,13 @@ def case_list(request: Request, user: Inspector, status: Status = "open", code: 
     company's name), sort and page; the table alone when htmx asks for it."""
     lang = language(request)
     filters = _filters(None if status == "all" else status, code, family, town, village, assigned_to, min_score,
-                       min_amount, max_amount, _day(since), _day(until), q)
+                       min_amount, max_amount, forms.form_day(since), forms.form_day(until), q)
     with read_connection() as conn:
         total, rows = service.list_cases(conn, user, **filters, sort=sort, limit=PAGE_SIZE,
                                          offset=(page_number - 1) * PAGE_SIZE)
         names, places = service.user_names(conn), service.place_names(conn)
-        towns = _towns(conn, user)
-        villages = _villages(conn, user, town)
+        towns = forms.towns(conn, user)
+        villages = forms.villages(conn, user, town)
         inspectors = _inspectors(conn)
     query = {k: v for k, v in request.query_params.items() if k != "page" and v}
     context = {
@@ -127,36 +128,10 @@ def case_list(request: Request, user: Inspector, status: Status = "open", code: 
     return page(request, template, **context)
 
 
-def _day(value: str | None) -> date | None:
-    if not value:
-        return None
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        raise ServiceError(422, "error.not_a_date", value=value) from None
-    if not date(1900, 1, 1) <= day <= date(2100, 12, 31):
-        raise ServiceError(422, "error.not_a_date", value=value)
-    return day
 
 
-def _towns(conn: Any, user: Principal) -> list[tuple[str, str]]:
-    from sqlalchemy import select
-
-    query = select(Town.town_code, Town.town_name).order_by(Town.town_code)
-    if user.town:
-        query = query.where(Town.town_code == user.town)
-    return [(r.town_code, r.town_name) for r in conn.execute(query)]
 
 
-def _villages(conn: Any, user: Principal, town: str | None) -> list[tuple[str, str]]:
-    from sqlalchemy import select
-
-    chosen = user.town or town
-    if not chosen:
-        return []
-    return [(r.village_code, r.village_name) for r in conn.execute(
-        select(Village.village_code, Village.village_name).where(Village.town_code == chosen)
-        .order_by(Village.village_code))]
 
 
 def _inspectors(conn: Any) -> list[str]:
@@ -170,7 +145,7 @@ def _inspectors(conn: Any) -> list[str]:
 def villages_of_town(request: Request, user: Inspector, town: Text64 = None) -> Response:
     """The village choices of a town (the filter form asks when the town changes)."""
     with read_connection() as conn:
-        villages = _villages(conn, user, town)
+        villages = forms.villages(conn, user, town)
     return page(request, "cases/_village_options.html", villages=villages, chosen="")
 
 
@@ -191,7 +166,7 @@ def export_cases(request: Request, user: Inspector, status: Status = "open", cod
 
     lang = language(request)
     filters = _filters(None if status == "all" else status, code, family, town, village, assigned_to, min_score,
-                       min_amount, max_amount, _day(since), _day(until), q)
+                       min_amount, max_amount, forms.form_day(since), forms.form_day(until), q)
     with get_engine().begin() as conn:
         total, rows = service.list_cases(conn, user, **filters, sort=sort, limit=100_000, offset=0)
         names, places = service.user_names(conn), service.place_names(conn)
@@ -330,7 +305,7 @@ def rectify(request: Request, case_id: RowId, user: Annotated[Principal, page_al
             accountable: Annotated[str, Form(max_length=2000)] = "", note: Annotated[str, Form(max_length=4000)] = "",
             extension_reason: Annotated[str, Form(max_length=4000)] = "", _: None = Csrf) -> Response:
     """整改: the deadline (整改期限), money recovered (追回金额), people held accountable (责任人)."""
-    day = _day(deadline)
+    day = forms.form_day(deadline)
     if day is None:
         raise ServiceError(422, "error.not_a_date", value=deadline)
     people = [p.strip() for p in accountable.replace("，", ",").replace("、", ",").split(",") if p.strip()][:50]

@@ -23,6 +23,7 @@ from audit.errors import ServiceError
 from audit.i18n import t
 from audit.notices import service
 from audit.notices.render import render
+from audit.web import forms
 from audit.web.session import Csrf, page_allowed
 from audit.web.templating import language, page
 
@@ -36,16 +37,6 @@ MEDIA = {"csv": "text/csv; charset=utf-8", "pdf": "application/pdf",
          "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
-def _day(value: str | None) -> date | None:
-    if not value:
-        return None
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        raise ServiceError(422, "error.not_a_date", value=value) from None
-    if not date(1990, 1, 1) <= day <= date(2100, 12, 31):
-        raise ServiceError(422, "error.not_a_date", value=value)
-    return day
 
 
 def _build(conn: Any, user: Principal, kind: str, town: str | None, village: str | None, program: str | None,
@@ -75,12 +66,12 @@ def _screen(request: Request, user: Principal, kind: str, town: str | None, vill
                               "year": year or (period if kind == "projects" and period and service.YEAR.match(period)
                                                else "")}
     with read_connection() as conn:
-        towns = service.towns(conn, user)
+        towns = forms.towns(conn, user)
         programs = service.programs(conn)
         village_row = program_row = None
         try:
             if village and town and request.headers.get("hx-request") and village not in {
-                    part for pair in service.villages(conn, user, town) for part in pair}:
+                    part for pair in forms.villages(conn, user, town) for part in pair}:
                 # The town was changed on the screen: the village chosen before is not in it.
                 village, chosen["village"] = None, ""
             if village:
@@ -96,7 +87,7 @@ def _screen(request: Request, user: Principal, kind: str, town: str | None, vill
                     # its own periods instead of refusing the one left from before.
                     period, chosen["period"] = None, ""
             notice = _build(conn, user, kind, chosen["town"] or None, chosen["village"] or None,
-                            chosen["program"] or None, period, project, _day(start), chosen["year"] or None)
+                            chosen["program"] or None, period, project, forms.form_day(start), chosen["year"] or None)
             if notice is not None:
                 chosen.update(notice.query)
                 postings = service.postings(conn, notice.subjects)
@@ -104,7 +95,7 @@ def _screen(request: Request, user: Principal, kind: str, town: str | None, vill
             status, message = exc.status, t(exc.message_id, lang, **exc.fields)
         if error is not None:
             message, status = t(error[0], lang, **error[1]), error[2]
-        villages = service.villages(conn, user, chosen["town"] or None)
+        villages = forms.villages(conn, user, chosen["town"] or None)
         periods = (service.period_choices(conn, program_row, chosen["village"] or None)
                    if program_row is not None else [])
         years = service.project_years(conn, chosen["village"]) if village_row is not None else []
@@ -140,7 +131,7 @@ def export(request: Request, user: Exporter, kind: Kind = "beneficiaries", town:
            fmt: Annotated[str, Query(alias="format", pattern="^(csv|xlsx|pdf)$")] = "pdf") -> Response:
     """The notice shown, as a CSV, XLSX or PDF file (on the audit trail)."""
     with get_engine().begin() as conn:
-        notice = _build(conn, user, kind, town, village, program, period, project, _day(start), year)
+        notice = _build(conn, user, kind, town, village, program, period, project, forms.form_day(start), year)
         if notice is None:  # no subject named: there is no such notice
             raise ServiceError(404, "error.notice_incomplete")
         content = render(notice, fmt)
@@ -163,7 +154,7 @@ def post_notice(request: Request, user: Publisher, kind: Annotated[str, Form(pat
     every project it lists — so FP-03 and the pre-release check know of it."""
     try:
         with get_engine().begin() as conn:
-            first, last = _day(start_on), _day(end_on)
+            first, last = forms.form_day(start_on), forms.form_day(end_on)
             if first is None or last is None:
                 raise ServiceError(422, "error.not_a_date", value=start_on if first is None else end_on)
             notice = _build(conn, user, kind, None, village, program or None, period or None, project or None, first,

@@ -169,20 +169,8 @@ def project_years(conn: Connection, village_code: str) -> list[str]:
     return [str(y) for y in sorted(years, reverse=True)]
 
 
-def towns(conn: Connection, user: Principal) -> list[tuple[str, str]]:
-    query = select(Town.town_code, Town.town_name).order_by(Town.town_code)
-    if user.town:
-        query = query.where(Town.town_code == user.town)
-    return [(r.town_code, r.town_name) for r in conn.execute(query)]
 
 
-def villages(conn: Connection, user: Principal, town: str | None) -> list[tuple[str, str]]:
-    chosen = user.town or town
-    if not chosen:
-        return []
-    return [(r.village_code, r.village_name) for r in conn.execute(
-        select(Village.village_code, Village.village_name).where(Village.town_code == chosen)
-        .order_by(Village.village_code))]
 
 
 def programs(conn: Connection) -> list[tuple[str, str, str]]:
