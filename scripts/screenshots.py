@@ -10,6 +10,8 @@ Chromium (/usr/bin/chromium, or AUDIT_BROWSER) at 1360 px wide. Numbers stay mas
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
 import os
 import socket
@@ -17,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 import httpx
@@ -66,7 +69,7 @@ def main() -> None:
             truth = json.loads((args.county / "truth.json").read_text(encoding="utf-8"))
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-                shots = _shoot(browser, base, args.out, truth)
+                shots = _shoot(browser, base, args.out, truth, args.county)
                 browser.close()
         finally:
             server.terminate()
@@ -75,7 +78,7 @@ def main() -> None:
         print(shot)
 
 
-def _shoot(browser: object, base: str, out: Path, truth: dict) -> list[Path]:
+def _shoot(browser: object, base: str, out: Path, truth: dict, county: Path) -> list[Path]:
     done = []
 
     def page_as(name: str) -> object:
@@ -114,7 +117,67 @@ def _shoot(browser: object, base: str, out: Path, truth: dict) -> list[Path]:
     for name, file in (("finance1", "06-finance-home.png"), ("disclosure1", "07-disclosure-home.png"),
                        ("admin1", "08-admin-home.png")):
         shot(page_as(name), file, full=False)
+
+    # 发放前核查: a month's roster of the county's low-income households, checked.
+    finance = page_as("finance1")
+    finance.set_input_files("input[type=file]", files=[{  # type: ignore[attr-defined]
+        "name": "2018年1月低保发放.csv", "mimeType": "text/csv", "buffer": _roster(county)}])
+    finance.click("button:has-text('开始核查')")  # type: ignore[attr-defined]
+    finance.wait_for_url("**/finance/checks/*", timeout=120_000)  # type: ignore[attr-defined]
+    shot(finance, "09-finance-check.png", full=False)
+    # 公告公示: the busiest batch of the shipped county, previewed.
+    notices = page_as("disclosure1")
+    notices.goto(f"{base}/notices?kind=beneficiaries&program=MIN_LIVING&period=2017-05&village="  # type: ignore[attr-defined]
+                 f"{_busiest_village(county)}")
+    shot(notices, "10-notices.png", full=False)
+    # 数据管理: the bad-rows dataset's report, every error in Chinese.
+    admin = page_as("admin1")
+    admin.goto(f"{base}/admin/datasets")  # type: ignore[attr-defined]
+    admin.set_input_files("input[type=file]", files=[{  # type: ignore[attr-defined]
+        "name": "坏行数据.zip", "mimeType": "application/zip", "buffer": _zipped(county.parent / f"{county.name}-bad")}])
+    admin.click("#upload-form button[type=submit]")  # type: ignore[attr-defined]
+    admin.wait_for_selector("#report", timeout=120_000)  # type: ignore[attr-defined]
+    admin.wait_for_load_state("networkidle")  # type: ignore[attr-defined]
+    shot(admin, "11-admin-import.png", full=False)
     return done
+
+
+def _rows(folder: Path, table: str) -> list[dict[str, str]]:
+    with (folder / f"{table}.csv").open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _roster(county: Path) -> bytes:
+    """The January 2018 MIN_LIVING lines of 60 low-income households, as the one-card system
+    exports them (its headers, the program by name, 201801)."""
+    homes = [h for h in _rows(county, "households") if h["attribute"] == "low_income" and not h["exited_on"]][:60]
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["序号", "姓名", "发放流水号", "补贴项目", "身份证号码", "户编号", "一卡通账号", "发放金额（元）",
+                     "发放期号", "发放时间", "发放机构"])
+    for number, home in enumerate(homes, 1):
+        writer.writerow([number, home["head_name"], f"P2018-01-{number:04d}", "农村低保金", home["head_id_number"],
+                         home["household_id"], home["card_account"], "390.00", "201801", "2018-01-20", "古培镇财政所"])
+    return out.getvalue().encode("utf-8")
+
+
+def _busiest_village(county: Path) -> str:
+    homes = {h["household_id"]: h["village_code"] for h in _rows(county, "households")}
+    counts: dict[str, int] = {}
+    for payment in _rows(county, "card_payments"):
+        if payment["program_code"] == "MIN_LIVING" and payment["period"] == "2017-05":
+            village = homes.get(payment["household_id"])
+            if village:
+                counts[village] = counts.get(village, 0) + 1
+    return max(counts, key=lambda v: counts[v])
+
+
+def _zipped(folder: Path) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for file in sorted(folder.glob("*.csv")):
+            archive.write(file, file.name)
+    return out.getvalue()
 
 
 if __name__ == "__main__":
