@@ -344,9 +344,23 @@ def test_the_gaps_list_names_towns_and_villages_and_opens_each_notice(officer: A
 
 def test_the_screens_are_the_disclosure_staffs(officer: Any) -> None:
     _, _, engine = officer
+    inspector = _browser(engine, "inspector2", "inspector")
+    assert inspector.get("/notices").status_code == 403
+    assert inspector.get("/notices/gaps").status_code == 403
+    # A finance office reads and prints the notice of a batch it is about to pay (the FP-03
+    # hold links here), but recording its posting is the disclosure staff's: no finance
+    # officer clears their own hold.
     finance = _browser(engine, "finance2", "finance")
-    assert finance.get("/notices").status_code == 403
-    assert finance.get("/notices/gaps").status_code == 403
+    program, period, village, _, _ = _busiest_batch(engine)
+    screen = finance.get("/notices", params={"kind": "beneficiaries", "program": program, "period": period,
+                                             "village": village})
+    assert screen.status_code == 200 and 'id="post-by-disclosure"' in screen.text
+    assert 'action="/notices/postings"' not in screen.text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', screen.text).group(1)
+    assert finance.post("/notices/postings", data={"csrf_token": csrf, "kind": "beneficiaries", "program": program,
+                                                   "period": period, "village": village, "channel": "both",
+                                                   "start_on": "2017-04-01", "end_on": "2017-04-15"}
+                        ).status_code == 403
     with engine.connect() as conn:
         assert conn.execute(select(Program.name).where(Program.program_code == "MIN_LIVING")).scalar() == "农村低保金"
 

@@ -27,7 +27,10 @@ POLICY: dict[str, dict[str, frozenset[str]]] = {
     "checks:run": {"finance": ANY, "machine": CENTRAL},
     "checks:release": {"finance": ANY},
     "checks:approve": {"finance": ANY},
-    "notices:export": {"disclosure": ANY},
+    # A notice is public (masked, posted on the village board): finance offices read and
+    # print the notice of a batch they are about to pay. Recording that it was posted stays
+    # with disclosure staff, so no finance officer clears their own FP-03 hold.
+    "notices:export": {"disclosure": ANY, "finance": ANY},
     "notices:publish": {"disclosure": ANY},
     "datasets:import": {"admin": CENTRAL, "machine": CENTRAL},
     "records:create": {"admin": CENTRAL, "machine": CENTRAL},

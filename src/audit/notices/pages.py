@@ -17,6 +17,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from audit import trail
+from audit.api.policy import allows
 from audit.auth.service import Principal
 from audit.db import get_engine, read_connection
 from audit.errors import ServiceError
@@ -105,6 +106,7 @@ def _screen(request: Request, user: Principal, kind: str, town: str | None, vill
     context = {"towns": towns, "villages": villages, "programs": programs, "periods": periods, "years": years,
                "projects": projects, "chosen": chosen, "doc": notice, "error": message, "postings": postings,
                "posted": posted, "channels": service.CHANNELS, "period_text": service.period_text,
+               "may_publish": allows(user.role, "notices:publish", user.scope),
                "cell": (lambda column, value: notice.cell_text(column, value)) if notice else None}
     if request.headers.get("hx-request"):
         # htmx swaps only a 2xx answer: the refusal is shown in place, the full page keeps its status.
