@@ -22,6 +22,7 @@ from audit.auth.service import create_user
 from audit.importer.service import import_path
 from audit.models import ApiToken, AuditEntry, SettingChange, User
 from tests.conftest import BAD, COUNTY, PASSWORD, data_counts
+from tests.test_web import _csrf, _sign_in
 
 PLANTED = json.loads((BAD / "expected_errors.json").read_text(encoding="utf-8"))["errors"]
 ROLES = {"admin1": "admin", "finance1": "finance", "inspector1": "inspector"}
@@ -33,16 +34,6 @@ def zipped(folder: Path) -> bytes:
         for file in sorted(folder.glob("*.csv")):
             archive.write(file, file.name)
     return buffer.getvalue()
-
-
-def _sign_in(client: TestClient, name: str, password: str = PASSWORD) -> Any:
-    form = client.get("/login")
-    token = re.search(r'name="login_csrf" value="([^"]+)"', form.text).group(1)
-    return client.post("/login", data={"name": name, "password": password, "login_csrf": token, "next": "/"})
-
-
-def _csrf(client: TestClient, path: str = "/") -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text).group(1)
 
 
 @pytest.fixture

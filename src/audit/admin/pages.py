@@ -17,7 +17,7 @@ from datetime import date
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup, escape
@@ -114,44 +114,22 @@ def _datasets(request: Request, error: str | None = None, status: int = 200) -> 
 
 
 @router.post("/admin/datasets")
-async def upload_dataset(request: Request, user: Importer, file: Annotated[UploadFile, File()],
-                         partial: Annotated[bool, Form()] = False, _: None = Csrf) -> Response:
+async def upload_dataset(request: Request, user: Importer, _: None = Csrf) -> Response:
     """Upload a dataset (a .zip of CSV files or an .xlsx workbook) from a form: it runs as the
     same background job as ``POST /api/datasets``; the browser goes to its progress and report."""
-    from audit.api.uploads import run_upload
+    from audit.api.uploads import spool_upload, start_upload
+    from audit.records.router import XLSX, ZIP
 
     lang = language(request)
-    name = (file.filename or "").lower()
-    suffix = ".zip" if name.endswith(".zip") else ".xlsx" if name.endswith(".xlsx") else None
-    if suffix is None:
-        return await run_in_threadpool(_datasets, request, t("error.admin_dataset_file", lang), 415)
-    path = await run_in_threadpool(_spool_upload, file, suffix)
-    if path is None:
-        return await run_in_threadpool(_datasets, request, t("error.upload_empty", lang), 422)
-    # The API's upload path itself, in the background: the job, its worker and the clean-up
-    # of the spooled file are the same as for a client program's upload.
-    answer = await run_upload("import", user, path, True, "import",
-                              {"partial": partial, "user": user.name, "lang": lang}, lambda *_: None)
-    job_id = json.loads(answer.body)["job_id"]
-    return RedirectResponse(f"/admin/datasets/jobs/{job_id}", status_code=303)
-
-
-def _spool_upload(file: UploadFile, suffix: str) -> Any:
-    """The uploaded part in a temporary file of its own (the job deletes it); None if empty."""
-    import os
-    import shutil
-    import tempfile
-    from pathlib import Path as FilePath
-
-    descriptor, name = tempfile.mkstemp(prefix="audit-upload-", suffix=suffix)
-    path = FilePath(name)
-    with os.fdopen(descriptor, "wb") as handle:
-        file.file.seek(0)
-        shutil.copyfileobj(file.file, handle, 1 << 20)
-    if path.stat().st_size == 0:
-        path.unlink()
-        return None
-    return path
+    try:
+        # The API's upload path itself: the same spooling, job, worker and clean-up.
+        sent = await spool_upload(request, {ZIP: ".zip", XLSX: ".xlsx"}, "dataset")
+    except ServiceError as exc:
+        message = t("error.admin_dataset_file", lang) if exc.status == 415 else exc.text(lang)
+        return await run_in_threadpool(_datasets, request, message, exc.status)
+    partial = sent.fields.get("partial", "").lower() in {"1", "true", "on", "yes"}
+    job = await start_upload("import", user, sent.path, "import", {"partial": partial, "user": user.name, "lang": lang})
+    return RedirectResponse(f"/admin/datasets/jobs/{job.job_id}", status_code=303)
 
 
 LATIN = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:[./-][A-Za-z0-9_]+)*")

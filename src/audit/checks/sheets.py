@@ -28,7 +28,7 @@ from audit.auth.service import Principal
 from audit.checks import service
 from audit.detectors.base import yuan
 from audit.i18n import t
-from audit.importer.parse import as_text
+from audit.importer.parse import CellError, as_text
 from audit.importer.read import open_dataset
 from audit.importer.spec import BY_NAME, fold_header
 from audit.masking import mask_cell
@@ -105,9 +105,9 @@ def template(conn: Connection, kind: str, program_code: str | None, lang: str) -
                                    name=program.name, aliases=program.aliases or "-", period=period,
                                    amount=amount), style["note"])
     row = 3
-    for label in ("ui.finance.template.column", "ui.finance.template.required", "ui.finance.template.how"):
-        notes.write_string(row, ("ui.finance.template.column", "ui.finance.template.required",
-                                 "ui.finance.template.how").index(label), t(label, lang), style["head"])
+    for index, label in enumerate(("ui.finance.template.column", "ui.finance.template.required",
+                                   "ui.finance.template.how")):
+        notes.write_string(row, index, t(label, lang), style["head"])
     for column in columns:
         row += 1
         spellings = "、".join(column.chinese) if column.chinese else column.name
@@ -120,12 +120,12 @@ def template(conn: Connection, kind: str, program_code: str | None, lang: str) -
     return name, buffer.getvalue()
 
 
-def _cell(sheet: Any, row: int, col: int, value: Any, column: str | None, style: dict[str, Any],
-          extra: Any = None) -> None:
+def _cell(sheet: Any, row: int, col: int, value: Any, column: str | None, style: dict[str, Any]) -> None:
+    """One of the user's cells, as the type it was (identifiers always as text)."""
     if value is None or value == "":
-        sheet.write_blank(row, col, None, extra)
+        sheet.write_blank(row, col, None)
     elif column in TEXT_COLUMNS or isinstance(value, str):
-        sheet.write_string(row, col, str(value), extra or (style["text"] if column in TEXT_COLUMNS else None))
+        sheet.write_string(row, col, str(value), style["text"] if column in TEXT_COLUMNS else None)
     elif isinstance(value, datetime | date):
         sheet.write_datetime(row, col, value if isinstance(value, datetime) else datetime(value.year, value.month,
                                                                                           value.day), style["day"])
@@ -253,7 +253,7 @@ def _source_rows(kind: str, stored: Any, by_key: dict[str, Any], by_row: dict[in
             if key_column is not None and key_column < len(cells):
                 try:
                     key = as_text(cells[key_column])
-                except Exception:  # an unreadable key: the row number finds the line
+                except CellError:  # an unreadable key: the row number finds the line
                     key = None
             line = by_key.get(key) if key else None
             rows.append((cells + [None] * (len(header) - len(cells)), line or by_row.get(number)))
