@@ -83,6 +83,7 @@ def test_the_bad_rows_dataset_shows_every_planted_error_and_stores_nothing(site:
     assert report.status_code == 200
     html = report.text
     assert "未导入任何数据" in html
+    assert "county-small-bad.zip" in html and "audit-upload-" not in html  # the user's file, not the spool
     shown = set(re.findall(r'class="import-error" data-table="([a-z_]+)" data-row="(\d+)" data-column="([a-z_]+)"',
                            html))
     assert shown == {(e["table"], str(e["row"]), e["column"]) for e in PLANTED}

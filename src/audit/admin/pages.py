@@ -128,7 +128,8 @@ async def upload_dataset(request: Request, user: Importer, _: None = Csrf) -> Re
         message = t("error.admin_dataset_file", lang) if exc.status == 415 else exc.text(lang)
         return await run_in_threadpool(_datasets, request, message, exc.status)
     partial = sent.fields.get("partial", "").lower() in {"1", "true", "on", "yes"}
-    job = await start_upload("import", user, sent.path, "import", {"partial": partial, "user": user.name, "lang": lang})
+    job = await start_upload("import", user, sent.path, "import", {"partial": partial, "user": user.name, "lang": lang,
+                                                               "filename": sent.filename})
     return RedirectResponse(f"/admin/datasets/jobs/{job.job_id}", status_code=303)
 
 

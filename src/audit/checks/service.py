@@ -36,7 +36,7 @@ from audit.detectors.base import yuan
 from audit.detectors.members import payment_household
 from audit.errors import ServiceError
 from audit.evidence import flag_title, render_step
-from audit.importer.read import open_dataset
+from audit.importer.read import open_dataset, under_name
 from audit.importer.service import ProgressFn, load_dataset
 from audit.importer.spec import BY_NAME
 from audit.i18n import t
@@ -264,10 +264,8 @@ def check_file(conn: Connection, kind: str, path: Path, suffix: str, user: Princ
                filename: str | None = None) -> dict[str, Any]:
     """Check a file of lines (CSV or .xlsx) already on disk (an upload is spooled there);
     the file is kept with the check, under the name the user gave it."""
-    with tempfile.TemporaryDirectory() as folder:
-        named = Path(folder) / f"{TABLE[kind]}{suffix}"
-        named.symlink_to(path.resolve())
-        source = ((filename or f"{TABLE[kind]}{suffix}")[:200], path.read_bytes())
+    with under_name(path, f"{TABLE[kind]}{suffix}") as named:
+        source = ((filename or named.name)[:200], path.read_bytes())
         return run_check(conn, kind, named, user, progress, sheet=sheet, source=source)
 
 

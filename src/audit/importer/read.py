@@ -21,7 +21,8 @@ import lzma
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+import tempfile
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -392,6 +393,16 @@ def _csv_table(table: str, label: str, open_bytes: Callable[[], IO[bytes]],
 
 
 # ---------------------------------------------------------------- datasets
+
+
+@contextmanager
+def under_name(path: Path, name: str) -> Iterator[Path]:
+    """The file at ``path`` seen as ``name`` (a link in a temporary folder): a spooled upload
+    read, reported and recorded as the file the user sent, or as the table it holds."""
+    with tempfile.TemporaryDirectory() as folder:
+        named = Path(folder) / (Path(name).name or path.name)
+        named.symlink_to(path.resolve())
+        yield named
 
 
 def open_dataset(path: Path, stack: ExitStack, *, only: str | None = None, sheet: str | None = None) -> Dataset:

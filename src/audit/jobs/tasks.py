@@ -17,14 +17,17 @@ from audit.importer.service import ProgressFn
 
 
 def import_dataset(conn: Connection, progress: ProgressFn, *, path: str, partial: bool, user: str,
-                   lang: str) -> tuple[int, dict[str, Any]]:
-    """An uploaded dataset through the importer; the report in the uploader's language."""
+                   lang: str, filename: str | None = None) -> tuple[int, dict[str, Any]]:
+    """An uploaded dataset through the importer, reported and recorded under the name the
+    user gave it; the report in the uploader's language."""
+    from audit.importer.read import under_name
     from audit.records.router import report_json
     from audit.records.service import upload
 
     principal = principal_for_user(conn, user)
     try:
-        report = upload(conn, Path(path), partial, principal, progress)
+        with under_name(Path(path), filename or Path(path).name) as named:
+            report = upload(conn, named, partial, principal, progress)
     except DatasetError as exc:
         raise ServiceError(422, "error.dataset_unreadable", reason=exc.as_message()) from None
     return (200 if report.stored else 422), report_json(report, lang)
