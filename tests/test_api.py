@@ -9,13 +9,14 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, insert, select, text, update
+from sqlalchemy import Engine, event, insert, select, text, update
 
 from audit import trail
 from audit.api.app import routers
 from audit.api.deps import Allowed
 from audit.api.policy import POLICY, allows
 from audit.auth.service import create_unit
+from audit.db import get_engine
 from audit.detection.service import detect
 from audit.importer.service import import_path
 from audit.models import ApiToken, AuditEntry, Case, Town
@@ -215,6 +216,39 @@ def test_every_route_has_a_one_line_docstring(service: Any) -> None:
     for path, methods in schema["paths"].items():
         for method, operation in methods.items():
             assert operation.get("summary") and operation.get("description"), (method, path)
+
+
+def test_a_request_never_holds_two_pooled_connections(service: Any) -> None:
+    """Twenty finance officers checking at once on a pool of fifteen: if a request took its
+    transaction's connection before reading its user on a second one, fifteen requests
+    would each hold one and wait for another until the pool's timeout, then fail with 500."""
+    client, headers, _ = service
+    app_engine = get_engine()
+    out, peak = [0], [0]
+
+    def checkout(*_: Any) -> None:
+        out[0] += 1
+        peak[0] = max(peak[0], out[0])
+
+    def checkin(*_: Any) -> None:
+        out[0] -= 1
+
+    event.listen(app_engine, "checkout", checkout)
+    event.listen(app_engine, "checkin", checkin)
+    try:
+        for method, path, role, body in [
+                ("post", "/api/checks/disbursements", "finance1", {"disbursements": [
+                    {"disbursement_id": "POOL-1", "allocation_id": "none", "payer_unit": "汨罗市财政局",
+                     "payee_kind": "org", "payee_id": "91430681MA4L000000", "payee_account": "1",
+                     "amount": "1.00", "paid_on": "2017-12-20"}]}),
+                ("get", "/api/checks", "finance1", None), ("get", "/api/cases", "inspector1", None)]:
+            peak[0] = 0
+            response = client.request(method, path, json=body, headers=headers[role])
+            assert response.status_code == 200, response.text
+            assert peak[0] == 1, (path, peak[0])
+    finally:
+        event.remove(app_engine, "checkout", checkout)
+        event.remove(app_engine, "checkin", checkin)
 
 
 def test_text_with_a_nul_character_is_refused_at_the_door(service: Any) -> None:

@@ -137,6 +137,7 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     from audit.jobs import service as jobs
 
     get_settings()  # a production deployment with a default secret stops here, before serving
+    jobs.warm()
     yield
     jobs.shutdown()
     try:

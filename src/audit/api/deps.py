@@ -18,29 +18,6 @@ from audit.errors import ServiceError
 from audit.i18n import negotiate
 
 
-def get_connection() -> Iterator[Connection]:
-    """One transaction per request, committed when the route returns and before the
-    response is sent; rolled back on any error. Services never commit."""
-    with get_engine().connect() as conn:
-        transaction = conn.begin()
-        try:
-            yield conn
-            transaction.commit()
-        except BaseException:
-            transaction.rollback()
-            raise
-        trail.maybe_checkpoint(conn)  # after the commit: a checkpoint names committed entries only
-
-
-def get_read_connection() -> Iterator[Connection]:
-    """A transaction that only reads: on SQLite it does not queue for the write lock, so
-    a screen polling a job, or listing cases, answers while an import holds that lock."""
-    with read_connection() as conn:
-        yield conn
-
-
-SessionDep = Annotated[Connection, Depends(get_connection, scope="function")]
-ReadSessionDep = Annotated[Connection, Depends(get_read_connection, scope="function")]
 _bearer = HTTPBearer(auto_error=False, description="A token from POST /auth/login or an API token")
 
 def token_of(request: Request, credentials: HTTPAuthorizationCredentials | None) -> str | None:
@@ -71,6 +48,36 @@ def current_user(request: Request, principal: Annotated[Principal | None, Depend
 
 
 CurrentUser = Annotated[Principal, Depends(current_user)]
+
+
+def get_connection(_: Annotated[Principal | None, Depends(optional_user)]) -> Iterator[Connection]:
+    """One transaction per request, committed when the route returns and before the
+    response is sent; rolled back on any error. Services never commit.
+
+    The principal is read first (its connection released) and only then is this one
+    taken: a request never holds two pooled connections at once, so a burst of requests
+    larger than the pool queues for it instead of each holding one and waiting for a
+    second (a deadlock that ends in the pool's timeout and a 500)."""
+    with get_engine().connect() as conn:
+        transaction = conn.begin()
+        try:
+            yield conn
+            transaction.commit()
+        except BaseException:
+            transaction.rollback()
+            raise
+        trail.maybe_checkpoint(conn)  # after the commit: a checkpoint names committed entries only
+
+
+def get_read_connection(_: Annotated[Principal | None, Depends(optional_user)]) -> Iterator[Connection]:
+    """A transaction that only reads: on SQLite it does not queue for the write lock, so
+    a screen polling a job, or listing cases, answers while an import holds that lock."""
+    with read_connection() as conn:
+        yield conn
+
+
+SessionDep = Annotated[Connection, Depends(get_connection, scope="function")]
+ReadSessionDep = Annotated[Connection, Depends(get_read_connection, scope="function")]
 
 
 def language_of(request: Request) -> str:
