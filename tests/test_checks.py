@@ -103,6 +103,22 @@ def test_a_roster_with_planted_problems_is_held_exactly_there(finance: Any) -> N
         "refers to programs NOPE, which is neither in this dataset nor in the store"
 
 
+def test_a_pending_line_is_held_as_paid_and_a_failed_one_moved_nothing(finance: Any) -> None:
+    """A roster line 发放中 is judged as if paid; a 失败 line paid nothing, so no rule holds it."""
+    client, headers, engine = finance
+    lines, _ = _roster(engine)
+    dead = next(line for line in lines if line["payment_id"] == "R-DEAD")
+    pending = {**dead, "payment_id": "R-DEAD-PENDING", "status": "发放中", "period": "2018-02",
+               "paid_on": "2018-02-20"}
+    failed = {**dead, "payment_id": "R-DEAD-FAILED", "status": "失败", "failure_reason": "账户已销户",
+              "period": "2018-03", "paid_on": "2018-03-20"}
+    response = client.post("/api/checks/card-roster", json={"card_payments": [pending, failed]}, headers=headers)
+    assert response.status_code == 200, response.text
+    verdicts = {line["key"]: line for line in response.json()["lines"]}
+    assert "DC-06" in {r["code"] for r in verdicts["R-DEAD-PENDING"]["reasons"]}
+    assert verdicts["R-DEAD-FAILED"]["verdict"] == "pass", verdicts["R-DEAD-FAILED"]["reasons"]
+
+
 def test_an_import_error_stored_before_message_ids_reads_as_it_was_stored() -> None:
     from audit.checks.service import render_reason
 

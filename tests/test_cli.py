@@ -34,6 +34,13 @@ def test_import_then_stats(engine: Engine, database_url: str, tmp_path: Path) ->
     numbers = json.loads(stats.stdout)
     assert numbers["tables"]["households"]["rows"] == 2001
     assert {row["year"] for row in numbers["by_town_year"]} == {2016, 2017}
+    # Money that moved apart from money that did not: the statuses add up to the table.
+    statuses = numbers["by_status"]["card_payments"]
+    assert set(statuses) == {"paid", "failed", "returned", "pending"}
+    assert sum(entry["rows"] for entry in statuses.values()) == numbers["tables"]["card_payments"]["rows"]
+    assert set(numbers["by_status"]["disbursements"]) == {"paid", "returned", "corrected"}
+    shown = audit("stats", url=database_url)
+    assert "按发放状态" in shown.stdout and "失败（未到账）" in shown.stdout
 
 
 def test_a_rejected_import_exits_non_zero_and_lists_errors_one_per_line(engine: Engine, database_url: str,

@@ -19,7 +19,7 @@ from stdnum.cn import ric
 
 from audit.importer.service import import_path
 from audit.models import Household, ImportBatch, Person, QuarantinedRow, RowHistory
-from audit.models import CardPayment
+from audit.models import CardPayment, Disbursement
 from tests.conftest import BAD, COUNTY, data_counts, row_counts
 
 
@@ -296,6 +296,57 @@ class TestRules:
                     "800", "2017", "2017-12-01", "归义镇财政所"]])
         report = import_path(imported, tmp_path)
         assert report.outcome == "committed" and report.counts["card_payments"].inserted == 1
+
+    def test_status_failure_and_reissue_in_chinese_terms_and_their_references(self, imported: Engine,
+                                                                               tmp_path: Path) -> None:
+        """v1.1: 发放状态 in the one-card systems' words, empty meaning paid; a reissue names a
+        payment of this file or the store, never an unknown one nor itself."""
+        first = csv_rows(COUNTY / "persons.csv")[0]
+        stored = csv_rows(COUNTY / "card_payments.csv")[0]["payment_id"]
+        header = ["发放流水号", "补贴项目代码", "身份证号", "户编号", "银行卡号", "发放金额", "发放期号", "发放日期",
+                  "发放单位", "发放状态", "失败原因", "补发原流水号"]
+        base = ["MEDICAL_AID", first["id_number"], first["household_id"], "6228480402564890018", "800", "2017",
+                "2017-12-01", "归义镇财政所"]
+        write_csv(tmp_path / "card_payments.csv", header, [
+            ["PS-1", *base, "失败", "账户已销户", ""], ["PS-2", *base, "成功", "", "PS-1"],
+            ["PS-3", *base, "", "", stored], ["PS-4", *base, "发放中", "", ""], ["PS-5", *base, "已退回", "", ""]])
+        report = import_path(imported, tmp_path)
+        assert report.outcome == "committed", [e.reason for e in report.errors]
+        with imported.connect() as conn:
+            rows = {r.payment_id: r for r in conn.execute(select(CardPayment).where(CardPayment.payment_id.like("PS-%")))}
+        assert {k: r.status for k, r in rows.items()} == {"PS-1": "failed", "PS-2": "paid", "PS-3": "paid",
+                                                          "PS-4": "pending", "PS-5": "returned"}
+        assert rows["PS-1"].failure_reason == "账户已销户" and rows["PS-2"].reissue_of == "PS-1"
+        assert rows["PS-3"].reissue_of == stored
+
+        write_csv(tmp_path / "card_payments.csv", header, [
+            ["PS-6", *base, "失效", "", ""], ["PS-7", *base, "", "", "NOWHERE"], ["PS-8", *base, "", "", "PS-8"]])
+        report = import_path(imported, tmp_path)
+        assert report.outcome == "rejected"
+        assert [(e.row, e.column, e.message) for e in report.errors] == [
+            (2, "status", "error.import.not_in_enum"), (3, "reissue_of", "error.import.reference_unknown"),
+            (4, "reissue_of", "error.import.names_itself")]
+
+    def test_a_disbursement_returned_or_corrected(self, imported: Engine, tmp_path: Path) -> None:
+        original = csv_rows(COUNTY / "disbursements.csv")[0]
+        fields = ["disbursement_id", "allocation_id", "project_id", "payer_unit", "payee_kind", "payee_id",
+                  "payee_account", "amount", "paid_on"]
+        write_csv(tmp_path / "disbursements.csv", [*fields, "支付状态", "更正"], [
+            ["DS-1", *[original[f] for f in fields[1:]], "退回", ""],
+            ["DS-2", *[original[f] for f in fields[1:]], "", original["disbursement_id"]],
+            ["DS-3", *[original[f] for f in fields[1:]], "", "NOWHERE"]])
+        report = import_path(imported, tmp_path)
+        assert [(e.row, e.column, e.message) for e in report.errors] == [
+            (4, "correction_of", "error.import.reference_unknown")]
+        write_csv(tmp_path / "disbursements.csv", [*fields, "支付状态", "更正"], [
+            ["DS-1", *[original[f] for f in fields[1:]], "退回", ""],
+            ["DS-2", *[original[f] for f in fields[1:]], "", original["disbursement_id"]]])
+        assert import_path(imported, tmp_path).outcome == "committed"
+        with imported.connect() as conn:
+            rows = {r.disbursement_id: r for r in conn.execute(
+                select(Disbursement).where(Disbursement.disbursement_id.like("DS-%")))}
+        assert (rows["DS-1"].status, rows["DS-2"].status, rows["DS-2"].correction_of) == (
+            "returned", "paid", original["disbursement_id"])
 
     def test_a_missing_required_column(self, engine: Engine, tmp_path: Path) -> None:
         write_csv(tmp_path / "deaths.csv", ["id_number", "source"], [["430681195203041237", "x"]])

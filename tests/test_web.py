@@ -4,6 +4,7 @@ language, and that pages and API keep apart (the API reads no cookie)."""
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
 import pytest
@@ -176,3 +177,24 @@ def test_the_api_documentation_loads_nothing_from_another_host(site: Any) -> Non
     docs = clients["inspector1"].get("/docs").text
     assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in docs
     assert not re.search(r'(src|href)="https?://', docs)
+
+
+def test_a_household_page_shows_money_that_did_not_move_apart(site: Any) -> None:
+    """A failed payment and its reissue: the subtotal counts the reissue once, the failed
+    money is shown apart with its reason, the reissue names what it pays again."""
+    from sqlalchemy import insert, select
+
+    from audit.models import CardPayment, Household
+
+    engine, clients = site
+    with engine.begin() as conn:
+        home = conn.execute(select(Household).order_by(Household.household_id).limit(1)).one()
+        line = {"program_code": "MEDICAL_AID", "id_number": home.head_id_number, "household_id": home.household_id,
+                "card_account": home.card_account or "6228480402564890018", "amount_fen": 123_456, "period": "2017",
+                "paying_unit": "归义镇财政所"}
+        conn.execute(insert(CardPayment).values(payment_id="WEB-FAILED", paid_on=date(2017, 11, 2), status="failed",
+                                                failure_reason="账户已销户", **line))
+        conn.execute(insert(CardPayment).values(payment_id="WEB-REISSUE", paid_on=date(2017, 12, 2),
+                                                reissue_of="WEB-FAILED", **line))
+    page = clients["inspector1"].get(f"/records/household/{home.household_id}").text
+    assert "失败未到账 1,234.56 元" in page and "账户已销户" in page and "系补发 WEB-FAILED" in page

@@ -17,8 +17,10 @@ app = typer.Typer(help=h("cli.help.app"),
                   no_args_is_help=True, pretty_exceptions_enable=False)
 db_app = typer.Typer(help=h("cli.help.db"), no_args_is_help=True)
 fixtures_app = typer.Typer(help=h("cli.help.fixtures"), no_args_is_help=True)
+profiles_app = typer.Typer(help=h("cli.help.profiles"), no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(fixtures_app, name="fixtures")
+app.add_typer(profiles_app, name="profiles")
 
 @app.callback()
 def _checkpoint_at_the_end(ctx: typer.Context) -> None:
@@ -89,16 +91,23 @@ def import_(
     path: Annotated[Path, typer.Argument(help=h("cli.help.opt.dataset"))],
     partial: Annotated[bool, typer.Option("--partial", help=h("cli.help.opt.partial"))] = False,
     json_report: Annotated[Path | None, typer.Option("--json", help=h("cli.help.opt.json_report"))] = None,
+    profile: Annotated[str | None, typer.Option("--profile", help=h("cli.help.opt.profile"))] = None,
 ) -> None:
-    """Import a dataset in interchange-v1: all or nothing unless --partial."""
+    """Import a dataset in interchange-v1: all or nothing unless --partial; a county's own
+    export (the one-card system's 发放明细, the poverty system's member list) with --profile."""
     from audit.config import get_settings
     from audit.db import get_engine
     from audit.i18n import t
+    from audit.importer import profile as profiles
     from audit.importer.read import DatasetError
     from audit.importer.service import import_path
     from audit.migrate import ensure_current
 
     lang = language()
+    try:
+        chosen = profiles.find(profile) if profile else None
+    except profiles.ProfileError as exc:
+        fail(exc.message_id, **exc.fields)
     engine = get_engine()
     ensure_current(engine)
     with Progress(TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(),
@@ -111,8 +120,8 @@ def import_(
             bar.update(tasks[table], completed=done, total=max(expected, done))
 
         try:
-            report = import_path(engine, path, partial=partial, progress=progress)
-        except DatasetError as exc:
+            report = import_path(engine, path, partial=partial, progress=progress, profile=chosen)
+        except (DatasetError, profiles.ProfileError) as exc:
             fail(exc.message_id, **exc.fields)
     if json_report:  # message ids and fields for programs, reasons for the operator to read
         json_report.write_text(json.dumps(report.as_dict(lang), ensure_ascii=False, indent=2), encoding="utf-8")
@@ -171,6 +180,15 @@ def stats(as_json: Annotated[bool, typer.Option("--json", help=h("cli.help.opt.j
     for name, entry in data["tables"].items():
         tables.add_row(text("cli.import.table", table=name), f"{entry['rows']:,}", entry.get("yuan", ""))
     console.print(tables)
+    moved = Table(title=text("cli.stats.status_title"))
+    for heading in ("table", "status", "rows", "yuan"):
+        moved.add_column(text(f"cli.stats.heading.{heading}"), justify="left" if heading in ("table", "status")
+                         else "right")
+    for name, statuses in data["by_status"].items():
+        for status, entry in statuses.items():
+            moved.add_row(text("cli.import.table", table=name), text(f"cli.stats.status.{status}"),
+                          f"{entry['rows']:,}", entry["yuan"])
+    console.print(moved)
     towns = Table(title=text("cli.stats.towns_title"))
     for heading in ("town", "year", "card_payments", "card_yuan", "disbursements", "disbursed_yuan"):
         towns.add_column(text(f"cli.stats.heading.{heading}"), justify="left" if heading == "town" else "right")
@@ -178,6 +196,34 @@ def stats(as_json: Annotated[bool, typer.Option("--json", help=h("cli.help.opt.j
         towns.add_row(row["town"], str(row["year"]), f"{row['card_payments']:,}", row["card_yuan"],
                       f"{row['disbursements']:,}", row["disbursed_yuan"])
     console.print(towns)
+
+@profiles_app.command("list", help=h("cli.help.profiles.list"))
+def profiles_list() -> None:
+    """The import profiles that ship with the service: name, what export it reads, the tables it feeds."""
+    from audit.importer import profile as profiles
+
+    table = Table(title=text("cli.profiles.title"))
+    for heading in ("name", "title", "tables"):
+        table.add_column(text(f"cli.profiles.heading.{heading}"))
+    for name in profiles.names():
+        found = profiles.find(name)
+        table.add_row(found.name, found.title, ", ".join(feed.table for feed in found.feeds))
+    console.print(table)
+    console.print(text("cli.profiles.copy_hint", folder=str(profiles.SHIPPED)), highlight=False)
+
+
+@profiles_app.command("show", help=h("cli.help.profiles.show"))
+def profiles_show(name: Annotated[str, typer.Argument(help=h("cli.help.opt.profile"))]) -> None:
+    """A profile's file as it is (headers, value translations, lookups), to read or copy."""
+    from audit.importer import profile as profiles
+
+    try:
+        found = profiles.find(name)
+    except profiles.ProfileError as exc:
+        fail(exc.message_id, **exc.fields)
+    console.print(text("cli.profiles.file", path=str(found.path)), highlight=False)
+    console.print(found.path.read_text(encoding="utf-8"), highlight=False, markup=False)
+
 
 @fixtures_app.command("generate", help=h("cli.help.fixtures.generate"))
 def fixtures_generate(

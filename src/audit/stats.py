@@ -6,8 +6,14 @@ from typing import Any
 
 from sqlalchemy import Engine, extract, func, select, union_all
 
+from sqlalchemy.orm import aliased
+
+from audit import models
+from audit.detectors.moved import CardPayment, Disbursement
 from audit.importer.spec import TABLES
-from audit.models import CardPayment, Disbursement, Household, Person, Project, Town, Village
+from audit.models import Household, Person, Project, Town, Village
+
+STATUSES = {"card_payments": ("paid", "failed", "returned", "pending"), "disbursements": ("paid", "returned")}
 
 
 def yuan(fen: int | None) -> str:
@@ -28,6 +34,21 @@ def collect(engine: Engine) -> dict[str, Any]:
             if money_columns:
                 entry["yuan"] = yuan(row[1])
             result["tables"][spec.name] = entry
+
+        # Money that moved, apart from money that did not (v1.1): a failed or returned card
+        # payment paid nothing; a returned disbursement, or one a correction replaced, neither.
+        result["by_status"] = {}
+        for name, model in (("card_payments", models.CardPayment), ("disbursements", models.Disbursement)):
+            found = {status: (int(count), fen) for status, count, fen in conn.execute(
+                select(model.status, func.count(), func.sum(model.amount_fen)).group_by(model.status))}
+            result["by_status"][name] = {status: {"rows": found.get(status, (0, 0))[0],
+                                                  "yuan": yuan(found.get(status, (0, 0))[1])}
+                                         for status in [*STATUSES[name], *sorted(set(found) - set(STATUSES[name]))]}
+        replacement = aliased(models.Disbursement)
+        corrected = conn.execute(select(func.count(), func.sum(models.Disbursement.amount_fen)).where(
+            models.Disbursement.status == "paid",
+            models.Disbursement.disbursement_id.in_(select(replacement.correction_of)))).one()
+        result["by_status"]["disbursements"]["corrected"] = {"rows": int(corrected[0]), "yuan": yuan(corrected[1])}
 
         household = func.coalesce(CardPayment.household_id, Person.household_id)
         cards = (

@@ -98,11 +98,13 @@ class World:
 
     def pay(self, program: str, person: str, household: dict[str, str], amount: float | int, period: str = "2017",
             paid_on: date = date(2017, 6, 20), unit: str = TOWN_OFFICE, card: str | None = None,
-            allocation: str | None = None) -> str:
+            allocation: str | None = None, status: str = "paid", reissue_of: str | None = None,
+            failure_reason: str | None = None) -> str:
         payment_id = f"P{self.n():06d}"
         self.add(models.CardPayment, payment_id=payment_id, program_code=program, id_number=person,
                  household_id=household["id"], card_account=card or household["card"], amount_fen=fen(amount),
-                 period=period, paid_on=paid_on, paying_unit=unit, allocation_id=allocation)
+                 period=period, paid_on=paid_on, paying_unit=unit, allocation_id=allocation, status=status,
+                 reissue_of=reissue_of, failure_reason=failure_reason)
         return payment_id
 
     def official(self, role: str, village: str | None = None, unit: str = "归义镇", from_on: date = date(2014, 1, 1),
@@ -152,14 +154,14 @@ class World:
     def disburse(self, amount: float, paid_on: date, project: str | None = None, allocation: str | None = None,
                  payee: dict[str, str] | None = None, payee_kind: str = "org", payee_id: str | None = None,
                  account: str | None = None, payer: str = COUNTY_FINANCE, invoice: str | None = None,
-                 approved_by: str | None = None) -> str:
+                 approved_by: str | None = None, status: str = "paid", correction_of: str | None = None) -> str:
         disbursement_id = f"D{self.n():05d}"
         self.add(models.Disbursement, disbursement_id=disbursement_id,
                  allocation_id=allocation or self.allocation("infrastructure", issued_on=date(2017, 12, 1)),
                  project_id=project,
                  payer_unit=payer, payee_kind=payee_kind, payee_id=payee_id or (payee or {}).get("uscc", ""),
                  payee_account=account or (payee or {}).get("account", ""), amount_fen=fen(amount), paid_on=paid_on,
-                 invoice_number=invoice, approved_by=approved_by)
+                 invoice_number=invoice, approved_by=approved_by, status=status, correction_of=correction_of)
         return disbursement_id
 
     def disclose(self, ref: str, start: date, end: date, kind: str = "project") -> str:

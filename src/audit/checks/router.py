@@ -32,6 +32,9 @@ class CardPaymentLine(BaseModel):
     paid_on: str = Field(min_length=1, max_length=12)
     paying_unit: str = Field(min_length=1, max_length=200)
     allocation_id: str | None = Field(default=None, max_length=64)
+    status: str | None = Field(default=None, max_length=10, description="paid, failed, returned, pending (or 成功…)")
+    failure_reason: str | None = Field(default=None, max_length=200)
+    reissue_of: str | None = Field(default=None, max_length=64)
 
 
 class RosterIn(BaseModel):

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from audit import trail
@@ -101,7 +101,7 @@ def _line_towns(conn: Connection, kind: str, keys: list[str]) -> dict[str, str |
         if kind == "card_roster":
             query = (select(CardPayment.payment_id, Village.town_code)
                      .outerjoin(Person, Person.id_number == CardPayment.id_number)
-                     .join(Household, Household.household_id == payment_household())
+                     .join(Household, Household.household_id == payment_household(CardPayment))
                      .join(Village, Village.village_code == Household.village_code)
                      .where(CardPayment.payment_id.in_(part)))
         else:
@@ -122,7 +122,7 @@ def _payees(conn: Connection, kind: str, keys: list[str]) -> dict[str, set[tuple
         part = keys[start:start + 900]
         if kind == "card_roster":
             query = select(CardPayment.payment_id, CardPayment.id_number, CardPayment.card_account,
-                           payment_household().label("household")).outerjoin(
+                           payment_household(CardPayment).label("household")).outerjoin(
                 Person, Person.id_number == CardPayment.id_number).where(CardPayment.payment_id.in_(part))
             for row in conn.execute(query):
                 payees[row.payment_id] = {("person", row.id_number), ("account", row.card_account)} | (
@@ -179,6 +179,14 @@ def _case_reasons(conn: Connection, kind: str, keys: list[str]) -> dict[str, lis
     return reasons
 
 
+def _pending_as_paid(conn: Connection, keys: list[str]) -> None:
+    """A check holds a pending line as if it were paid (red-flags.md): inside the check's
+    savepoint, so the store keeps the status the file gave."""
+    for start in range(0, len(keys), 900):
+        conn.execute(update(CardPayment).where(CardPayment.payment_id.in_(keys[start:start + 900]),
+                                               CardPayment.status == "pending").values(status="paid"))
+
+
 def _notice_to_post(item: Any, kind: str) -> dict[str, str] | None:
     """For an FP-03 hold: the notice that would clear it (what the disclosure screen opens)."""
     first = item.evidence[0] if item.evidence else None
@@ -209,6 +217,8 @@ def run_check(conn: Connection, kind: str, dataset_path: Path, user: Principal,
             report = load_dataset(conn, dataset, partial=True, imported_by=f"check by {user.name}",
                                   collect_keys=True, progress=progress)
             keys = report.keys.get(table, [])
+            if kind == "card_roster":
+                _pending_as_paid(conn, keys)
             towns = _line_towns(conn, kind, keys) if user.town else {}
             mine = [k for k in keys if user.town is None or towns.get(k) == user.town]
             if progress:

@@ -35,7 +35,8 @@ from audit.detectors.base import Context, Detector, Evidence, Found, Ref, msg
 from audit.detectors.facts import Facts
 from audit.detectors.members import payment_household
 from audit.detectors.sql import year_of
-from audit.models import CardPayment, Household, Person
+from audit.detectors.moved import CardPayment
+from audit.models import Household, Person
 
 # Each feature's words are the catalogue's ``feature.<name>``.
 FEATURES = ("amount_vs_program", "batch_size", "unit_share", "card_payments")

@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from audit.detectors.base import Context, Detector, Evidence, Found, Ref, msg
 from audit.detectors.facts import Facts
-from audit.models import Disbursement
+from audit.detectors.moved import Disbursement
 
 BENFORD = np.log10(1 + 1 / np.arange(1, 10))
 

@@ -21,7 +21,7 @@ from sqlalchemy import case, func, select
 from audit.detectors.base import Context, Detector, Evidence, Found, Ref, msg, yuan
 from audit.detectors.facts import Facts
 from audit.detectors.sql import month_of, year_of
-from audit.models import Disbursement
+from audit.detectors.moved import Disbursement
 
 
 class YearEndRush(Detector):

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Select, false, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from audit.detectors.catalogue import CATALOGUE
-from audit.models import CardPayment, Disbursement
+from audit.detectors.moved import CardPayment, Disbursement
 
 # The key column of each kind of line a pre-release check can hold.
 CANDIDATE_KEYS: dict[str, Any] = {"disbursement": Disbursement.disbursement_id, "card_payment": CardPayment.payment_id}

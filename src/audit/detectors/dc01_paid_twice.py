@@ -22,7 +22,8 @@ from sqlalchemy import case, func, or_, select, tuple_
 
 from audit.detectors.base import Context, Detector, Found, Ref, msg
 from audit.detectors.facts import Facts
-from audit.models import CardPayment, Program
+from audit.detectors.moved import CardPayment
+from audit.models import Program
 
 
 class PaidTwice(Detector):

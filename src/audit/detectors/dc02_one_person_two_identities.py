@@ -32,7 +32,8 @@ from sqlalchemy.orm import aliased
 from audit.detectors.base import Context, Detector, Evidence, Found, Msg, Ref, msg
 from audit.detectors.facts import Facts
 from audit.detectors.members import payment_household
-from audit.models import CardPayment, Household, Person
+from audit.detectors.moved import CardPayment
+from audit.models import Household, Person
 
 
 def _fold(syllable: str) -> str:

@@ -21,7 +21,8 @@ from sqlalchemy.orm import aliased
 
 from audit.detectors.base import Context, Detector, Evidence, Found, Ref, msg
 from audit.detectors.facts import Facts
-from audit.models import CardPayment, Program
+from audit.detectors.moved import CardPayment
+from audit.models import Program
 
 
 class MutuallyExclusive(Detector):

@@ -20,7 +20,8 @@ from sqlalchemy import func, select, tuple_
 
 from audit.detectors.base import Context, Detector, Evidence, Found, Ref, msg, yuan
 from audit.detectors.facts import Facts
-from audit.models import CardPayment, Program
+from audit.detectors.moved import CardPayment
+from audit.models import Program
 
 
 class AboveStandard(Detector):

@@ -26,7 +26,8 @@ from audit.detectors.base import Context, Detector, Evidence, Found, Msg, Ref, m
 from audit.detectors.facts import Facts
 from audit.detectors.members import payment_household
 from audit.detectors.sql import in_pipe_list
-from audit.models import CardPayment, Household, Person, Program
+from audit.detectors.moved import CardPayment
+from audit.models import Household, Person, Program
 
 
 @dataclass(frozen=True)

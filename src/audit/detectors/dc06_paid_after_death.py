@@ -23,7 +23,8 @@ from sqlalchemy import select
 from audit.detectors.base import Context, Detector, Found, Ref
 from audit.detectors.facts import Facts
 from audit.detectors.sql import days_between, period_start
-from audit.models import CardPayment, Death, Person
+from audit.detectors.moved import CardPayment
+from audit.models import Death, Person
 
 
 class PaidAfterDeath(Detector):

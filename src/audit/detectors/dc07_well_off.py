@@ -28,7 +28,8 @@ from audit.detectors.members import (
     paid_to_candidates_households,
     payment_household,
 )
-from audit.models import CardPayment, Organization, Person, PublicEmployee, Shareholder, Vehicle
+from audit.detectors.moved import CardPayment
+from audit.models import Organization, Person, PublicEmployee, Shareholder, Vehicle
 
 
 class WellOff(Detector):

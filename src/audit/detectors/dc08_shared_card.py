@@ -28,7 +28,8 @@ from audit.detectors.base import Context, Detector, Found, Ref, msg
 from audit.detectors.facts import Facts
 from audit.detectors.members import candidate_household, payment_household
 from audit.detectors.power import Power
-from audit.models import Account, CardPayment, Household, Person
+from audit.detectors.moved import CardPayment
+from audit.models import Account, Household, Person
 
 # Hops a check follows from its candidates through cards and households before it reads
 # the whole graph instead (a real ring is a few hops across).

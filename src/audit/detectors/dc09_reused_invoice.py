@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from audit.detectors.base import Context, Detector, Found, Ref, msg
 from audit.detectors.facts import Facts
-from audit.models import Disbursement
+from audit.detectors.moved import Disbursement
 
 
 class ReusedInvoice(Detector):

@@ -30,7 +30,8 @@ from audit.detectors.members import (
     payment_household,
 )
 from audit.detectors.power import VILLAGE_ROLES
-from audit.models import CardPayment, Household, Kinship, Official, Person
+from audit.detectors.moved import CardPayment
+from audit.models import Household, Kinship, Official, Person
 
 
 class KinOfOfficials(Detector):

@@ -23,7 +23,8 @@ from sqlalchemy import and_, exists, or_, select
 from audit.detectors.base import Context, Detector, Evidence, Found, Ref, msg
 from audit.detectors.facts import Facts
 from audit.detectors.members import household_members
-from audit.models import Allocation, Disbursement, Organization, Project
+from audit.detectors.moved import Disbursement
+from audit.models import Allocation, Organization, Project
 
 
 class SpentOffPurpose(Detector):

@@ -25,7 +25,8 @@ from sqlalchemy import func, literal, or_, select, union_all
 
 from audit.detectors.base import Context, Detector, Evidence, Found, Ref, msg, yuan
 from audit.detectors.facts import Facts
-from audit.models import Allocation, CardPayment, Disbursement, Project
+from audit.detectors.moved import CardPayment, Disbursement
+from audit.models import Allocation, Project
 
 EVIDENCE_SHOWN = 20
 

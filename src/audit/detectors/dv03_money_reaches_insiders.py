@@ -26,7 +26,8 @@ from audit.detectors.base import Context, Detector, Found, Ref, msg, yuan
 from audit.detectors.facts import Facts
 from audit.detectors.money_flow import MoneyFlow
 from audit.detectors.power import Power
-from audit.models import Disbursement, Project
+from audit.detectors.moved import Disbursement
+from audit.models import Project
 
 
 class MoneyReachesInsiders(Detector):

@@ -23,7 +23,7 @@ from sqlalchemy.orm import aliased
 from audit.detectors.base import Context, Detector, Found, Ref, fen_of, msg, yuan
 from audit.detectors.facts import Facts
 from audit.detectors.sql import days_between
-from audit.models import Disbursement
+from audit.detectors.moved import Disbursement
 
 
 class SplitPayments(Detector):

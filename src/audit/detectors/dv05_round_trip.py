@@ -22,7 +22,7 @@ from sqlalchemy import select
 from audit.detectors.base import Context, Detector, Found, Ref, msg, yuan
 from audit.detectors.facts import Facts
 from audit.detectors.money_flow import MoneyFlow
-from audit.models import Disbursement
+from audit.detectors.moved import Disbursement
 
 
 class RoundTrip(Detector):

@@ -22,7 +22,8 @@ from sqlalchemy import func, select, union_all
 from audit.detectors.base import Context, Detector, Found, Ref, msg, yuan
 from audit.detectors.facts import Facts
 from audit.detectors.sql import add_days
-from audit.models import Allocation, CardPayment, Disbursement
+from audit.detectors.moved import CardPayment, Disbursement
+from audit.models import Allocation
 
 
 class IdleFunds(Detector):

@@ -120,11 +120,21 @@ class Facts:
         fields = {"amount": yuan(row["amount_fen"]), "program_code": row["program_code"], "period": row["period"],
                   "paid_on": row["paid_on"], "id_number": row["id_number"], "household_id": row["household_id"],
                   "card_account": row["card_account"], "paying_unit": row["paying_unit"]}
-        return Evidence("card_payment", key, msg(
-            "evidence.card_payment", amount=fields["amount"], program=self.program_name(row["program_code"]),
-            period=row["period"], paid_on=row["paid_on"], card_account=row["card_account"],
-            paying_unit=row["paying_unit"], beneficiary=self.who(row["id_number"]),
-            id_number=row["id_number"]), fields, note)
+        said = dict(amount=fields["amount"], program=self.program_name(row["program_code"]),
+                    period=row["period"], paid_on=row["paid_on"], card_account=row["card_account"],
+                    paying_unit=row["paying_unit"], beneficiary=self.who(row["id_number"]), id_number=row["id_number"])
+        status, reissue_of = row.get("status") or "paid", row.get("reissue_of")
+        if status == "paid" and not reissue_of:
+            return Evidence("card_payment", key, msg("evidence.card_payment", **said), fields, note)
+        # A payment that moved no money, or pays another again: its status and the one it
+        # reissues are part of the fact (a reviewer sees why a reissue is, or is not, a
+        # second payment).
+        fields.update(status=status, failure_reason=row.get("failure_reason"), reissue_of=reissue_of)
+        extras = ([msg("clause.failure_reason", reason=row["failure_reason"]).as_dict()]
+                  if row.get("failure_reason") else [])
+        extras += [msg("clause.reissue_of", payment_id=reissue_of).as_dict()] if reissue_of else []
+        return Evidence("card_payment", key, msg("evidence.card_payment_status", **said, status=status,
+                                                 extras=extras), fields, note)
 
     def disbursement(self, key: str, note: Msg | None = None) -> Evidence:
         row = self.get("disbursements", key)
@@ -141,7 +151,8 @@ class Facts:
             "allocation_id": row["allocation_id"], "payer_unit": row["payer_unit"], "payee_kind": row["payee_kind"],
             "payee_id": row["payee_id"], "payee_account": row["payee_account"],
             "invoice_number": row["invoice_number"], "voucher_number": row["voucher_number"],
-            "approved_by": row["approved_by"]}, note)
+            "approved_by": row["approved_by"], "status": row.get("status") or "paid",
+            "correction_of": row.get("correction_of")}, note)
 
     def project(self, key: str, note: Msg | None = None) -> Evidence:
         row = self.get("projects", key)

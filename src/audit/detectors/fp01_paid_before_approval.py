@@ -24,7 +24,8 @@ from sqlalchemy import select
 from audit.detectors.base import Context, Detector, Found, Ref, msg
 from audit.detectors.facts import Facts
 from audit.detectors.sql import days_between
-from audit.models import Disbursement, Project
+from audit.detectors.moved import Disbursement
+from audit.models import Project
 
 
 class PaidBeforeApproval(Detector):

@@ -24,7 +24,8 @@ from sqlalchemy import func, select
 
 from audit.detectors.base import Context, Detector, Found, Ref, msg, yuan
 from audit.detectors.facts import Facts
-from audit.models import Disbursement, Project
+from audit.detectors.moved import Disbursement
+from audit.models import Project
 
 
 class PaidNotAccepted(Detector):

@@ -30,7 +30,8 @@ from sqlalchemy import String, exists, func, literal, select, tuple_
 from audit.detectors.base import Context, Detector, Evidence, Found, Ref, msg, yuan
 from audit.detectors.facts import Facts
 from audit.detectors.sql import days_between
-from audit.models import CardPayment, Disbursement, Disclosure, Household, Person, Project
+from audit.detectors.moved import CardPayment, Disbursement
+from audit.models import Disclosure, Household, Person, Project
 
 
 def household_key() -> Any:

@@ -23,7 +23,8 @@ from sqlalchemy.orm import aliased
 
 from audit.detectors.base import Context, Detector, Evidence, Found, Ref, msg
 from audit.detectors.facts import Facts
-from audit.models import Disbursement, Project
+from audit.detectors.moved import Disbursement
+from audit.models import Project
 
 
 class DuplicateProject(Detector):

@@ -26,7 +26,8 @@ from sqlalchemy import select
 from audit.detectors.base import Context, Detector, Found, Ref, msg
 from audit.detectors.facts import Facts
 from audit.detectors.power import Power
-from audit.models import Disbursement, Organization, Project, Shareholder
+from audit.detectors.moved import Disbursement
+from audit.models import Organization, Project, Shareholder
 
 
 class InsiderContractor(Detector):

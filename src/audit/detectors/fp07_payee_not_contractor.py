@@ -23,7 +23,8 @@ from sqlalchemy import and_, func, or_, select
 
 from audit.detectors.base import Context, Detector, Found, Ref, msg
 from audit.detectors.facts import Facts
-from audit.models import Account, Disbursement, Project
+from audit.detectors.moved import Disbursement
+from audit.models import Account, Project
 
 
 class PayeeNotContractor(Detector):

@@ -7,13 +7,15 @@ from typing import Any
 
 from sqlalchemy import and_, false, func, or_, select, true, union
 
-from audit.models import CardPayment, Household, Person
+from audit.detectors.moved import CardPayment
+from audit.models import Household, Person
 
 
-def payment_household() -> Any:
+def payment_household(payments: Any = CardPayment) -> Any:
     """The beneficiary's household for a payment: its own ``household_id``, else the person's.
-    Use with ``outerjoin(Person, Person.id_number == CardPayment.id_number)``."""
-    return func.coalesce(CardPayment.household_id, Person.household_id)
+    Use with ``outerjoin(Person, Person.id_number == payments.id_number)``; ``payments`` is
+    the paid card payments (what detectors read) unless a caller reads every line."""
+    return func.coalesce(payments.household_id, Person.household_id)
 
 
 def household_members(context: Any = None, among: Any = None) -> Any:

@@ -49,6 +49,7 @@ from sqlalchemy import (
 from audit import trail
 from audit.config import get_settings
 from audit.importer import parse
+from audit.importer.profile import Profile, profiled_dataset
 from audit.importer.read import Dataset, DatasetError, SourceTable, UnreadableRow, open_dataset
 from audit.importer.report import ImportReport, Problem
 from audit.importer.spec import BY_NAME, TABLES, fold_header
@@ -208,7 +209,7 @@ class _Import:
                     {} if isinstance(values, UnreadableRow) else dict(zip(header, map(parse.shown, values))))
             return
 
-        plan = [(positions.get(c.name), c.name, _cached(c.parser, c.cached), c.required)
+        plan = [(positions.get(c.name), c.name, _cached(c.parser, c.cached), c.required, c.default)
                 for c in spec.columns]
         key_names = spec.key
         row_check = spec.row_check
@@ -224,9 +225,11 @@ class _Import:
             width = len(values)
             record: dict[str, Any] = {}
             bad = False
-            for index, name, run, required in plan:
+            for index, name, run, required, default in plan:
                 raw = values[index] if index is not None and index < width else None
                 value, problem, warning = run(raw)
+                if value is None and problem is None and default is not None:
+                    value = default
                 if problem is not None:
                     self.error(spec.name, number, name, parse.shown(raw), *problem)
                     bad = True
@@ -236,6 +239,8 @@ class _Import:
                 elif warning is not None:
                     self.warn(spec.name, number, name, parse.shown(raw), *warning)
                 record[name] = value
+            for column, shown, message_id, fields in getattr(values, "warnings", ()):
+                self.warn(spec.name, number, column, shown, message_id, fields)  # a profile's (profile.py)
             if row_check is not None and not bad:
                 for found in row_check(record):
                     self.error(spec.name, number, found.column, found.value, found.message_id, found.fields)
@@ -297,7 +302,10 @@ class _Import:
         stored = BY_NAME[table].model.__table__.c[column]
         condition = ~exists().where(stored == value)
         if table in self.staging.tables:
-            condition = and_(condition, ~exists().where(self.staging.tables[table].c[column] == value))
+            # An alias: a table may refer to itself (a reissue to the payment it pays again),
+            # and the probe must read the other rows, not correlate to the row it checks.
+            staged = self.staging.tables[table].alias("referred")
+            condition = and_(condition, ~exists().where(staged.c[column] == value))
         return condition
 
     def check(self, spec: TableSpec) -> None:
@@ -582,13 +590,13 @@ def import_into(conn: Connection, dataset: Dataset, *, partial: bool, who: str,
 
 
 def import_path(engine: Engine, path: Path, *, partial: bool = False, imported_by: str | None = None,
-                progress: ProgressFn | None = None) -> ImportReport:
-    """Import a dataset file or folder as one unit of work (the command line's boundary)."""
+                progress: ProgressFn | None = None, profile: Profile | None = None) -> ImportReport:
+    """Import a dataset file or folder as one unit of work (the command line's boundary);
+    with ``profile``, a county's own export read as that profile says."""
     who = imported_by or operator()
-    with ExitStack() as stack:
-        dataset = open_dataset(path, stack)
-        with engine.connect() as conn, conn.begin():
-            return import_into(conn, dataset, partial=partial, who=who, progress=progress)
+    with ExitStack() as stack, engine.connect() as conn, conn.begin():
+        dataset = profiled_dataset(path, profile, conn, stack) if profile else open_dataset(path, stack)
+        return import_into(conn, dataset, partial=partial, who=who, progress=progress)
 
 
 __all__ = ["DatasetError", "ImportReport", "import_path", "load_dataset"]

@@ -66,6 +66,12 @@ UNIT = p.Enum({
 })
 ACCEPTANCE = p.Enum({"pass": ("合格", "通过"), "fail": ("不合格", "未通过")})
 SUBJECT_KIND = p.Enum({"project": ("项目",), "payment_batch": ("发放批次", "资金发放")})
+# v1.1: a payment's status as the one-card systems write it (发放状态), and a treasury's.
+PAYMENT_STATUS = p.Enum({
+    "paid": ("成功", "发放成功", "已发放", "已支付", "支付成功"), "failed": ("失败", "发放失败", "支付失败"),
+    "returned": ("退回", "已退回", "退票"), "pending": ("发放中", "处理中", "待发放", "未发放"),
+})
+DISBURSEMENT_STATUS = p.Enum({"paid": ("已支付", "已拨付", "支付成功", "成功"), "returned": ("退回", "已退回", "退票")})
 CHANNEL = p.Enum({"portal": ("门户网站", "政府网站"), "village_board": ("村务公开栏", "公示栏"),
                   "both": ("两者", "网站和公示栏")})
 
@@ -84,6 +90,8 @@ class Column:
     stored: str | None = None
     # Cache parsed values: worth it where values repeat (IDs, dates, amounts, enums).
     cached: bool = True
+    # What an empty cell means, where the spec gives it a meaning (a status: paid).
+    default: Any = None
 
     @property
     def db_name(self) -> str:
@@ -91,8 +99,8 @@ class Column:
 
 
 def col(name: str, parser: Parser, *chinese: str, required: bool = False,
-        stored: str | None = None, cached: bool = True) -> Column:
-    return Column(name, parser, required, tuple(chinese), stored, cached)
+        stored: str | None = None, cached: bool = True, default: Any = None) -> Column:
+    return Column(name, parser, required, tuple(chinese), stored, cached, default)
 
 
 def money(name: str, *chinese: str, required: bool = False) -> Column:
@@ -202,6 +210,15 @@ def _not_self(row: dict[str, Any]) -> list[RowProblem]:
     if row.get("id_number_a") and row.get("id_number_a") == row.get("id_number_b"):
         return [RowProblem("id_number_b", row["id_number_b"], "error.import.own_kin")]
     return []
+
+
+def _not_own(key_column: str, column: str) -> RowCheck:
+    """A reissue or a correction names another row, never its own."""
+    def check(row: dict[str, Any]) -> list[RowProblem]:
+        if row.get(column) is not None and row.get(column) == row.get(key_column):
+            return [RowProblem(column, row[column], "error.import.names_itself", {"column": key_column})]
+        return []
+    return check
 
 
 def _not_future(column: str) -> RowCheck:
@@ -326,11 +343,15 @@ TABLES: tuple[Table, ...] = (
         col("paid_on", p.a_date, "拨付日期", "支付日期", required=True),
         col("voucher_number", p.key_text, "凭证号", cached=False), col("invoice_number", p.key_text, "发票号", cached=False),
         col("purpose_text", p.key_text, "用途", cached=False), col("approved_by", p.key_text, "审批人"),
+        col("status", DISBURSEMENT_STATUS, "支付状态", "拨付状态", "状态", default="paid"),
+        col("correction_of", p.key_text, "更正", "更正原拨付编号", "被更正拨付编号"),
     ), key=("disbursement_id",), references=(
         Reference("allocation_id", "allocations", "allocation_id"),
         Reference("project_id", "projects", "project_id"),
         Reference("approved_by", "officials", "official_id"),
-    ), row_check=_typed_id("payee_kind", "payee_id"), kind="disbursement"),
+        Reference("correction_of", "disbursements", "disbursement_id"),
+    ), row_check=_all(_typed_id("payee_kind", "payee_id"), _not_own("disbursement_id", "correction_of")),
+        kind="disbursement"),
     Table("card_payments", models.CardPayment, (
         # Beside the spec's headers, those the one-card systems' 发放明细 exports carry.
         key("payment_id", "发放编号", "流水号", "发放流水号", "明细编号"),
@@ -345,11 +366,15 @@ TABLES: tuple[Table, ...] = (
         col("paid_on", p.a_date, "发放日期", "发放时间", required=True),
         col("paying_unit", p.key_text, "发放单位", "发放机构", "发放部门", required=True),
         col("allocation_id", p.key_text, "资金编号"),
+        col("status", PAYMENT_STATUS, "发放状态", "状态", "支付状态", default="paid"),
+        col("failure_reason", p.key_text, "失败原因", "退回原因", cached=False),
+        col("reissue_of", p.key_text, "补发", "补发原流水号", "原发放编号", "原流水号"),
     ), key=("payment_id",), references=(
         Reference("program_code", "programs", "program_code"),
         Reference("household_id", "households", "household_id"),
         Reference("allocation_id", "allocations", "allocation_id"),
-    ), kind="card_payment"),
+        Reference("reissue_of", "card_payments", "payment_id"),
+    ), row_check=_not_own("payment_id", "reissue_of"), kind="card_payment"),
     Table("disclosures", models.Disclosure, (
         key("disclosure_id", "公示编号"), col("subject_kind", SUBJECT_KIND, "公示对象类型", required=True),
         col("subject_ref", p.key_text, "公示对象", required=True, cached=False),

@@ -185,6 +185,9 @@ class Disbursement(FromBatch, Base):
     invoice_number: Mapped[str | None] = mapped_column(KEY, index=True)
     purpose_text: Mapped[str | None] = mapped_column(Text)
     approved_by: Mapped[str | None] = mapped_column(ForeignKey("officials.official_id"), index=True)
+    # v1.1: a returned disbursement, or one another's correction_of names, moved no money.
+    status: Mapped[str] = mapped_column(ENUM, server_default="paid")
+    correction_of: Mapped[str | None] = mapped_column(KEY, index=True)
 
 
 class CardPayment(FromBatch, Base):
@@ -199,6 +202,12 @@ class CardPayment(FromBatch, Base):
     paid_on: Mapped[date] = mapped_column(Date, index=True)
     paying_unit: Mapped[str] = mapped_column(NAME)
     allocation_id: Mapped[str | None] = mapped_column(ForeignKey("allocations.allocation_id"), index=True)
+    # v1.1: only a paid payment moved money (failed and returned ones did not); a reissue
+    # names the payment it pays again. Checked by the importer, not a foreign key: a
+    # reissue and its original may arrive in one file, in any order.
+    status: Mapped[str] = mapped_column(ENUM, server_default="paid")
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    reissue_of: Mapped[str | None] = mapped_column(KEY, index=True)
 
     __table_args__ = (Index("ix_card_payments_program_period", "program_code", "period"),)
 

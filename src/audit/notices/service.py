@@ -122,7 +122,7 @@ def find_program(conn: Connection, text: str) -> Any:
 def _periods_paid(conn: Connection, program_code: str, village_code: str | None) -> list[str]:
     query = select(CardPayment.period).distinct().where(CardPayment.program_code == program_code)
     if village_code:
-        household = payment_household()
+        household = payment_household(CardPayment)
         query = (query.outerjoin(Person, Person.id_number == CardPayment.id_number)
                  .join(Household, Household.household_id == household)
                  .where(Household.village_code == village_code))
@@ -340,20 +340,26 @@ def project_notice(conn: Connection, village_text: str, user: Principal | None =
                   **_frame(conn, village.town_code, start_on))
 
 
+# What a notice lists as paid: paid lines, and those on their way (pending).
+PAYING = ("paid", "pending")
+
+
 def beneficiary_notice(conn: Connection, program_text: str, period: str, village_text: str,
                        user: Principal | None = None, start_on: date | None = None, town: str | None = None) -> Notice:
     """The beneficiaries of a program for a period in a village, with their amounts."""
     village = find_village(conn, village_text, user, town)
     program = find_program(conn, program_text)
     period = check_period(conn, program, period, village.village_code)
-    household = payment_household()
+    household = payment_household(CardPayment)
     name = func.coalesce(Person.name, Household.head_name)
     paid = conn.execute(
         select(CardPayment.id_number, name.label("name"), func.sum(CardPayment.amount_fen).label("amount"))
         .outerjoin(Person, Person.id_number == CardPayment.id_number)
         .join(Household, Household.household_id == household)
         .where(CardPayment.program_code == program.program_code, CardPayment.period == period,
-               Household.village_code == village.village_code)
+               Household.village_code == village.village_code,
+               # a failed or returned payment paid nothing: its reissue is the line posted
+               CardPayment.status.in_(PAYING))
         .group_by(CardPayment.id_number, name).order_by(name, CardPayment.id_number)).all()
     namesakes = Counter(row.name for row in paid)
     shared = any(count > 1 for count in namesakes.values())

@@ -81,7 +81,7 @@ def household(conn: Connection, household_id: str, user: Principal, masked: bool
     payments = conn.execute(
         select(CardPayment.payment_id, CardPayment.program_code, Program.name.label("program"), CardPayment.period,
                CardPayment.amount_fen, CardPayment.paid_on, CardPayment.id_number, CardPayment.card_account,
-               CardPayment.paying_unit)
+               CardPayment.paying_unit, CardPayment.status, CardPayment.failure_reason, CardPayment.reissue_of)
         .join(Program, Program.program_code == CardPayment.program_code)
         .where(or_(CardPayment.household_id == household_id,
                    (CardPayment.household_id.is_(None)) & CardPayment.id_number.in_(sorted(ids))))
@@ -90,16 +90,21 @@ def household(conn: Connection, household_id: str, user: Principal, masked: bool
     names = {m["id_number"]: m["name"] for m in members} | {row.head_id_number: row.head_name}
     for p in payments:
         group = by_program.setdefault(p.program_code, {"program": p.program, "code": p.program_code, "rows": [],
-                                                         "total_fen": 0})
+                                                         "total_fen": 0, "not_paid": {}})
         group["rows"].append(_shown({"payment_id": p.payment_id, "period": p.period, "amount": yuan(p.amount_fen),
                                      "paid_on": p.paid_on.isoformat(), "name": names.get(p.id_number, ""),
                                      "id_number": p.id_number, "card_account": p.card_account,
-                                     "paying_unit": p.paying_unit}, masked))
-        group["total_fen"] += p.amount_fen
+                                     "paying_unit": p.paying_unit, "status": p.status,
+                                     "failure_reason": p.failure_reason, "reissue_of": p.reissue_of}, masked))
+        # The subtotal is money that reached the card; failed, returned and pending money apart.
+        if p.status == "paid":
+            group["total_fen"] += p.amount_fen
+        else:
+            group["not_paid"][p.status] = group["not_paid"].get(p.status, 0) + p.amount_fen
     kin = _kin_officials(conn, ids)
     return {"household": _shown(plain_row(row), masked), "place": place,
             "members": [_shown(m, masked) for m in members], "payments": list(by_program.values()),
-            "paid_total": yuan(sum(p.amount_fen for p in payments)), "kin": [_shown(k, masked) for k in kin],
+            "paid_total": yuan(sum(p.amount_fen for p in payments if p.status == "paid")), "kin": [_shown(k, masked) for k in kin],
             "cases": _cases(conn, user, [("household", household_id)] + [("person", i) for i in sorted(ids)])}
 
 
