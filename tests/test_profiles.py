@@ -109,7 +109,8 @@ def test_the_one_card_payment_detail_with_statuses_reissues_and_program_names(ex
         # program); 实发时间 with its time of day as the date.
         assert (got.program_code, got.period, got.paid_on.isoformat(), got.amount_fen, got.status) == (
             payment["program_code"], payment["period"], payment["paid_on"],
-            round(float(payment["amount"]) * 100), "paid"), key
+            round(float(payment["amount"]) * 100), payment["status"] or "paid"), key
+        assert (got.failure_reason or "", got.reissue_of or "") == (payment["failure_reason"], payment["reissue_of"])
     assert (stored["YKT-F1"].status, stored["YKT-F1"].failure_reason) == ("failed", "账户已销户")
     assert (stored["YKT-R1"].status, stored["YKT-R1"].reissue_of) == ("paid", "YKT-F1")
     assert stored["YKT-B1"].status == "returned"

@@ -172,14 +172,14 @@ def test_a_rolled_back_transaction_leaves_no_checkpoint_and_no_gap(engine: Engin
 def test_a_request_that_fails_after_appending_leaves_no_checkpoint(engine: Engine) -> None:
     """The request dependency checkpoints after its commit; a request rolled back, its
     entries with it, checkpoints nothing."""
-    requests = get_connection()
+    requests = get_connection(None)
     conn = next(requests)
     for n in range(25):
         trail.append(conn, "tester", "rolled back", f"thing {n}")
     with pytest.raises(RuntimeError, match="the route failed"):
         requests.throw(RuntimeError("the route failed"))
     assert written(engine) == [] and verify(engine).entries == 0
-    requests = get_connection()
+    requests = get_connection(None)
     conn = next(requests)
     for n in range(20):
         trail.append(conn, "tester", "committed", f"thing {n}")

@@ -96,6 +96,8 @@ def field_value(step_kind: str, name: str, value: Any, lang: str) -> str | None:
         return t("cli.yes" if value else "cli.no", lang)
     if name == "kind" and step_kind in KIND_FIELD:
         return enum(KIND_FIELD[step_kind], str(value), lang)
+    if name == "status":  # a payment's (v1.1): the treasury's terms differ from the one-card system's
+        return enum("disbursement_status" if step_kind == "disbursement" else "payment_status", str(value), lang)
     if name in ENUM_FIELDS:
         return enum(ENUM_FIELDS[name], str(value), lang)
     if name == "feature":

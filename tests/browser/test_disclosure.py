@@ -25,12 +25,13 @@ PROGRAM, PROGRAM_NAME, PERIOD = "MIN_LIVING", "农村低保金", "2017-06"
 
 
 def _village(live: Live) -> tuple[str, str, str, int]:
-    """The village with most 低保 households paid in the month, its town, and their money:
+    """The village with most 低保 payments in the month, its town, and the money paid:
     (town name, village name, village code, total fen). A village whose name is its own."""
     rows = live.rows(
         "SELECT t.town_name, v.village_name, v.village_code, SUM(c.amount_fen) FROM card_payments c "
         "JOIN households h ON h.household_id = c.household_id JOIN villages v ON v.village_code = h.village_code "
         "JOIN towns t ON t.town_code = v.town_code WHERE c.program_code = :p AND c.period = :m "
+        "AND c.status IN ('paid', 'pending') "  # a failed or returned line paid nothing: its reissue is posted
         "AND (SELECT COUNT(*) FROM villages w WHERE w.village_name = v.village_name) = 1 "
         "AND EXISTS (SELECT 1 FROM projects p WHERE p.village_code = v.village_code) "
         "GROUP BY t.town_name, v.village_name, v.village_code ORDER BY COUNT(*) DESC, v.village_code", p=PROGRAM,

@@ -151,8 +151,10 @@ class Facts:
             "allocation_id": row["allocation_id"], "payer_unit": row["payer_unit"], "payee_kind": row["payee_kind"],
             "payee_id": row["payee_id"], "payee_account": row["payee_account"],
             "invoice_number": row["invoice_number"], "voucher_number": row["voucher_number"],
-            "approved_by": row["approved_by"], "status": row.get("status") or "paid",
-            "correction_of": row.get("correction_of")}, note)
+            "approved_by": row["approved_by"],
+            # v1.1, where it says more than "paid": returned, or a correction of another.
+            **({"status": row["status"]} if row.get("status") not in (None, "paid") else {}),
+            **({"correction_of": row["correction_of"]} if row.get("correction_of") else {})}, note)
 
     def project(self, key: str, note: Msg | None = None) -> Evidence:
         row = self.get("projects", key)

@@ -700,6 +700,9 @@ def generate(out: Path, *, households: int = 2000, seed: int = 2017, preset: str
     planter.plant_all()
     county.build_disclosures_for_batches()
     county.build_allocations(planter.special_allocations)
+    for row in county.rows["disbursements"]:
+        if "_copy_of" in row:  # a repayment or a correction draws on the allocation its original did
+            row["allocation_id"] = row["_copy_of"]["allocation_id"]
     county.person_rows()
     county.rows["programs"] = [
         {"program_code": p[0], "name": p[1], "standard_amount": fen(p[2]) if p[2] else None,

@@ -208,6 +208,99 @@ class Planter:
         self.an01()
         self.an02()
         self.an03()
+        self.money_that_did_not_move()
+
+    # ------------------------------------------------------------------ v1.1: money that moved
+
+    def money_that_did_not_move(self) -> None:
+        """What real one-card and treasury files carry (interchange v1.1): about 3% of the
+        card payments failed and were paid again (补发) a few days later, 1% came back
+        (退回), a few treasury payments came back and were paid again or were corrected
+        (更正). None of it is a finding. Then one case that is: a payment reissued although
+        it had been paid; and near misses that name what each rule must not count."""
+        planted = {r["key"] for item in self.cases + self.decoys for r in item["records"]}
+        touched = {r["key"] for item in self.cases + self.decoys for r in item["subjects"]}
+        reasons = ("账户已销户", "姓名与证件号不符", "账户已冻结", "卡号不存在")
+        for payment in list(self.c.rows["card_payments"]):
+            if payment["payment_id"] in planted or payment["household_id"] in self.used \
+                    or payment["id_number"] in touched or payment.get("status"):
+                continue
+            roll = self.rng.random()
+            if roll < 0.03:
+                member = self.c.members.get(payment["id_number"])
+                household = next((h for h in [member.household] if member is not None), None)
+                again = payment["paid_on"] + timedelta(days=self.rng.randrange(3, 8))
+                if member is None or household is None or household.household_id != payment["household_id"] \
+                        or not self.c._alive_registered(household, member, again) or again.month != payment["paid_on"].month:
+                    continue
+                payment["status"], payment["failure_reason"] = "failed", self.rng.choice(reasons)
+                reissue = self.pay(payment["program_code"], member, payment["amount"] / 100, payment["period"], again,
+                                   household, payment["paying_unit"])
+                reissue["reissue_of"] = payment["payment_id"]
+            elif roll < 0.04:
+                payment["status"] = "returned"
+        for row in list(self.c.rows["disbursements"]):
+            if row["disbursement_id"] in planted or row.get("project_id") in self.used_projects \
+                    or row["paid_on"].month == 12 or self.rng.random() >= 0.02:
+                continue
+            copy = {**row, "paid_on": row["paid_on"] + timedelta(days=5),
+                    "voucher_number": f"{row['voucher_number']}-2", "_copy_of": row}
+            if self.rng.random() < 0.5:
+                row["status"] = "returned"  # came back (a wrong account): paid again
+                copy["disbursement_id"] = f"{row['disbursement_id']}-ZF"
+            else:
+                copy["disbursement_id"] = f"{row['disbursement_id']}-GZ"  # 更正: replaces the row
+                copy["correction_of"] = row["disbursement_id"]
+            self.c.rows["disbursements"].append(copy)
+
+        # The case: paid, then "reissued" although the first payment had been paid.
+        household = self.household(test=lambda h: h.attribute != "extreme_poor" and not any(
+            p["program_code"] == "INDUSTRY_AWARD" for p in self.payments_of(h)))
+        first = self.pay("INDUSTRY_AWARD", household.head, 2000, str(YEAR), date(YEAR, 6, 20))
+        again = self.pay("INDUSTRY_AWARD", household.head, 2000, str(YEAR), date(YEAR, 7, 20))
+        again["reissue_of"] = first["payment_id"]
+        self.case("DC-01", [ref("person", household.head.id_number)],
+                  [ref("card_payment", first["payment_id"]), ref("card_payment", again["payment_id"])],
+                  "an industry award paid in June and 'reissued' in July although June's had been paid",
+                  may_also=("DC-04",))  # (two awards in a year pass the program's cap too)
+        # Near misses. A failed payment and its reissue: one payment.
+        household = self.household(test=lambda h: h.attribute != "extreme_poor" and not any(
+            p["program_code"] == "INDUSTRY_AWARD" for p in self.payments_of(h)))
+        failed = self.pay("INDUSTRY_AWARD", household.head, 2000, str(YEAR), date(YEAR, 6, 20))
+        failed["status"], failed["failure_reason"] = "failed", "账户已销户"
+        reissue = self.pay("INDUSTRY_AWARD", household.head, 2000, str(YEAR), date(YEAR, 6, 27))
+        reissue["reissue_of"] = failed["payment_id"]
+        self.decoy("DC-01", [ref("person", household.head.id_number)],
+                   [ref("card_payment", failed["payment_id"]), ref("card_payment", reissue["payment_id"])],
+                   "a payment that failed (account closed) and its reissue: paid once")
+        # A payment of twice the standard that came back, and the right one paid.
+        household, member, payment = self._disabled_payee()
+        payment["amount"] = fen(1200)
+        payment["status"] = "returned"
+        right = self.pay("DIS_LIVING", member, 600, payment["period"], payment["paid_on"] + timedelta(days=5),
+                         household, payment["paying_unit"])
+        right["reissue_of"] = payment["payment_id"]
+        self.decoy("DC-04", [ref("person", member.id_number)], [ref("card_payment", payment["payment_id"])],
+                   "twice the standard, returned by the bank and paid again at the standard")
+        # A tranche past the budget that came back; an invoice on a payment and its correction.
+        project = self.project(ROAD, date(YEAR, 3, 10), quantity=2.0)
+        project["completed_on"], project["accepted_on"] = date(YEAR, 7, 10), date(YEAR, 7, 25)
+        project["acceptance_result"] = "pass"
+        self.c.disclose("project", project["project_id"], date(YEAR, 3, 20))
+        paid = [self.tranche(project, project["budget"] * 60 // 100, date(YEAR, 4, 1)),
+                self.tranche(project, project["budget"] * 40 // 100, date(YEAR, 8, 1))]
+        extra = self.tranche(project, project["budget"] * 30 // 100, date(YEAR, 9, 1))
+        extra["status"] = "returned"
+        self.c.wages(project["_contractor"], paid)
+        self.decoy("DV-02", [ref("project", project["project_id"])], [ref("disbursement", extra["disbursement_id"])],
+                   "a tranche past the budget, returned by the bank")
+        corrected = {**paid[1], "disbursement_id": f"{paid[1]['disbursement_id']}-GZ",
+                     "paid_on": paid[1]["paid_on"] + timedelta(days=2), "correction_of": paid[1]["disbursement_id"],
+                     "voucher_number": f"{paid[1]['voucher_number']}-2", "_copy_of": paid[1]}
+        self.c.rows["disbursements"].append(corrected)
+        self.decoy("DC-09", [ref("disbursement", paid[1]["disbursement_id"])],
+                   [ref("disbursement", paid[1]["disbursement_id"]), ref("disbursement", corrected["disbursement_id"])],
+                   "a treasury payment and its correction carry one invoice: the corrected one is void")
 
     # ------------------------------------------------------------------ FP: fictitious projects
 
