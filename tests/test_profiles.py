@@ -5,6 +5,8 @@ row unchanged; lookups by name, derived keys, a user's copy of a profile, the co
 from __future__ import annotations
 
 import csv
+import io
+import time
 import shutil
 from pathlib import Path
 from typing import Any
@@ -212,3 +214,72 @@ def test_the_command_line_lists_shows_and_imports_with_a_profile(exports: Any, d
     assert done.returncode == 0, done.stderr
     unknown = audit("import", str(folder / FPXT), "--profile", "no-such", url=database_url)
     assert unknown.returncode != 0 and "yikatong-payments" in unknown.stderr
+    made = audit("fixtures", "generate", "--out", str(folder.parent / "made"), "--exports", url=database_url)
+    assert made.returncode == 0, made.stderr
+    assert {p.name for p in (folder.parent / "made-exports").iterdir()} == {YIKATONG, FPXT}
+
+
+def test_the_api_and_the_screens_take_a_county_export_with_its_profile(exports: Any) -> None:
+    """POST /api/datasets?profile=…, the admin's upload form, and the finance officer's roster
+    check of a one-card 发放明细 (keyed by its 发放流水号, the sheet back row by row)."""
+    from fastapi.testclient import TestClient
+
+    from audit.api.app import create_app
+    from audit.auth.service import create_user
+    from tests.conftest import PASSWORD, logged_in
+    from tests.test_web import _csrf, _sign_in
+
+    engine, folder = exports
+    client, headers = logged_in(engine, {"admin1": "admin", "finance1": "finance"})
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    unknown = client.post("/api/datasets", params={"profile": "../../etc/passwd"}, content=b"x",
+                          headers={**headers["admin1"], "content-type": "text/csv"})
+    assert unknown.status_code == 422 and unknown.json()["message"] == "error.profile.not_found"
+    assert client.post("/api/datasets", content=b"a,b\n", headers={**headers["admin1"], "content-type": "text/csv"}
+                       ).status_code == 415  # a CSV is a county's export: with its profile only
+    members = client.post("/api/datasets", params={"profile": "fpxt-members"}, content=(folder / FPXT).read_bytes(),
+                          headers={**headers["admin1"], "content-type": xlsx})
+    assert members.status_code == 200, members.text[:500]
+    assert members.json()["counts"]["persons"]["inserted"] > 6000
+
+    # The admin's form: the same export, chosen profile, every row unchanged now.
+    with engine.begin() as conn:
+        create_user(conn, "admin2", "admin", PASSWORD)
+    page = TestClient(create_app(), follow_redirects=False)
+    assert _sign_in(page, "admin2").status_code == 303
+    assert "fpxt-members" in page.get("/admin/datasets").text
+    sent = page.post("/admin/datasets", data={"csrf_token": _csrf(page, "/admin/datasets"), "profile": "fpxt-members"},
+                     files={"file": ("扶贫系统家庭成员.xlsx", (folder / FPXT).read_bytes(), xlsx)})
+    assert sent.status_code == 303, sent.text[:300]
+    job = int(sent.headers["location"].rsplit("/", 1)[1])
+    for _ in range(600):
+        state = client.get(f"/api/jobs/{job}", headers=headers["admin1"]).json()
+        if state["state"] in ("done", "failed"):
+            break
+        time.sleep(0.1)
+    assert state["state"] == "done" and state["result"]["counts"]["persons"]["unchanged"] > 6000, state
+
+    # The finance officer checks next month's 发放明细 as the one-card system exports it.
+    header, rows = _read_csv(folder / YIKATONG)
+    at = {name: header.index(name) for name in header}
+    month = [list(r) for r in rows if r[at["补贴项目"]] in ("农村低保金", "低保金") and r[at["发放期号"]] == "201712"][:30]
+    for number, row in enumerate(month):
+        row[at["发放流水号"]], row[at["发放期号"]] = f"YKT-2018-{number:03d}", "201801"
+        row[at["实发时间"]] = "2018-01-20 09:30:00"
+    again = list(month[0])
+    again[at["发放流水号"]] = "YKT-2018-AGAIN"  # the same household paid twice in January
+    body = io.StringIO()
+    csv.writer(body).writerows([header, *month, again])
+    checked = client.post("/api/checks/card-roster/file", params={"profile": "yikatong-payments"},
+                          content=body.getvalue().encode("gb18030"),
+                          headers={**headers["finance1"], "content-type": "text/csv"})
+    assert checked.status_code == 200, checked.text[:500]
+    lines = {line["key"]: line for line in checked.json()["lines"]}
+    assert set(lines) == {f"YKT-2018-{n:03d}" for n in range(len(month))} | {"YKT-2018-AGAIN"}
+    assert "DC-01" in {r["code"] for r in lines["YKT-2018-AGAIN"]["reasons"]}
+    assert lines["YKT-2018-001"]["row"] == 3  # the export's own row
+    sheet = client.get(f"/api/checks/{checked.json()['check_id']}/sheet", headers=headers["finance1"])
+    assert sheet.status_code == 200
+    got = list(load_workbook(io.BytesIO(sheet.content)).active.iter_rows(values_only=True))
+    verdicts = {row[at["发放流水号"]]: row[len(header)] for row in got[1:] if row[at["发放流水号"]]}
+    assert verdicts["YKT-2018-AGAIN"] == "暂缓发放" and len(verdicts) == len(month) + 1

@@ -231,8 +231,11 @@ def fixtures_generate(
     households: Annotated[int, typer.Option(help=h("cli.help.opt.households"))] = 2000,
     seed: Annotated[int, typer.Option(help=h("cli.help.opt.seed"))] = 2017,
     preset: Annotated[str | None, typer.Option(help=h("cli.help.opt.preset"))] = None,
+    exports: Annotated[bool, typer.Option("--exports", help=h("cli.help.opt.exports"))] = False,
 ) -> None:
-    """Write a synthetic county in interchange-v1, its truth.json and a bad-rows dataset."""
+    """Write a synthetic county in interchange-v1, its truth.json and a bad-rows dataset; with
+    --exports, also the county as a county holds it: the one-card 发放明细 and the poverty
+    system's member list, for the shipped import profiles."""
     from audit.synth.county import PRESETS, generate
 
     if preset is not None:
@@ -246,6 +249,12 @@ def fixtures_generate(
         fail("cli.fixtures.too_small", what=exc.what)
     say("cli.fixtures.written", rows=f"{summary['rows']:,}", tables=len(summary["tables"]), out=str(out),
         planted=summary["planted"], decoys=summary["decoys"], bad_dir=str(summary["bad_dir"]))
+    if exports:
+        from audit.synth.exports import write_exports
+
+        folder = out.parent / f"{out.name}-exports"
+        written = write_exports(out, folder)
+        say("cli.fixtures.exports_written", out=str(folder), files="、".join(path.name for path in written))
 
 findings_app = typer.Typer(help=h("cli.help.findings"), no_args_is_help=True)
 cases_app = typer.Typer(help=h("cli.help.cases"), no_args_is_help=True)

@@ -14,6 +14,8 @@ from audit.api.types import LongText, RowId
 from audit.api.uploads import run_upload, spool_upload
 from audit.auth.service import Principal
 from audit.checks import service, sheets
+from audit.errors import ServiceError
+from audit.importer import profile as profiles
 from audit.db import read_connection
 
 router = APIRouter(tags=["pre-release checks"])
@@ -76,11 +78,18 @@ ROSTER_MEDIA = {"text/csv": ".csv", XLSX: ".xlsx"}
 
 
 async def check_upload(request: Request, kind: str, user: Principal, lang: str, background: bool,
-                       sheet: str | None) -> Any:
+                       sheet: str | None, profile: str | None = None) -> Any:
     """A file of lines (raw CSV or .xlsx, or a browser's multipart form) checked as a
     background job: 202 with the job, or the check when it is done."""
     upload = await spool_upload(request, ROSTER_MEDIA, service.TABLE[kind])
     sheet = sheet or upload.fields.get("sheet") or None
+    profile = profile or upload.fields.get("profile") or None
+    if profile:
+        try:
+            profiles.shipped(profile)
+        except profiles.ProfileError as exc:
+            upload.path.unlink(missing_ok=True)
+            raise ServiceError(422, exc.message_id, **exc.fields) from None
 
     def answer(_status: int, result: dict[str, Any]) -> dict[str, Any]:
         with read_connection() as conn:
@@ -88,21 +97,23 @@ async def check_upload(request: Request, kind: str, user: Principal, lang: str, 
 
     return await run_upload("roster_check", user, upload.path, background, "check_file",
                             {"kind": kind, "suffix": upload.suffix, "user": user.name, "lang": lang,
-                             "sheet": sheet, "filename": upload.filename}, answer)
+                             "sheet": sheet, "filename": upload.filename, "profile": profile}, answer)
 
 
 Background = Annotated[bool, Query(description="answer 202 with a job to poll")]
 Sheet = Annotated[str | None, Query(max_length=200, description="the workbook's sheet to check")]
+Profile = Annotated[str | None, Query(max_length=64, description=(
+    "an import profile that ships (yikatong-payments): the file is the one-card system's own export"))]
 
 
 @router.post("/checks/card-roster/file", openapi_extra=FILE_BODY)
 async def check_roster_file(request: Request, user: Runner, lang: Lang, background: Background = False,
-                            sheet: Sheet = None) -> Any:
+                            sheet: Sheet = None, profile: Profile = None) -> Any:
     """Check a card-payment roster sent as a file: CSV (UTF-8 or GB18030) or .xlsx with any
     sheet name (the one sheet, or ``sheet``), the county's own Chinese headers, programs by
-    code, name or alias. It runs as a background job; with ``background=true`` the answer
-    is the job (202), else the check."""
-    return await check_upload(request, "card_roster", user, lang, background, sheet)
+    code, name or alias; or the one-card system's own export with ``profile``. It runs as a
+    background job; with ``background=true`` the answer is the job (202), else the check."""
+    return await check_upload(request, "card_roster", user, lang, background, sheet, profile)
 
 
 @router.post("/checks/disbursements/file", openapi_extra=FILE_BODY)

@@ -36,6 +36,7 @@ from audit.detectors.base import yuan
 from audit.detectors.members import payment_household
 from audit.errors import ServiceError
 from audit.evidence import flag_title, render_step
+from audit.importer.profile import Profile, profiled_dataset
 from audit.importer.read import open_dataset, under_name
 from audit.importer.service import ProgressFn, load_dataset
 from audit.importer.spec import BY_NAME
@@ -203,12 +204,16 @@ def _notice_to_post(item: Any, kind: str) -> dict[str, str] | None:
 
 def run_check(conn: Connection, kind: str, dataset_path: Path, user: Principal,
               progress: ProgressFn | None = None, sheet: str | None = None,
-              source: tuple[str, bytes] | None = None) -> dict[str, Any]:
+              source: tuple[str, bytes] | None = None, profile: Profile | None = None) -> dict[str, Any]:
     """Check the lines of one file (a roster, a disbursement batch) and store the verdicts;
-    ``source`` is the uploaded file (its name and bytes), kept with the check."""
+    ``source`` is the uploaded file (its name and bytes), kept with the check; ``profile``
+    reads a county's own export (the one-card system's 发放明细) as its lines."""
     table, record_kind = TABLE[kind], KIND[kind]
+    if profile is not None and [feed.table for feed in profile.feeds] != [table]:
+        raise CheckError(422, "error.check_profile_table", profile=profile.name, table=table)
     with ExitStack() as stack:
-        dataset = open_dataset(dataset_path, stack, only=table, sheet=sheet)
+        dataset = (profiled_dataset(dataset_path, profile, conn, stack, sheet=sheet) if profile
+                   else open_dataset(dataset_path, stack, only=table, sheet=sheet))
         if [t.table for t in dataset.tables] != [table]:
             raise CheckError(422, "error.check_takes_one_table", kind=kind, table=table)
         used_sheet = dataset.tables[0].label.split(":", 1)[1] if ":" in dataset.tables[0].label else None
@@ -241,7 +246,11 @@ def run_check(conn: Connection, kind: str, dataset_path: Path, user: Principal,
                     reasons[record.key].append(reason)
     for key, why in about_cases.items():
         reasons[key].extend(why)
-    lines = [{"key": key, "verdict": "hold" if why else "pass", "reasons": why} for key, why in reasons.items()]
+    rows = report.key_rows.get(table, {})
+    # Each line names its row of the file: the annotated sheet finds it there even when the
+    # key was made from the row's content (a profile's export without 发放流水号).
+    lines = [{"key": key, "row": rows.get(key), "verdict": "hold" if why else "pass", "reasons": why}
+             for key, why in reasons.items()]
     # Each import error as its message id and fields (rendered in the reader's language when
     # the check is read), with the English reason beside them as checks stored it before.
     by_row: dict[int, list[dict[str, Any]]] = {}
@@ -271,12 +280,12 @@ def check_lines(conn: Connection, kind: str, lines: list[dict[str, Any]], user: 
 
 def check_file(conn: Connection, kind: str, path: Path, suffix: str, user: Principal,
                progress: ProgressFn | None = None, sheet: str | None = None,
-               filename: str | None = None) -> dict[str, Any]:
+               filename: str | None = None, profile: Profile | None = None) -> dict[str, Any]:
     """Check a file of lines (CSV or .xlsx) already on disk (an upload is spooled there);
     the file is kept with the check, under the name the user gave it."""
     with under_name(path, f"{TABLE[kind]}{suffix}") as named:
         source = ((filename or named.name)[:200], path.read_bytes())
-        return run_check(conn, kind, named, user, progress, sheet=sheet, source=source)
+        return run_check(conn, kind, named, user, progress, sheet=sheet, source=source, profile=profile)
 
 
 # ---------------------------------------------------------------------- reading

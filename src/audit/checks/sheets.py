@@ -173,7 +173,7 @@ def annotated(conn: Connection, check_id: int, user: Principal, lang: str, full:
     if full and (stored.created_by != user.id or stored.source_file is None):
         raise service.CheckError(403, "error.sheet_full_uploader_only")
     by_key = {line["key"]: line for line in check["lines"]}
-    by_row = {line["row"]: line for line in check["lines"] if "row" in line}
+    by_row = {line["row"]: line for line in check["lines"] if line.get("row") is not None}
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True})
     style = _formats(book)

@@ -155,6 +155,14 @@ def names() -> list[str]:
     return sorted(path.stem for path in SHIPPED.glob("*.toml"))
 
 
+def shipped(name: str) -> Profile:
+    """A profile that ships with the service, by its name: what an upload over HTTP may name
+    (never a path on the server)."""
+    if name not in names():
+        raise ProfileError("error.profile.not_found", name=name, known=names())
+    return load(SHIPPED / f"{name}.toml")
+
+
 def find(name_or_path: str) -> Profile:
     """A shipped profile by its name, or a profile file by its path (a user's copy)."""
     shipped = SHIPPED / f"{name_or_path}.toml"
@@ -396,7 +404,7 @@ def profiled_dataset(path: Path, profile: Profile, conn: Connection, stack: Exit
     store = _Store(conn)
     used = set().union(*(feed.headers() for feed in profile.feeds))
     label = table.label.replace(named.name, path.name)
-    tables = [SourceTable(feed.table, f"{label} ({profile.name})", table.estimated_rows,
+    tables = [SourceTable(feed.table, label, table.estimated_rows,
                           lambda feed=feed, first=index == 0: _translated(feed, table, store, used, first))
               for index, feed in enumerate(profile.feeds)]
     return Dataset(source.source, tables, source.hashes, source.ignored)

@@ -78,6 +78,8 @@ class ImportReport:
     seconds: float = 0.0
     # Keys of the rows stored, per table: only when asked for (pre-release checks).
     keys: dict[str, list[str]] = field(default_factory=dict)
+    # With the keys: the row of the file each key came from (a check's lines name their row).
+    key_rows: dict[str, dict[str, int]] = field(default_factory=dict)
     # The key cell of each rejected row, per table and row number, where it had one: a
     # check names a line with an error by its payment ID, not by its row.
     rejected_keys: dict[str, dict[int, str]] = field(default_factory=dict)

@@ -421,8 +421,10 @@ class _Import:
         differs = or_(*[target.c[c].is_distinct_from(staging.c[c]) for c in data_db]) if data_db else None
 
         if self.collect_keys:
-            self.report.keys[spec.name] = ["|".join(str(v) for v in row) for row in self.conn.execute(
-                select(*[staging.c[k] for k in key_db]))]
+            rows = {"|".join(str(v) for v in row[1:]): row[0] for row in self.conn.execute(
+                select(staging.c[ROW], *[staging.c[k] for k in key_db]).order_by(staging.c[ROW]))}
+            self.report.keys[spec.name] = list(rows)
+            self.report.key_rows[spec.name] = rows
         total = self.conn.execute(select(func.count()).select_from(staging)).scalar_one()
         existing = self.conn.execute(select(func.count()).select_from(staging).join(target, same_key)).scalar_one()
         changed = 0

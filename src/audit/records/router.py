@@ -12,12 +12,14 @@ from audit.api.deps import Lang, SessionDep, allowed
 from audit.api.uploads import run_upload, spool
 from audit.auth.service import Principal
 from audit.errors import ServiceError
+from audit.importer import profile as profiles
 from audit.importer.report import ImportReport
 from audit.records import service
 
 router = APIRouter(tags=["records"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ZIP = "application/zip"
+CSV = "text/csv"
 
 
 def report_json(report: ImportReport, lang: str) -> dict[str, Any]:
@@ -27,19 +29,29 @@ def report_json(report: ImportReport, lang: str) -> dict[str, Any]:
 
 
 @router.post("/datasets", openapi_extra={"requestBody": {"required": True, "content": {
-    ZIP: {"schema": {"type": "string", "format": "binary"}}, XLSX: {"schema": {"type": "string", "format": "binary"}}}}})
+    ZIP: {"schema": {"type": "string", "format": "binary"}}, XLSX: {"schema": {"type": "string", "format": "binary"}},
+    CSV: {"schema": {"type": "string"}}}}})
 async def upload_dataset(request: Request, user: Annotated[Principal, allowed("datasets:import")], lang: Lang,
                          partial: bool = False,
                          background: Annotated[bool, Query(description="answer 202 with a job to poll")] = False,
+                         profile: Annotated[str | None, Query(max_length=64, description=(
+                             "an import profile that ships (yikatong-payments, fpxt-members): the file is a "
+                             "county's own export, a CSV or one workbook sheet"))] = None,
                          ) -> Any:
     """Import a dataset (a .zip of CSV files or an .xlsx workbook) with the same importer and
-    report as ``audit import``: 422 when rejected, nothing stored. It runs as a background
-    job; with ``background=true`` the answer is the job (202), else the report."""
+    report as ``audit import``: 422 when rejected, nothing stored; with ``profile``, a
+    county's own export (CSV or .xlsx). It runs as a background job; with
+    ``background=true`` the answer is the job (202), else the report."""
+    if profile:
+        try:
+            profiles.shipped(profile)  # before the body is read: an unknown profile costs nothing
+        except profiles.ProfileError as exc:
+            raise ServiceError(422, exc.message_id, **exc.fields) from None
     kind = request.headers.get("content-type", "").split(";")[0].strip()
-    if kind not in {ZIP, XLSX}:
+    media = {ZIP: ".zip", XLSX: ".xlsx", **({CSV: ".csv"} if profile else {})}
+    if kind not in media:
         raise ServiceError(415, "error.dataset_media_type")
-    suffix = ".zip" if kind == ZIP else ".xlsx"
-    path = await spool(request, suffix)
+    path = await spool(request, media[kind])
 
     # The report is rendered in the worker, in the language of whoever sent the upload
     # (a job polled later shows it in that language).
@@ -47,7 +59,7 @@ async def upload_dataset(request: Request, user: Annotated[Principal, allowed("d
         return Response(json.dumps(result, ensure_ascii=False), media_type="application/json", status_code=status)
 
     return await run_upload("import", user, path, background, "import",
-                            {"partial": partial, "user": user.name, "lang": lang}, answer)
+                            {"partial": partial, "user": user.name, "lang": lang, "profile": profile}, answer)
 
 
 @router.post("/records/{table}", status_code=201)

@@ -24,6 +24,7 @@ from audit.detectors.base import yuan
 from audit.errors import ServiceError
 from audit.importer import parse
 from audit.masking import ACCOUNT_FIELDS, ID_FIELDS, KIND_OF, mask_fields
+from audit.importer.profile import Profile, profiled_dataset
 from audit.importer.read import open_dataset
 from audit.importer.report import ImportReport
 from audit.importer.service import ProgressFn, import_into
@@ -38,11 +39,12 @@ class RecordError(ServiceError):
         super().__init__(status, message_id, detail, **fields)
 
 
-def upload(conn: Connection, path: Path, partial: bool, user: Any, progress: ProgressFn | None = None
-           ) -> ImportReport:
-    """Import an uploaded dataset (spooled to ``path``) through the importer."""
+def upload(conn: Connection, path: Path, partial: bool, user: Any, progress: ProgressFn | None = None,
+           profile: Profile | None = None) -> ImportReport:
+    """Import an uploaded dataset (spooled to ``path``) through the importer; with
+    ``profile``, a county's own export read as the profile says."""
     with ExitStack() as stack:
-        dataset = open_dataset(path, stack)
+        dataset = profiled_dataset(path, profile, conn, stack) if profile else open_dataset(path, stack)
         return import_into(conn, dataset, partial=partial, who=user.name, progress=progress)
 
 

@@ -67,8 +67,18 @@ def page(request: Request, template: str, status: int = 200, **context: Any) -> 
         request=request, lang=lang, user=user, _=translate, enum=lambda kind, code: enum(kind, code, lang),
         change=lambda text: change_text(text, lang),
         csrf=csrf_for(token) if token else "", csrf_field=CSRF_FIELD, nav=nav, path=request.url.path,
-        notice=_notice(request, translate), **context)
+        notice=_notice(request, translate), import_profiles=import_profiles, **context)
     return HTMLResponse(body, status_code=status)
+
+
+def import_profiles(table: str | None = None) -> list[dict[str, Any]]:
+    """The import profiles that ship, for an upload form's choice (those feeding ``table``
+    alone, when given): name, title, the tables they feed."""
+    from audit.importer import profile
+
+    found = [profile.shipped(name) for name in profile.names()]
+    return [{"name": p.name, "title": p.title, "tables": [f.table for f in p.feeds]} for p in found
+            if table is None or [f.table for f in p.feeds] == [table]]
 
 
 def change_text(change: str, lang: str) -> str:
