@@ -137,6 +137,29 @@ def test_a_detector_that_raises_fails_the_run_and_writes_nothing(scanned: Engine
     assert "unreadable" in failed.error
 
 
+def test_a_detector_past_its_time_bound_fails_the_run_naming_it(scanned: Engine,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A runaway query fails that run loudly and names the detector, instead of holding the
+    database: PostgreSQL's statement_timeout, SQLite's interrupt, under one setting."""
+    from audit.config import get_settings
+
+    with scanned.connect() as conn:
+        before = conn.execute(select(func.count()).select_from(Finding)).scalar_one()
+    monkeypatch.setenv("AUDIT_DETECTOR_TIMEOUT_SECONDS", "0.001")
+    get_settings.cache_clear()
+    with pytest.raises(MessageError) as stopped:
+        detect(scanned, codes=["DC-02"])  # a self-join over every drawer: well past a millisecond
+    assert (stopped.value.message_id, stopped.value.fields["code"]) == ("error.detector_timeout", "DC-02")
+    assert "DC-02" in stopped.value.text("zh") and "时限" in stopped.value.text("zh")
+    monkeypatch.setenv("AUDIT_DETECTOR_TIMEOUT_SECONDS", "600")
+    get_settings.cache_clear()
+    with scanned.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Finding)).scalar_one() == before
+        assert conn.execute(select(DetectionRun.outcome).order_by(DetectionRun.id.desc()).limit(1)).scalar_one() \
+            == "failed"
+    assert detect(scanned, codes=["DC-02"]).detectors["DC-02"]["findings"] > 0  # the bound lifted: it runs
+
+
 def test_settings_override_the_defaults_and_unknown_ones_are_refused(scanned: Engine) -> None:
     report = detect(scanned, codes=["DV-04"], overrides={"DV-04": {"threshold": "40000.00"}})
     assert report.detectors["DV-04"]["settings"]["threshold"] == "40000.00"

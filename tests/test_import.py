@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 from stdnum.cn import ric
 
 from audit.importer.service import import_path
@@ -76,6 +76,20 @@ class TestCounty:
                 CardPayment.payment_id == first["payment_id"])).scalar_one()
         yuan, fen = first["amount"].split(".")
         assert stored == int(yuan) * 100 + int(fen)
+
+    def test_the_planners_statistics_are_there_after_an_import(self, imported: Engine) -> None:
+        """Right after a bulk load a server has no statistics (autovacuum lags it), and a
+        detector's plan chosen without them can take hours: the import brings them up to date."""
+        with imported.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                tuples = dict(conn.execute(text(
+                    "SELECT relname, reltuples FROM pg_class WHERE relname IN ('card_payments', 'persons')")).all())
+                assert tuples["card_payments"] > 8000 and tuples["persons"] > 6000, tuples
+                columns = conn.execute(text("SELECT count(*) FROM pg_stats WHERE tablename = 'card_payments'")).scalar()
+                assert columns >= 10
+            else:
+                analysed = {t for (t,) in conn.execute(text("SELECT DISTINCT tbl FROM sqlite_stat1"))}
+                assert {"card_payments", "persons", "households", "disbursements"} <= analysed
 
     def test_the_batch_records_source_hashes_and_counts(self, imported: Engine) -> None:
         with imported.connect() as conn:

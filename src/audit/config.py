@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     # Rows handed to the database per batch while importing: large enough to amortise
     # round trips, small enough to keep peak memory flat on million-row tables.
     import_chunk_rows: int = 20_000
+    # The longest one detector's statements may run in a scan (seconds): past it the run
+    # fails and names the detector, instead of a runaway plan holding the database (and
+    # its temporary files) for hours. PostgreSQL: statement_timeout; SQLite: an interrupt.
+    detector_timeout_seconds: float = Field(default=900, gt=0)
     # How many row errors the terminal prints before summarising (the JSON report has all).
     import_errors_shown: int = 50
     # Keys the audit trail's hash chain (HMAC-SHA256): without it, someone able to write to

@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
+import time
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from audit.config import get_settings
@@ -202,3 +204,30 @@ def contains_pattern(text: str) -> str:
     """A LIKE pattern matching ``text`` anywhere, its wildcards taken literally (use with
     ``escape=LIKE_ESCAPE``)."""
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+@contextmanager
+def statement_deadline(conn: Connection, seconds: float) -> Iterator[None]:
+    """Statements on ``conn`` inside the block are stopped after ``seconds`` (each one on
+    PostgreSQL, all of them together on SQLite): the database raises, as it does for any
+    cancelled statement, and the block's caller says what was stopped."""
+    if conn.dialect.name == "postgresql":
+        previous = conn.exec_driver_sql("SHOW statement_timeout").scalar_one()
+        conn.exec_driver_sql(f"SET LOCAL statement_timeout = {max(1, int(seconds * 1000))}")
+        try:
+            yield
+        finally:
+            if not conn.invalidated and conn.in_transaction():
+                try:
+                    conn.exec_driver_sql("SELECT set_config('statement_timeout', %(v)s, true)", {"v": previous})
+                except DBAPIError:  # the transaction failed (the timeout itself): it is rolled back anyway
+                    pass
+        return
+    raw = conn.connection.driver_connection
+    deadline = time.monotonic() + seconds
+    # SQLite calls this every N virtual-machine steps; a true answer interrupts the statement.
+    raw.set_progress_handler(lambda: time.monotonic() > deadline, 20_000)
+    try:
+        yield
+    finally:
+        raw.set_progress_handler(None, 0)

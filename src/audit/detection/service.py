@@ -18,9 +18,12 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, insert, update
+from sqlalchemy.exc import OperationalError
 
 from audit import trail
+from audit.config import get_settings
 from audit.county import service as county
+from audit.db import statement_deadline
 from audit.detection import queries
 from audit.detectors.base import Context, Detector, Found, fen_of, yuan
 from audit.detectors.registry import select_detectors
@@ -75,7 +78,7 @@ def run_detection(conn: Connection, *, codes: Iterable[str] | None = None, as_of
         if progress:
             progress(detector.code, index, len(detectors))
         began = time.perf_counter()
-        found = list(detector.run(Context(conn, as_of, settings, cache)))
+        found = _bounded(conn, detector, lambda: list(detector.run(Context(conn, as_of, settings, cache))))
         seconds = time.perf_counter() - began
         counts = _persist(conn, detector, found, settings, run_id, now, touched)
         report.detectors[detector.code] = {"version": detector.version, "settings": settings,
@@ -89,6 +92,20 @@ def run_detection(conn: Connection, *, codes: Iterable[str] | None = None, as_of
         "codes": {code: {"version": d["version"], "findings": d["findings"], "new": d["new"], "stale": d["stale"]}
                   for code, d in report.detectors.items()}})
     return report
+
+
+def _bounded(conn: Connection, detector: Detector, run: Callable[[], list[Found]]) -> list[Found]:
+    """One detector's run under the time bound in force (``detector_timeout_seconds``): a
+    statement the database stops for it fails the run, naming the detector and the bound."""
+    limit = get_settings().detector_timeout_seconds
+    try:
+        with statement_deadline(conn, limit):
+            return run()
+    except OperationalError as exc:
+        text = str(exc.orig).lower()
+        if "statement timeout" in text or "canceling statement" in text or "interrupted" in text:
+            raise MessageError("error.detector_timeout", code=detector.code, seconds=limit) from None
+        raise
 
 
 def find(conn: Connection, codes: Iterable[str], focus: dict[str, set[str]], as_of: date | None = None

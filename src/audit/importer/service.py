@@ -582,6 +582,7 @@ def import_into(conn: Connection, dataset: Dataset, *, partial: bool, who: str,
         raise
     if report.stored:
         savepoint.commit()
+        refresh_statistics(conn, [t for t, c in report.counts.items() if c.inserted or c.updated])
         trail.append(conn, who, "import", dataset.source, _trail_detail(report))
         return report
     savepoint.rollback()
@@ -589,6 +590,22 @@ def import_into(conn: Connection, dataset: Dataset, *, partial: bool, who: str,
     _finish_batch(conn, report)
     trail.append(conn, who, "import_rejected", dataset.source, _trail_detail(report))
     return report
+
+
+def refresh_statistics(conn: Connection, tables: list[str]) -> None:
+    """The planner's statistics of the tables an import changed, brought up to date before
+    anyone queries them: right after a bulk load a server has none (autovacuum lags it, or
+    is off), and a detector's plan chosen without them can take hours instead of seconds.
+    PostgreSQL: ANALYZE through audit_analyze() (migration 0015; the service role owns no
+    table); SQLite: ANALYZE on a bounded sample of each index."""
+    if not tables:
+        return
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT audit_analyze(:tables)"), {"tables": sorted(tables)})
+        return
+    conn.exec_driver_sql("PRAGMA analysis_limit = 1000")
+    for table in sorted(tables):
+        conn.exec_driver_sql(f'ANALYZE "{BY_NAME[table].name}"')
 
 
 def import_path(engine: Engine, path: Path, *, partial: bool = False, imported_by: str | None = None,
