@@ -9,8 +9,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Date, Engine, delete, func, select, update
 
+from audit.api.app import create_app
 from audit.detection.evaluate import evaluate
 from audit.detection.export import findings_json
 from audit.evidence import fact_text
@@ -20,7 +22,9 @@ from audit.detection.service import detect
 from audit.importer.service import import_path
 from audit.importer.spec import BY_NAME
 from audit.models import Case, CaseEvent, Death, DetectionRun, Finding
-from tests.conftest import COUNTY
+from tests.conftest import COUNTY, logged_in
+from tests.test_cli import audit
+from tests.test_web import _sign_in
 
 TRUTH = json.loads((COUNTY / "truth.json").read_text(encoding="utf-8"))
 
@@ -199,3 +203,30 @@ def test_the_miluo_county_meets_the_quality_bar_and_a_second_run_adds_nothing(en
             assert row["precision"] >= 0.9, (code, row["false"])
     again = detect(engine)
     assert sum(entry["new"] + entry["stale"] for entry in again.detectors.values()) == 0
+
+
+def test_a_rule_whose_registry_is_missing_says_it_saw_nothing(engine: Engine, county_copy: Path,
+                                                              database_url: str) -> None:
+    """Coverage per rule: the county without its death, payroll, vehicle and shareholder
+    registers. DC-06 and DC-07 examined nothing and say which table is empty: in the run,
+    in `audit detect`, through the API and on the inspectors' home screen."""
+    for table in ("deaths", "public_employees", "vehicles", "shareholders"):
+        (county_copy / f"{table}.csv").unlink()
+    assert import_path(engine, county_copy).outcome == "committed"
+    report = detect(engine)
+    coverage = {code: entry["coverage"] for code, entry in report.detectors.items()}
+    assert coverage["DC-06"] == {"judges": "card_payment", "examined": 0, "flagged": 0, "missing": ["deaths"]}
+    assert coverage["DC-07"]["examined"] == 0
+    assert coverage["DC-07"]["missing"] == ["public_employees", "vehicles", "shareholders"]
+    assert coverage["DC-01"]["examined"] > 8000 and coverage["DC-01"]["flagged"] > 0 and not coverage["DC-01"]["missing"]
+    assert {code for code, c in coverage.items() if c["missing"]} == {"DC-06", "DC-07"}
+    shown = audit("detect", "--codes", "DC-06,DC-01", url=database_url)
+    assert shown.returncode == 0, shown.stderr
+    assert "缺少死亡/火化登记，本规则本次未审查任何记录" in shown.stdout, shown.stdout
+    client, headers = logged_in(engine, {"inspector1": "inspector"})
+    api = client.get("/api/detect/coverage", headers=headers["inspector1"]).json()
+    assert api["rules"]["DC-06"]["missing"] == ["deaths"] and api["rules"]["DC-01"]["examined"] > 8000
+    browser = TestClient(create_app(), follow_redirects=False)
+    assert _sign_in(browser, "inspector1").status_code == 303
+    home = browser.get("/").text
+    assert "这些规则本次没有审查任何记录" in home and "DC-06" in home

@@ -362,6 +362,44 @@ class TestRules:
         assert (rows["DS-1"].status, rows["DS-2"].status, rows["DS-2"].correction_of) == (
             "returned", "paid", original["disbursement_id"])
 
+    def test_the_v1_1_registries_in_their_chinese_headers_and_terms(self, engine: Engine, tmp_path: Path) -> None:
+        """不动产, 户籍变动, 服刑羁押, 养老金, 学籍, 残疾证: keyed as interchange v1.1 says, naming
+        people the store has never seen, the same file twice changing nothing."""
+        someone = "430681195203041237"  # in no household of the store
+        pupil = "430681200809120013"
+        write_csv(tmp_path / "不动产登记.csv", ["权利人身份证号", "不动产权证号", "房屋类型", "坐落", "面积", "登记日期", "注销日期"],
+                  [[someone, "湘(2016)汨罗市不动产权第0001234号", "城镇住宅", "汨罗市归义镇", "96.5", "2016-05-03", ""],
+                   [someone, "湘(2015)汨罗市不动产权第0000077号", "商铺", "", "", "2015年3月2日", "2017/1/9"]])
+        write_csv(tmp_path / "户籍变动.csv", ["身份证号", "变动类型", "变动日期", "原户编号", "现户编号", "迁往或迁自地区"],
+                  [[someone, "分户", "2015-09-01", "4306811022060001", "4306811022069999", ""],
+                   [someone, "婚出", "2016-10-01", "", "", "岳阳县"]])
+        write_csv(tmp_path / "服刑羁押.csv", ["身份证号", "收监日期", "释放日期", "来源"],
+                  [[someone, "2016-02-01", "2018-01-31", "汨罗市看守所"]])
+        write_csv(tmp_path / "养老金.csv", ["身份证号", "月领取金额", "起始日期", "终止日期", "来源"],
+                  [[someone, "3,120.50", "2012-07-01", "", "机关事业单位养老保险"]])
+        write_csv(tmp_path / "学籍.csv", ["学生身份证号", "学年", "学段", "是否寄宿", "学校"],
+                  [[pupil, "2017", "初中", "是", "汨罗市第二中学"], [pupil, "2016", "小学", "否", ""]])
+        write_csv(tmp_path / "残疾证.csv", ["身份证号", "残疾等级", "残疾类别", "发证日期", "注销日期"],
+                  [[someone, "二级", "肢体", "2014-04-04", ""]])
+        first = import_path(engine, tmp_path)
+        assert first.outcome == "committed", [e.line("en") for e in first.errors]
+        assert {t: c.inserted for t, c in first.counts.items()} == {
+            "real_estate": 2, "household_events": 2, "detentions": 1, "pensions": 1, "school_enrolments": 2,
+            "disability_certificates": 1}
+        again = import_path(engine, tmp_path)
+        assert all(c.unchanged == c.read and not c.inserted for c in again.counts.values())
+        with engine.connect() as conn:
+            kinds = sorted(conn.execute(text("SELECT kind FROM real_estate")).scalars())
+            pension = conn.execute(text("SELECT monthly_amount_fen FROM pensions")).scalar_one()
+            stages = dict(conn.execute(text("SELECT school_year, stage FROM school_enrolments")).all())
+            level = conn.execute(text("SELECT level FROM disability_certificates")).scalar_one()
+        assert kinds == ["shop", "urban_home"] and pension == 312_050 and stages == {2016: "primary", 2017: "junior"}
+        assert level == 2
+        write_csv(tmp_path / "服刑羁押.csv", ["身份证号", "收监日期", "释放日期"], [[someone, "2016-02-01", "2015-01-31"]])
+        refused = import_path(engine, tmp_path)
+        assert [(e.table, e.column, e.message) for e in refused.errors] == [
+            ("detentions", "to_on", "error.import.released_before_detained")]
+
     def test_a_missing_required_column(self, engine: Engine, tmp_path: Path) -> None:
         write_csv(tmp_path / "deaths.csv", ["id_number", "source"], [["430681195203041237", "x"]])
         report = import_path(engine, tmp_path)

@@ -71,7 +71,9 @@ def test_every_code_family_role_operation_and_value_has_its_words() -> None:
     enums = {"ATTRIBUTE": "attribute", "RELATION": "relation", "SCHOOL_STAGE": "school_stage", "ROLE": "role",
              "KINSHIP_KIND": "kinship", "ORG_KIND": "org_kind", "HOLDER_KIND": "holder_kind", "PERIOD_KIND": "period",
              "BASIS": "basis", "SOURCE_LEVEL": "source_level", "PURPOSE": "purpose", "UNIT": "unit",
-             "ACCEPTANCE": "acceptance", "SUBJECT_KIND": "disclosure_subject", "CHANNEL": "channel"}
+             "ACCEPTANCE": "acceptance", "SUBJECT_KIND": "disclosure_subject", "CHANNEL": "channel",
+             "PAYMENT_STATUS": "payment_status", "DISBURSEMENT_STATUS": "disbursement_status",
+             "PROPERTY_KIND": "property_kind", "HOUSEHOLD_EVENT": "household_event"}
     for attribute, kind in enums.items():
         for code in getattr(importer_spec, attribute).codes:
             assert f"enum.{kind}.{code}" in known, (kind, code)

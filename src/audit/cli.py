@@ -304,11 +304,16 @@ def detect_(
         except MessageError as exc:
             fail(exc.message_id, **exc.fields)
     table = Table(title=text("cli.detect.title", run_id=report.run_id, as_of=report.as_of.isoformat()))
-    for heading in ("code", "findings", "new", "updated", "stale", "seconds"):
-        table.add_column(text(f"cli.detect.heading.{heading}"), justify="left" if heading == "code" else "right")
+    for heading in ("code", "findings", "new", "updated", "stale", "seconds", "examined", "missing"):
+        table.add_column(text(f"cli.detect.heading.{heading}"),
+                         justify="left" if heading in ("code", "missing") else "right")
     for code, entry in report.detectors.items():
+        coverage = entry["coverage"]
+        # A rule whose registry is missing saw nothing: it says so, instead of finding nothing.
+        missing = text("cli.detect.missing", tables=[text(f"enum.table.{t}") for t in coverage["missing"]]) \
+            if coverage["missing"] else ""
         table.add_row(code, str(entry["findings"]), str(entry["new"]), str(entry["updated"]), str(entry["stale"]),
-                      f"{entry['seconds']:.2f}")
+                      f"{entry['seconds']:.2f}", f"{coverage['examined']:,}", missing)
     console.print(table)
     say("cli.detect.done", findings=report.findings, seconds=f"{report.seconds:.1f}")
 

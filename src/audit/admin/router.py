@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from audit import trail
-from audit.api.deps import Lang, SessionDep, allowed
+from audit.api.deps import Lang, ReadSessionDep, SessionDep, allowed
 from audit.api.types import Code, Day, Name, RowId, normal_code
 from audit.auth import service as accounts
 from audit.auth.router import TokenInfo
@@ -124,8 +124,17 @@ def run_detect(body: DetectIn, conn: SessionDep, user: Annotated[Principal, allo
     except MessageError as exc:  # an unknown code: the service's own message
         raise ServiceError(422, exc.message_id, **exc.fields) from None
     return {"run_id": report.run_id, "as_of": report.as_of.isoformat(), "findings": report.findings,
-            "detectors": {code: {k: d[k] for k in ("findings", "new", "stale", "seconds")}
+            "detectors": {code: {k: d[k] for k in ("findings", "new", "stale", "seconds", "coverage")}
                           for code, d in report.detectors.items()}}
+
+
+@router.get("/detect/coverage", tags=["detection"])
+def detect_coverage(conn: ReadSessionDep, _: Annotated[Principal, allowed("cases:read")]) -> dict[str, Any]:
+    """What each rule could examine on the latest run, what it flagged, and the table it
+    needs that is empty (a rule whose registry is missing saw nothing, and says so)."""
+    from audit.detection.coverage import latest
+
+    return latest(conn)
 
 
 class CheckpointOut(BaseModel):

@@ -17,10 +17,11 @@ from audit.api.types import RowId, normal_code
 from audit.auth.service import Principal
 from audit.cases import service
 from audit.db import get_engine, read_connection
+from audit.detection.coverage import blind
 from audit.detectors.base import yuan
 from audit.detectors.catalogue import CODES, FAMILIES
 from audit.errors import ServiceError
-from audit.evidence import case_title, field_value, key_shown
+from audit.evidence import case_title, field_value, flag_title, key_shown
 from audit.i18n import t
 from audit.models import User
 from audit.records.links import record_link
@@ -49,6 +50,7 @@ def inspector_home(request: Request, user: Principal) -> Response:
         due = service.due(conn, user, today, days=30)
         waiting = service.awaiting_approval(conn, user)
         names, places = service.user_names(conn), service.place_names(conn)
+        unseen = blind(conn)
     chart = {"labels": [name or t("ui.home.no_town", lang) for name, _, _ in towns[:15]],
              "values": [round(total / 100, 2) for _, _, total in towns[:15]], "unit": t("ui.yuan", lang),
              "format": "money", "color": "#b3261e"}
@@ -60,7 +62,10 @@ def inspector_home(request: Request, user: Principal) -> Response:
                 waiting=[{"id": w.id, "case_id": w.case_id, "decision": w.decision, "by": w.by,
                           "at": w.decided_at, "amount": yuan(w.amount_at_risk_fen),
                           "title": case_title(w.subject_kind, w.subject_key, w.label, w.codes, lang, True)}
-                         for w in waiting], money=yuan)
+                         for w in waiting], money=yuan,
+                blind=[{"code": code, "title": flag_title(code, lang),
+                        "tables": [t(f"enum.table.{table}", lang) for table in tables]}
+                       for code, tables in unseen])
 
 
 def _fix(row: Any, lang: str) -> dict[str, Any]:

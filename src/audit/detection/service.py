@@ -25,6 +25,7 @@ from audit.config import get_settings
 from audit.county import service as county
 from audit.db import statement_deadline
 from audit.detection import queries
+from audit.detection.coverage import Coverage
 from audit.detectors.base import Context, Detector, Found, fen_of, yuan
 from audit.detectors.registry import select_detectors
 from audit.errors import MessageError
@@ -69,6 +70,7 @@ def run_detection(conn: Connection, *, codes: Iterable[str] | None = None, as_of
     started = time.perf_counter()
     cache: dict[str, Any] = {}
     touched: dict[int, list[str]] = {}
+    coverage = Coverage(conn)
     for index, detector in enumerate(detectors):
         settings = {**detector.defaults, **overrides.get(detector.code, {})}
         unknown = set(overrides.get(detector.code, {})) - set(detector.defaults)
@@ -82,7 +84,8 @@ def run_detection(conn: Connection, *, codes: Iterable[str] | None = None, as_of
         seconds = time.perf_counter() - began
         counts = _persist(conn, detector, found, settings, run_id, now, touched)
         report.detectors[detector.code] = {"version": detector.version, "settings": settings,
-                                           "seconds": round(seconds, 3), **counts}
+                                           "seconds": round(seconds, 3), **counts,
+                                           "coverage": coverage.of(detector, found)}
     _rescore(conn, touched, run_id, now)
     report.seconds = time.perf_counter() - started
     conn.execute(update(DetectionRun).where(DetectionRun.id == run_id).values(

@@ -64,6 +64,7 @@ class PaymentFeatures:
 
 class UnusualPayment(Detector):
     code = "AN-01"
+    judges = "card_payment"
     defaults = {"top_share": 0.01, "random_state": 0, "n_estimators": 200}
 
     def run(self, context: Context) -> Iterator[Found]:

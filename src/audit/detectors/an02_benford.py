@@ -36,6 +36,7 @@ def first_digit(fen: int) -> int:
 
 class BenfordDeviation(Detector):
     code = "AN-02"
+    judges = "disbursement"
     defaults = {"min_payments": 100, "mad": 0.015, "p_value": 0.001}
 
     def run(self, context: Context) -> Iterator[Found]:

@@ -26,6 +26,7 @@ from audit.detectors.moved import Disbursement
 
 class YearEndRush(Detector):
     code = "AN-03"
+    judges = "disbursement"
     defaults = {"december_share": 0.4}
 
     def run(self, context: Context) -> Iterator[Found]:

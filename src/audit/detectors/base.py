@@ -194,6 +194,12 @@ class Detector:
     title: ClassVar[str]
     version: ClassVar[int] = 1
     defaults: ClassVar[dict[str, Any]] = {}
+    # Coverage (what a run reports of each rule): the kind of record the rule judges, the
+    # tables it compares them with (without any one of them it sees nothing), and tables
+    # of which it needs at least one (DC-07: payroll, vehicles or companies' shareholders).
+    judges: ClassVar[str] = "card_payment"
+    needs: ClassVar[tuple[str, ...]] = ()
+    needs_any: ClassVar[tuple[str, ...]] = ()
 
     @property
     def family(self) -> str:

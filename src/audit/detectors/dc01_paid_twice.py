@@ -28,6 +28,7 @@ from audit.models import Program
 
 class PaidTwice(Detector):
     code = "DC-01"
+    judges = "card_payment"
     defaults: dict = {}
 
     def run(self, context: Context) -> Iterator[Found]:

@@ -60,6 +60,8 @@ def same_name(a: str, b: str) -> Msg | None:
 
 class OnePersonTwoIdentities(Detector):
     code = "DC-02"
+    judges = "card_payment"
+    needs = ("persons",)
     defaults: dict = {}
 
     def run(self, context: Context) -> Iterator[Found]:

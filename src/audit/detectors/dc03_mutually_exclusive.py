@@ -27,6 +27,8 @@ from audit.models import Program
 
 class MutuallyExclusive(Detector):
     code = "DC-03"
+    judges = "card_payment"
+    needs = ("programs",)
     defaults: dict = {}
 
     def run(self, context: Context) -> Iterator[Found]:

@@ -26,6 +26,8 @@ from audit.models import Program
 
 class AboveStandard(Detector):
     code = "DC-04"
+    judges = "card_payment"
+    needs = ("programs",)
     defaults: dict = {}
 
     def run(self, context: Context) -> Iterator[Found]:

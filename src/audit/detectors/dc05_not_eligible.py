@@ -73,6 +73,8 @@ def reasons(row: Any) -> list[Reason]:
 
 class NotEligible(Detector):
     code = "DC-05"
+    judges = "card_payment"
+    needs = ("households",)
     defaults: dict = {}
 
     def run(self, context: Context) -> Iterator[Found]:

@@ -29,6 +29,8 @@ from audit.models import Death, Person
 
 class PaidAfterDeath(Detector):
     code = "DC-06"
+    judges = "card_payment"
+    needs = ("deaths",)
     defaults = {"grace_days": 0}
 
     def run(self, context: Context) -> Iterator[Found]:

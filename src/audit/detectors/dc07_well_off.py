@@ -34,6 +34,8 @@ from audit.models import Organization, Person, PublicEmployee, Shareholder, Vehi
 
 class WellOff(Detector):
     code = "DC-07"
+    judges = "card_payment"
+    needs_any = ("public_employees", "vehicles", "shareholders")
     defaults: dict = {}
 
     def run(self, context: Context) -> Iterator[Found]:

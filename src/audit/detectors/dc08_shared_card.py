@@ -38,6 +38,7 @@ MAX_HOPS = 12
 
 class SharedCard(Detector):
     code = "DC-08"
+    judges = "card_payment"
     defaults: dict = {}
 
     def run(self, context: Context) -> Iterator[Found]:

@@ -24,6 +24,7 @@ from audit.detectors.moved import Disbursement
 
 class ReusedInvoice(Detector):
     code = "DC-09"
+    judges = "disbursement"
     defaults: dict = {}
 
     def run(self, context: Context) -> Iterator[Found]:

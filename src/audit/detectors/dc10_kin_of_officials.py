@@ -36,6 +36,8 @@ from audit.models import Household, Kinship, Official, Person
 
 class KinOfOfficials(Detector):
     code = "DC-10"
+    judges = "card_payment"
+    needs = ("officials", "kinship")
     defaults: dict = {}
 
     def run(self, context: Context) -> Iterator[Found]:

@@ -29,6 +29,8 @@ from audit.models import Allocation, Organization, Project
 
 class SpentOffPurpose(Detector):
     code = "DV-01"
+    judges = "disbursement"
+    needs = ("allocations",)
     defaults: dict = {}
 
     def run(self, context: Context) -> Iterator[Found]:

@@ -33,6 +33,7 @@ EVIDENCE_SHOWN = 20
 
 class Overspent(Detector):
     code = "DV-02"
+    judges = "disbursement"
     version = 2  # the payments that crossed an allocation are records, not only the allocation
     defaults: dict = {}
 

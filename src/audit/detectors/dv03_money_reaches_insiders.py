@@ -32,6 +32,8 @@ from audit.models import Project
 
 class MoneyReachesInsiders(Detector):
     code = "DV-03"
+    judges = "disbursement"
+    needs = ("officials",)
     defaults = {"max_hops": 3, "window_days": 90}
 
     def run(self, context: Context) -> Iterator[Found]:

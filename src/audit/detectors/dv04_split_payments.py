@@ -28,6 +28,7 @@ from audit.detectors.moved import Disbursement
 
 class SplitPayments(Detector):
     code = "DV-04"
+    judges = "disbursement"
     defaults = {"threshold": "50000.00", "window_days": 30}
 
     def run(self, context: Context) -> Iterator[Found]:

@@ -27,6 +27,8 @@ from audit.detectors.moved import Disbursement
 
 class RoundTrip(Detector):
     code = "DV-05"
+    judges = "disbursement"
+    needs = ("transfers",)
     defaults = {"max_hops": 4, "window_days": 90}
 
     def run(self, context: Context) -> Iterator[Found]:

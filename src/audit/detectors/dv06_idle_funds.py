@@ -28,6 +28,7 @@ from audit.models import Allocation
 
 class IdleFunds(Detector):
     code = "DV-06"
+    judges = "allocation"
     defaults = {"days": 180, "unspent_share": 0.2}
 
     def run(self, context: Context) -> Iterator[Found]:

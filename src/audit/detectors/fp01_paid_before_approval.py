@@ -30,6 +30,8 @@ from audit.models import Project
 
 class PaidBeforeApproval(Detector):
     code = "FP-01"
+    judges = "disbursement"
+    needs = ("projects",)
     defaults = {"grace_days": 0}
 
     def run(self, context: Context) -> Iterator[Found]:

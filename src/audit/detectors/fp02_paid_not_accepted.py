@@ -30,6 +30,8 @@ from audit.models import Project
 
 class PaidNotAccepted(Detector):
     code = "FP-02"
+    judges = "project"
+    needs = ("disbursements",)
     defaults = {"paid_share": 0.7, "grace_days": 90}
 
     def run(self, context: Context) -> Iterator[Found]:

@@ -41,6 +41,7 @@ def household_key() -> Any:
 
 class NotDisclosed(Detector):
     code = "FP-03"
+    judges = "disbursement"
     version = 2  # a project's disbursements are records of its finding
     defaults = {"min_days": 10}
 

@@ -29,6 +29,7 @@ from audit.models import Project
 
 class DuplicateProject(Detector):
     code = "FP-04"
+    judges = "project"
     defaults = {"similarity": 0.8}
 
     def run(self, context: Context) -> Iterator[Found]:

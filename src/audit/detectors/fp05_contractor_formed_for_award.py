@@ -31,6 +31,8 @@ from audit.models import Account, Organization, Project, Transfer
 
 class ContractorFormedForAward(Detector):
     code = "FP-05"
+    judges = "project"
+    needs = ("organizations",)
     defaults = {"min_age_days": 90}
 
     def run(self, context: Context) -> Iterator[Found]:

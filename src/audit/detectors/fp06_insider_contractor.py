@@ -32,6 +32,8 @@ from audit.models import Organization, Project, Shareholder
 
 class InsiderContractor(Detector):
     code = "FP-06"
+    judges = "project"
+    needs = ("organizations", "officials")
     defaults: dict = {}
 
     def run(self, context: Context) -> Iterator[Found]:

@@ -29,6 +29,8 @@ from audit.models import Account, Project
 
 class PayeeNotContractor(Detector):
     code = "FP-07"
+    judges = "disbursement"
+    needs = ("projects",)
     defaults: dict = {}
 
     def run(self, context: Context) -> Iterator[Found]:

@@ -29,6 +29,7 @@ from audit.models import Project
 
 class UnitCostOutlier(Detector):
     code = "FP-08"
+    judges = "project"
     defaults = {"z": 3.5, "min_peers": 5}
 
     def run(self, context: Context) -> Iterator[Found]:

@@ -41,6 +41,9 @@ CHINESE_TABLE_NAMES = {
     "明白卡发放": "card_payments", "一卡通发放": "card_payments", "公告公示": "disclosures",
     "死亡登记": "deaths", "火化登记": "deaths", "财政供养人员": "public_employees",
     "车辆登记": "vehicles", "银行流水": "transfers",
+    "不动产登记": "real_estate", "户籍变动": "household_events", "服刑羁押": "detentions",
+    "服刑人员": "detentions", "养老金": "pensions", "退休金": "pensions", "养老金领取": "pensions",
+    "学籍": "school_enrolments", "残疾证": "disability_certificates", "残疾人证": "disability_certificates",
 }
 
 _READ_BLOCK = 1 << 20

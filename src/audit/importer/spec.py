@@ -72,6 +72,15 @@ PAYMENT_STATUS = p.Enum({
     "returned": ("退回", "已退回", "退票"), "pending": ("发放中", "处理中", "待发放", "未发放"),
 })
 DISBURSEMENT_STATUS = p.Enum({"paid": ("已支付", "已拨付", "支付成功", "成功"), "returned": ("退回", "已退回", "退票")})
+# v1.1 registries.
+PROPERTY_KIND = p.Enum({
+    "urban_home": ("城镇住宅", "住宅", "商品房", "城镇住房"), "shop": ("商铺", "商业用房", "门面", "商业"),
+    "rural_home": ("农村住房", "农村住宅", "宅基地房屋"), "other": ("其他",),
+})
+HOUSEHOLD_EVENT = p.Enum({
+    "split": ("分户",), "move_in": ("迁入",), "move_out": ("迁出",), "marry_in": ("婚入", "婚迁入"),
+    "marry_out": ("婚出", "婚迁出"),
+})
 CHANNEL = p.Enum({"portal": ("门户网站", "政府网站"), "village_board": ("村务公开栏", "公示栏"),
                   "both": ("两者", "网站和公示栏")})
 
@@ -397,6 +406,53 @@ TABLES: tuple[Table, ...] = (
         col("id_number", p.id_number, "身份证号", required=True), col("plate", p.key_text, "号牌", "车牌号", required=True),
         col("registered_on", p.a_date, "登记日期", required=True), col("vehicle_type", p.key_text, "车辆类型"),
     ), key=("id_number", "plate"), kind="vehicle"),
+    # v1.1: other departments' registers. No references: they may name people the store has
+    # never seen (a county's whole property register, not only its poor households).
+    Table("real_estate", models.RealEstate, (
+        col("id_number", p.id_number, "身份证号", "权利人身份证号", "证件号码", required=True),
+        col("property_id", p.key_text, "不动产权证号", "不动产单元号", "产权证号", required=True, cached=False),
+        col("kind", PROPERTY_KIND, "房屋类型", "用途", "类型", required=True),
+        col("location", p.key_text, "坐落", "房屋坐落", cached=False), col("area_m2", p.number, "面积", "建筑面积"),
+        col("registered_on", p.a_date, "登记日期", "登簿日期", required=True),
+        col("deregistered_on", p.a_date, "注销或转移日期", "注销日期", "转移日期"),
+    ), key=("id_number", "property_id"),
+        row_check=_ordered("registered_on", "deregistered_on", "error.import.deregistered_before_registered"),
+        kind="real_estate"),
+    Table("household_events", models.HouseholdEvent, (
+        col("id_number", p.id_number, "身份证号", "公民身份号码", required=True),
+        col("event", HOUSEHOLD_EVENT, "变动类型", "变动事项", required=True),
+        col("event_on", p.a_date, "变动日期", required=True),
+        col("from_household", p.key_text, "原户编号", "原户号"), col("to_household", p.key_text, "现户编号", "现户号"),
+        col("place", p.key_text, "迁往或迁自地区", "迁往地", "迁自地"),
+    ), key=("id_number", "event", "event_on"), kind="household_event"),
+    Table("detentions", models.Detention, (
+        col("id_number", p.id_number, "身份证号", required=True),
+        col("from_on", p.a_date, "收监或羁押日期", "收监日期", "羁押日期", required=True),
+        col("to_on", p.a_date, "释放日期", "刑满释放日期"), col("source", p.key_text, "来源"),
+    ), key=("id_number", "from_on"),
+        row_check=_ordered("from_on", "to_on", "error.import.released_before_detained"), kind="detention"),
+    Table("pensions", models.Pension, (
+        col("id_number", p.id_number, "身份证号", required=True),
+        money("monthly_amount", "月领取金额", "月养老金", "月发放金额", required=True),
+        col("from_on", p.a_date, "起始日期", "领取起始日期", required=True),
+        col("to_on", p.a_date, "终止日期", "领取终止日期"), col("source", p.key_text, "来源", "险种"),
+    ), key=("id_number", "from_on"),
+        row_check=_ordered("from_on", "to_on", "error.import.pension_ends_before_start"), kind="pension"),
+    Table("school_enrolments", models.SchoolEnrolment, (
+        col("id_number", p.id_number, "身份证号", "学生身份证号", required=True),
+        col("school_year", p.year, "学年", "学年度", required=True),
+        col("stage", SCHOOL_STAGE, "学段", "在校阶段", required=True), col("boarding", p.boolean, "是否寄宿", "寄宿"),
+        col("school", p.key_text, "学校", "就读学校"),
+    ), key=("id_number", "school_year"), kind="school_enrolment"),
+    Table("disability_certificates", models.DisabilityCertificate, (
+        col("id_number", p.id_number, "身份证号", required=True),
+        col("level", p.disability_level, "残疾等级", required=True),
+        col("category", p.key_text, "残疾类别"),
+        col("issued_on", p.a_date, "发证日期", "办证日期", required=True),
+        col("revoked_on", p.a_date, "注销日期", "失效日期"),
+    ), key=("id_number", "issued_on"),
+        row_check=_ordered("issued_on", "revoked_on", "error.import.certificate_revoked_before_issued"),
+        kind="disability_certificate"),
     Table("transfers", models.Transfer, (
         key("transfer_id", "流水号", "交易编号"), col("from_account", p.account_number, "付款账号", required=True),
         col("to_account", p.account_number, "收款账号", required=True),

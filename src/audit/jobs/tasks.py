@@ -74,7 +74,7 @@ def detect(conn: Connection, progress: ProgressFn, *, user: str, codes: list[str
     except MessageError as exc:  # an unknown code or setting: the service's own message
         raise ServiceError(422, exc.message_id, **exc.fields) from None
     return 200, {"run_id": report.run_id, "as_of": report.as_of.isoformat(), "findings": report.findings,
-                 "detectors": {code: {k: d[k] for k in ("findings", "new", "stale", "seconds")}
+                 "detectors": {code: {k: d[k] for k in ("findings", "new", "stale", "seconds", "coverage")}
                                for code, d in report.detectors.items()}}
 
 

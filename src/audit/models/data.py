@@ -247,6 +247,79 @@ class Vehicle(FromBatch, Base):
     vehicle_type: Mapped[str | None] = mapped_column(String(60))
 
 
+# ---------------------------------------------------------------- v1.1 registries
+# Other departments' registers, compared with the beneficiary lists. They may name people
+# the store has never seen: no foreign keys, an index on the ID number.
+
+
+class RealEstate(FromBatch, Base):
+    """不动产登记: one row per owner and property (co-owners each have theirs)."""
+
+    __tablename__ = "real_estate"
+    id_number: Mapped[str] = mapped_column(ID, primary_key=True)
+    property_id: Mapped[str] = mapped_column(KEY, primary_key=True)
+    kind: Mapped[str] = mapped_column(ENUM)
+    location: Mapped[str | None] = mapped_column(Text)
+    area_m2: Mapped[float | None] = mapped_column(Float)
+    registered_on: Mapped[date] = mapped_column(Date)
+    deregistered_on: Mapped[date | None] = mapped_column(Date)
+
+
+class HouseholdEvent(FromBatch, Base):
+    """户籍变动: a split, a move or a marriage, in or out."""
+
+    __tablename__ = "household_events"
+    id_number: Mapped[str] = mapped_column(ID, primary_key=True)
+    event: Mapped[str] = mapped_column(ENUM, primary_key=True)
+    event_on: Mapped[date] = mapped_column(Date, primary_key=True)
+    from_household: Mapped[str | None] = mapped_column(KEY, index=True)
+    to_household: Mapped[str | None] = mapped_column(KEY, index=True)
+    place: Mapped[str | None] = mapped_column(NAME)
+
+
+class Detention(FromBatch, Base):
+    """服刑/羁押."""
+
+    __tablename__ = "detentions"
+    id_number: Mapped[str] = mapped_column(ID, primary_key=True)
+    from_on: Mapped[date] = mapped_column(Date, primary_key=True)
+    to_on: Mapped[date | None] = mapped_column(Date)
+    source: Mapped[str | None] = mapped_column(NAME)
+
+
+class Pension(FromBatch, Base):
+    """养老金/退休金: a monthly amount over a span of time."""
+
+    __tablename__ = "pensions"
+    id_number: Mapped[str] = mapped_column(ID, primary_key=True)
+    from_on: Mapped[date] = mapped_column(Date, primary_key=True)
+    monthly_amount_fen: Mapped[int] = mapped_column(BigInteger)
+    to_on: Mapped[date | None] = mapped_column(Date)
+    source: Mapped[str | None] = mapped_column(NAME)
+
+
+class SchoolEnrolment(FromBatch, Base):
+    """学籍: a pupil's stage and boarding in a school year (2017 = the year from September 2017)."""
+
+    __tablename__ = "school_enrolments"
+    id_number: Mapped[str] = mapped_column(ID, primary_key=True)
+    school_year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stage: Mapped[str] = mapped_column(ENUM)
+    boarding: Mapped[bool | None] = mapped_column(Boolean)
+    school: Mapped[str | None] = mapped_column(NAME)
+
+
+class DisabilityCertificate(FromBatch, Base):
+    """残疾证: the certified level (1 most severe … 4) from its issue to its revocation."""
+
+    __tablename__ = "disability_certificates"
+    id_number: Mapped[str] = mapped_column(ID, primary_key=True)
+    issued_on: Mapped[date] = mapped_column(Date, primary_key=True)
+    level: Mapped[int] = mapped_column(Integer)
+    category: Mapped[str | None] = mapped_column(String(60))
+    revoked_on: Mapped[date | None] = mapped_column(Date)
+
+
 class Transfer(FromBatch, Base):
     __tablename__ = "transfers"
     transfer_id: Mapped[str] = mapped_column(KEY, primary_key=True)
