@@ -94,3 +94,13 @@ def test_a_message_renders_its_fields_in_the_readers_language() -> None:
 def test_the_language_follows_accept_language_and_defaults_to_chinese(header: str | None, expected: str) -> None:
     assert negotiate(header) == expected
     assert negotiate(header, "en") == "en"  # a user's own setting wins
+
+
+def test_every_setting_of_every_detector_has_its_words() -> None:
+    """The settings screen names each red flag's thresholds in the reader's language."""
+    from audit.detectors.registry import REGISTRY
+
+    known = catalogue("zh")
+    missing = sorted({f"{d.code}: {name}" for d in REGISTRY for name in d.defaults
+                      if f"ui.admin.param.{name}" not in known})
+    assert missing == []

@@ -45,6 +45,8 @@ CATALOGUE: tuple[Flag, ...] = (
     Flag("DC-08", "shared or captured card"),
     Flag("DC-09", "reused invoice or voucher"),
     Flag("DC-10", "kin of officials"),
+    Flag("DC-16", "household benefit paid to several members"),
+    Flag("DC-17", "flat split"),
     Flag("DV-01", "spent off purpose"),
     Flag("DV-02", "overspent"),
     Flag("DV-03", "money reaches insiders"),

@@ -203,7 +203,8 @@ class Planter:
         for _ in range(self.repeat):
             for plant in (self.fp01, self.fp02, self.fp03, self.fp04, self.fp05, self.fp06, self.fp07, self.fp08,
                           self.dc01, self.dc02, self.dc03, self.dc04, self.dc05, self.dc06, self.dc07, self.dc08,
-                          self.dc09, self.dc10, self.dv01, self.dv02, self.dv03, self.dv04, self.dv05, self.dv06):
+                          self.dc09, self.dc10, self.dc16, self.dc17,
+                          self.dv01, self.dv02, self.dv03, self.dv04, self.dv05, self.dv06):
                 plant()
         self.an01()
         self.an02()
@@ -484,6 +485,9 @@ class Planter:
         self.decoy("DC-01", [ref("household", household.household_id)],
                    [ref("card_payment", r["payment_id"]) for r in rows],
                    "two disabled members of one household, each paid once")
+        self.decoy("DC-16", [ref("household", household.household_id)],
+                   [ref("card_payment", r["payment_id"]) for r in rows],
+                   "a person's benefit (disability living allowance) for two members: each their own")
 
     def _disabled_payee(self, variant_name: bool = False) -> tuple[Household, Member, dict[str, Any]]:
         household = self.household(test=lambda h: h.attribute != "extreme_poor" and any(
@@ -492,6 +496,42 @@ class Planter:
         payment = next(p for p in self.payments_of(household) if p["program_code"] == "DIS_LIVING"
                        and (not variant_name or names.has_variant(self.c.members[p["id_number"]].name)))
         return household, self.c.members[payment["id_number"]], payment
+
+    def dc16(self) -> None:
+        """The household's 低保 for May paid to the head, and again to the spouse."""
+        household = self.household("low_income", test=lambda h: len(h.members) >= 2 and any(
+            p["program_code"] == "MIN_LIVING" and p["period"] == f"{YEAR}-05" for p in self.payments_of(h)))
+        head_paid = next(p for p in self.payments_of(household)
+                         if p["program_code"] == "MIN_LIVING" and p["period"] == f"{YEAR}-05")
+        other = next(m for m in household.members if m.id_number != household.head.id_number)
+        again = self.pay("MIN_LIVING", other, head_paid["amount"] / 100, f"{YEAR}-05",
+                         head_paid["paid_on"] + timedelta(days=6), household, head_paid["paying_unit"])
+        self.case("DC-16", [ref("household", household.household_id)],
+                  [ref("card_payment", head_paid["payment_id"]), ref("card_payment", again["payment_id"])],
+                  "May's minimum-living allowance paid to the head and again to another member")
+
+    def dc17(self) -> None:
+        """A village's 低保 batch shared out: every household of one month given 300 yuan."""
+        planted = {r["key"] for item in self.cases + self.decoys for r in item["records"]}
+        batches: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for payment in self.c.rows["card_payments"]:
+            if payment["program_code"] == "MIN_LIVING" and not payment.get("status"):
+                batches.setdefault((payment["_village"], payment["period"]), []).append(payment)
+        fit = sorted(key for key, rows in batches.items() if len(rows) >= 12 and key[1] == f"{YEAR}-08"
+                     and not any(r["payment_id"] in planted or r["household_id"] in self.used for r in rows))
+        if len(fit) < 2:
+            raise TooSmall("no village's minimum-living batch is free for the flat-split plant")
+        village, period = fit[self.rng.randrange(len(fit))]
+        for row in batches[(village, period)]:
+            row["amount"] = fen(300)
+            self.used.add(row["household_id"])
+        self.case("DC-17", [ref("payment_batch", f"MIN_LIVING/{period}/{village}")],
+                  [ref("card_payment", r["payment_id"]) for r in batches[(village, period)]],
+                  "every household of the village's August minimum-living batch given 300 yuan")
+        decoy_village, decoy_period = next(key for key in fit if key[0] != village)
+        self.decoy("DC-17", [ref("payment_batch", f"MIN_LIVING/{decoy_period}/{decoy_village}")],
+                   [ref("card_payment", r["payment_id"]) for r in batches[(decoy_village, decoy_period)][:12]],
+                   "a minimum-living batch whose amounts follow each household's size")
 
     def dc02(self) -> None:
         for variant in (False, True):
