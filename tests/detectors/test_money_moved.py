@@ -99,3 +99,32 @@ def test_no_detector_reads_the_payment_tables_directly() -> None:
                     and isinstance(node.value, ast.Name) and node.value.id == "models":
                 offenders.append(f"{path.name}: models.{node.attr}")
     assert offenders == []
+
+
+def test_dv08_positive_a_failed_payment_reissued_to_a_cadres_card(world: World) -> None:
+    home = world.household()
+    failed = world.pay("MIN_LIVING", home["head"], home, 390, "2017-05", date(2017, 5, 20), status="failed",
+                       failure_reason="账户已销户")
+    _, cadre = world.official("village_committee", world.village)
+    cadres_card = world.person_account(cadre)
+    diverted = world.pay("MIN_LIVING", home["head"], home, 390, "2017-05", date(2017, 5, 27), card=cadres_card,
+                         reissue_of=failed)
+    unknown = world.pay("MIN_LIVING", home["head"], home, 390, "2017-06", date(2017, 6, 27),
+                        card=world.card(), reissue_of=world.pay("MIN_LIVING", home["head"], home, 390, "2017-06",
+                                                                date(2017, 6, 20), status="returned"))
+    found = {f.records[0].key: f for f in world.run("DV-08")}
+    assert set(found) == {diverted, unknown}
+    assert found[diverted].amount_at_risk_fen == 39_000 and found[diverted].score > found[unknown].score
+    assert "held by no member" in found[diverted].evidence[-1].fact
+
+
+def test_dv08_negative_reissued_to_the_same_card_or_a_members_own(world: World) -> None:
+    home = world.household()
+    spouse = world.member(home, "王芳", date(1962, 1, 1), "spouse")
+    spouses_card = world.person_account(spouse)
+    first = world.pay("MIN_LIVING", home["head"], home, 390, "2017-05", date(2017, 5, 20), status="failed")
+    world.pay("MIN_LIVING", home["head"], home, 390, "2017-05", date(2017, 5, 27), reissue_of=first)
+    second = world.pay("MIN_LIVING", home["head"], home, 390, "2017-06", date(2017, 6, 20), status="failed")
+    world.pay("MIN_LIVING", home["head"], home, 390, "2017-06", date(2017, 6, 27), card=spouses_card,
+              reissue_of=second)
+    assert world.run("DV-08") == []

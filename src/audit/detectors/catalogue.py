@@ -53,6 +53,7 @@ CATALOGUE: tuple[Flag, ...] = (
     Flag("DV-04", "split payments"),
     Flag("DV-05", "round trip"),
     Flag("DV-06", "idle funds"),
+    Flag("DV-08", "reissue to another account"),
     Flag("AN-01", "unusual payment"),
     Flag("AN-02", "Benford deviation"),
     Flag("AN-03", "year-end rush"),

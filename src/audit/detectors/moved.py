@@ -12,6 +12,10 @@ did not move:
 - ``Disbursement``: the effective disbursements: ``status`` ``paid`` and not replaced by
   another's ``correction_of`` (the replaced one is void; its correction counts instead).
 
+``EveryCardPayment`` is the table itself, for the one rule about the lines rather than the
+money (DV-08 compares a reissue with its failed original): importing it from here keeps
+that choice visible.
+
 They keep the tables' names, columns and ORM attributes, so a detector's query reads as
 before; the databases flatten the filter into the query (PostgreSQL always, SQLite for
 these simple subqueries), reading the tables' own indexes. Evidence (facts.py) reads the
@@ -43,3 +47,6 @@ Disbursement: Any = aliased(
         ~exists().where(_replacement.correction_of == models.Disbursement.disbursement_id),
     ).subquery("disbursements_effective"),
     name="disbursements_effective")
+
+# Every line, moved or not (see the module's docstring).
+EveryCardPayment: Any = models.CardPayment

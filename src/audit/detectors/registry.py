@@ -28,6 +28,7 @@ from audit.detectors.dv03_money_reaches_insiders import MoneyReachesInsiders
 from audit.detectors.dv04_split_payments import SplitPayments
 from audit.detectors.dv05_round_trip import RoundTrip
 from audit.detectors.dv06_idle_funds import IdleFunds
+from audit.detectors.dv08_reissue_to_another_account import ReissueToAnotherAccount
 from audit.detectors.fp01_paid_before_approval import PaidBeforeApproval
 from audit.detectors.fp02_paid_not_accepted import PaidNotAccepted
 from audit.detectors.fp03_not_disclosed import NotDisclosed
@@ -42,7 +43,7 @@ REGISTRY: tuple[type[Detector], ...] = (
     InsiderContractor, PayeeNotContractor, UnitCostOutlier,
     PaidTwice, OnePersonTwoIdentities, MutuallyExclusive, AboveStandard, NotEligible, PaidAfterDeath, WellOff,
     SharedCard, ReusedInvoice, KinOfOfficials, HouseholdBenefitToSeveral, FlatSplit,
-    SpentOffPurpose, Overspent, MoneyReachesInsiders, SplitPayments, RoundTrip, IdleFunds,
+    SpentOffPurpose, Overspent, MoneyReachesInsiders, SplitPayments, RoundTrip, IdleFunds, ReissueToAnotherAccount,
     UnusualPayment, BenfordDeviation, YearEndRush,
 )
 

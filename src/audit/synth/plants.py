@@ -302,6 +302,34 @@ class Planter:
         self.decoy("DC-09", [ref("disbursement", paid[1]["disbursement_id"])],
                    [ref("disbursement", paid[1]["disbursement_id"]), ref("disbursement", corrected["disbursement_id"])],
                    "a treasury payment and its correction carry one invoice: the corrected one is void")
+        self.dv08()
+
+    def dv08(self) -> None:
+        """A failed 低保 payment reissued onto a village committee member's own card; and a
+        near miss, a reissue onto the spouse's own card."""
+        def monthly(h: Household) -> list[dict[str, Any]]:
+            return [p for p in self.payments_of(h) if p["program_code"] == "MIN_LIVING" and p["paid_on"].month < 12]
+
+        for variant in ("cadre", "spouse"):
+            household = self.household("low_income", test=lambda h: bool(monthly(h)) and len(h.members) >= 2)
+            payment = monthly(household)[0]
+            payment["status"], payment["failure_reason"] = "failed", "账户已冻结"
+            holder = (household.village.cadres[1]["id_number"] if variant == "cadre"
+                      else next(m.id_number for m in household.members if m.id_number != household.head.id_number))
+            card = self.c.ids.card()
+            self.c.rows["accounts"].append({"account_number": card, "bank": "湖南农村信用社", "holder_kind": "person",
+                                            "holder_id": holder, "opened_on": date(YEAR - 2, 3, 1)})
+            reissue = self.pay("MIN_LIVING", household.head, payment["amount"] / 100, payment["period"],
+                               payment["paid_on"] + timedelta(days=6), household, payment["paying_unit"])
+            reissue["card_account"], reissue["reissue_of"] = card, payment["payment_id"]
+            records = [ref("card_payment", reissue["payment_id"]), ref("card_payment", payment["payment_id"])]
+            if variant == "cadre":
+                self.case("DV-08", [ref("person", household.head.id_number), ref("account", card)], records,
+                          "a failed minimum-living payment reissued onto a village committee member's card",
+                          may_also=("DC-08",))
+            else:
+                self.decoy("DV-08", [ref("person", household.head.id_number)], records,
+                           "a failed payment reissued onto the spouse's own card, in the household")
 
     # ------------------------------------------------------------------ FP: fictitious projects
 
