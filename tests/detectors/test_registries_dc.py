@@ -55,3 +55,28 @@ def test_dc17_negative_amounts_by_need_a_small_batch_and_a_fixed_standard(world:
         home = world.household(village=fixed)
         world.pay("DIS_LIVING", home["head"], home, 600)
     assert world.run("DC-17") == []
+
+
+def test_dc12_positive_a_year_and_a_month_inside_a_detention(world: World) -> None:
+    from audit import models
+
+    home = world.household()
+    prisoner = world.member(home, "李四", date(1975, 2, 1), "child", disability=3)
+    world.add(models.Detention, id_number=prisoner, from_on=date(2016, 11, 20), to_on=None, source="汨罗市看守所")
+    year = world.pay("DIS_LIVING", prisoner, home, 600)
+    found = world.run("DC-12")
+    assert keys(found) == {year} and found[0].amount_at_risk_fen == 60_000
+    assert "not released" in found[0].evidence[-1].fact
+
+
+def test_dc12_negative_released_before_the_period_ends_or_a_household_benefit(world: World) -> None:
+    from audit import models
+
+    home = world.household()
+    released = world.member(home, "李四", date(1975, 2, 1), "child", disability=3)
+    world.add(models.Detention, id_number=released, from_on=date(2016, 11, 20), to_on=date(2017, 3, 1), source="监狱")
+    world.pay("DIS_LIVING", released, home, 600)  # the year 2017 does not lie inside the detention
+    world.add(models.Detention, id_number=home["head"], from_on=date(2017, 1, 5), to_on=None, source="看守所")
+    world.pay("MIN_LIVING", home["head"], home, 390, "2017-06", date(2017, 6, 20))  # a household's benefit
+    world.pay("DIS_CARE", home["head"], home, 1200, "2017")  # the year began before the detention
+    assert world.run("DC-12") == []

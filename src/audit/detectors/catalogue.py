@@ -45,6 +45,7 @@ CATALOGUE: tuple[Flag, ...] = (
     Flag("DC-08", "shared or captured card"),
     Flag("DC-09", "reused invoice or voucher"),
     Flag("DC-10", "kin of officials"),
+    Flag("DC-12", "paid while detained"),
     Flag("DC-16", "household benefit paid to several members"),
     Flag("DC-17", "flat split"),
     Flag("DV-01", "spent off purpose"),

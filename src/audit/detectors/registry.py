@@ -20,6 +20,7 @@ from audit.detectors.dc07_well_off import WellOff
 from audit.detectors.dc08_shared_card import SharedCard
 from audit.detectors.dc09_reused_invoice import ReusedInvoice
 from audit.detectors.dc10_kin_of_officials import KinOfOfficials
+from audit.detectors.dc12_paid_while_detained import PaidWhileDetained
 from audit.detectors.dc16_household_benefit_to_several import HouseholdBenefitToSeveral
 from audit.detectors.dc17_flat_split import FlatSplit
 from audit.detectors.dv01_spent_off_purpose import SpentOffPurpose
@@ -42,7 +43,7 @@ REGISTRY: tuple[type[Detector], ...] = (
     PaidBeforeApproval, PaidNotAccepted, NotDisclosed, DuplicateProject, ContractorFormedForAward,
     InsiderContractor, PayeeNotContractor, UnitCostOutlier,
     PaidTwice, OnePersonTwoIdentities, MutuallyExclusive, AboveStandard, NotEligible, PaidAfterDeath, WellOff,
-    SharedCard, ReusedInvoice, KinOfOfficials, HouseholdBenefitToSeveral, FlatSplit,
+    SharedCard, ReusedInvoice, KinOfOfficials, PaidWhileDetained, HouseholdBenefitToSeveral, FlatSplit,
     SpentOffPurpose, Overspent, MoneyReachesInsiders, SplitPayments, RoundTrip, IdleFunds, ReissueToAnotherAccount,
     UnusualPayment, BenfordDeviation, YearEndRush,
 )

@@ -70,6 +70,29 @@ def _period_postgres(element: period_start, compiler: Any, **kw: Any) -> str:
     return f"(CASE WHEN length({text}) = 4 THEN {text} || '-01-01' ELSE {text} || '-01' END)::date"
 
 
+class period_end(FunctionElement[Any]):  # noqa: N801
+    """The last day of a period string: ``2017`` → 2017-12-31, ``2017-02`` → 2017-02-28."""
+
+    type = Date()
+    inherit_cache = True
+
+
+@compiles(period_end, "sqlite")
+def _period_end_sqlite(element: period_end, compiler: Any, **kw: Any) -> str:
+    (period,) = list(element.clauses)
+    text = compiler.process(period, **kw)
+    return (f"(CASE WHEN length({text}) = 4 THEN {text} || '-12-31' "
+            f"ELSE date({text} || '-01', '+1 month', '-1 day') END)")
+
+
+@compiles(period_end, "postgresql")
+def _period_end_postgres(element: period_end, compiler: Any, **kw: Any) -> str:
+    (period,) = list(element.clauses)
+    text = compiler.process(period, **kw)
+    return (f"(CASE WHEN length({text}) = 4 THEN ({text} || '-12-31')::date "
+            f"ELSE (({text} || '-01')::date + interval '1 month' - interval '1 day')::date END)")
+
+
 def year_of(column: ColumnElement[Any]) -> ColumnElement[int]:
     return func.cast(func.extract("year", column), Integer)
 

@@ -203,7 +203,7 @@ class Planter:
         for _ in range(self.repeat):
             for plant in (self.fp01, self.fp02, self.fp03, self.fp04, self.fp05, self.fp06, self.fp07, self.fp08,
                           self.dc01, self.dc02, self.dc03, self.dc04, self.dc05, self.dc06, self.dc07, self.dc08,
-                          self.dc09, self.dc10, self.dc16, self.dc17,
+                          self.dc09, self.dc10, self.dc12, self.dc16, self.dc17,
                           self.dv01, self.dv02, self.dv03, self.dv04, self.dv05, self.dv06):
                 plant()
         self.an01()
@@ -219,41 +219,6 @@ class Planter:
         (退回), a few treasury payments came back and were paid again or were corrected
         (更正). None of it is a finding. Then one case that is: a payment reissued although
         it had been paid; and near misses that name what each rule must not count."""
-        planted = {r["key"] for item in self.cases + self.decoys for r in item["records"]}
-        touched = {r["key"] for item in self.cases + self.decoys for r in item["subjects"]}
-        reasons = ("账户已销户", "姓名与证件号不符", "账户已冻结", "卡号不存在")
-        for payment in list(self.c.rows["card_payments"]):
-            if payment["payment_id"] in planted or payment["household_id"] in self.used \
-                    or payment["id_number"] in touched or payment.get("status"):
-                continue
-            roll = self.rng.random()
-            if roll < 0.03:
-                member = self.c.members.get(payment["id_number"])
-                household = next((h for h in [member.household] if member is not None), None)
-                again = payment["paid_on"] + timedelta(days=self.rng.randrange(3, 8))
-                if member is None or household is None or household.household_id != payment["household_id"] \
-                        or not self.c._alive_registered(household, member, again) or again.month != payment["paid_on"].month:
-                    continue
-                payment["status"], payment["failure_reason"] = "failed", self.rng.choice(reasons)
-                reissue = self.pay(payment["program_code"], member, payment["amount"] / 100, payment["period"], again,
-                                   household, payment["paying_unit"])
-                reissue["reissue_of"] = payment["payment_id"]
-            elif roll < 0.04:
-                payment["status"] = "returned"
-        for row in list(self.c.rows["disbursements"]):
-            if row["disbursement_id"] in planted or row.get("project_id") in self.used_projects \
-                    or row["paid_on"].month == 12 or self.rng.random() >= 0.02:
-                continue
-            copy = {**row, "paid_on": row["paid_on"] + timedelta(days=5),
-                    "voucher_number": f"{row['voucher_number']}-2", "_copy_of": row}
-            if self.rng.random() < 0.5:
-                row["status"] = "returned"  # came back (a wrong account): paid again
-                copy["disbursement_id"] = f"{row['disbursement_id']}-ZF"
-            else:
-                copy["disbursement_id"] = f"{row['disbursement_id']}-GZ"  # 更正: replaces the row
-                copy["correction_of"] = row["disbursement_id"]
-            self.c.rows["disbursements"].append(copy)
-
         # The case: paid, then "reissued" although the first payment had been paid.
         household = self.household(test=lambda h: h.attribute != "extreme_poor" and not any(
             p["program_code"] == "INDUSTRY_AWARD" for p in self.payments_of(h)))
@@ -303,6 +268,43 @@ class Planter:
                    [ref("disbursement", paid[1]["disbursement_id"]), ref("disbursement", corrected["disbursement_id"])],
                    "a treasury payment and its correction carry one invoice: the corrected one is void")
         self.dv08()
+        # Then the background, around every plant and decoy (their households are used): a
+        # line that moved no money must never touch a planted one.
+        planted = {r["key"] for item in self.cases + self.decoys for r in item["records"]}
+        touched = {r["key"] for item in self.cases + self.decoys for r in item["subjects"]}
+        reasons = ("账户已销户", "姓名与证件号不符", "账户已冻结", "卡号不存在")
+        for payment in list(self.c.rows["card_payments"]):
+            if payment["payment_id"] in planted or payment["household_id"] in self.used \
+                    or payment["id_number"] in touched or payment.get("status"):
+                continue
+            roll = self.rng.random()
+            if roll < 0.03:
+                member = self.c.members.get(payment["id_number"])
+                household = next((h for h in [member.household] if member is not None), None)
+                again = payment["paid_on"] + timedelta(days=self.rng.randrange(3, 8))
+                if member is None or household is None or household.household_id != payment["household_id"] \
+                        or not self.c._alive_registered(household, member, again) or again.month != payment["paid_on"].month:
+                    continue
+                payment["status"], payment["failure_reason"] = "failed", self.rng.choice(reasons)
+                reissue = self.pay(payment["program_code"], member, payment["amount"] / 100, payment["period"], again,
+                                   household, payment["paying_unit"])
+                reissue["reissue_of"] = payment["payment_id"]
+            elif roll < 0.04:
+                payment["status"] = "returned"
+        for row in list(self.c.rows["disbursements"]):
+            if row["disbursement_id"] in planted or row.get("project_id") in self.used_projects \
+                    or row["paid_on"].month == 12 or self.rng.random() >= 0.02:
+                continue
+            copy = {**row, "paid_on": row["paid_on"] + timedelta(days=5),
+                    "voucher_number": f"{row['voucher_number']}-2", "_copy_of": row}
+            if self.rng.random() < 0.5:
+                row["status"] = "returned"  # came back (a wrong account): paid again
+                copy["disbursement_id"] = f"{row['disbursement_id']}-ZF"
+            else:
+                copy["disbursement_id"] = f"{row['disbursement_id']}-GZ"  # 更正: replaces the row
+                copy["correction_of"] = row["disbursement_id"]
+            self.c.rows["disbursements"].append(copy)
+
 
     def dv08(self) -> None:
         """A failed 低保 payment reissued onto a village committee member's own card; and a
@@ -524,6 +526,25 @@ class Planter:
         payment = next(p for p in self.payments_of(household) if p["program_code"] == "DIS_LIVING"
                        and (not variant_name or names.has_variant(self.c.members[p["id_number"]].name)))
         return household, self.c.members[payment["id_number"]], payment
+
+    def dc12(self) -> None:
+        """A disabled member held since last August, his allowance for this year still paid;
+        a near miss released in February; and people detained who draw nothing."""
+        household, member, payment = self._disabled_payee()
+        self.c.rows["detentions"].append({"id_number": member.id_number, "from_on": date(YEAR - 1, 8, 12),
+                                          "to_on": None, "source": "汨罗市看守所"})
+        self.case("DC-12", [ref("person", member.id_number)], [ref("card_payment", payment["payment_id"])],
+                  "a disability living allowance for the year paid to a man held since the August before")
+        household, member, payment = self._disabled_payee()
+        self.c.rows["detentions"].append({"id_number": member.id_number, "from_on": date(YEAR - 1, 3, 1),
+                                          "to_on": date(YEAR, 2, 10), "source": "岳阳监狱"})
+        self.decoy("DC-12", [ref("person", member.id_number)], [ref("card_payment", payment["payment_id"])],
+                   "released in February: the year's allowance is not paid for a time in detention")
+        for _ in range(3):
+            held = self.c.outsider(account=False)
+            since = date(YEAR - self.rng.randrange(1, 4), 1 + self.rng.randrange(12), 5)
+            self.c.rows["detentions"].append({"id_number": held["id_number"], "from_on": since, "to_on": None,
+                                              "source": "汨罗市看守所"})
 
     def dc16(self) -> None:
         """The household's 低保 for May paid to the head, and again to the spouse."""
