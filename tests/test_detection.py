@@ -230,3 +230,17 @@ def test_a_rule_whose_registry_is_missing_says_it_saw_nothing(engine: Engine, co
     assert _sign_in(browser, "inspector1").status_code == 303
     home = browser.get("/").text
     assert "这些规则本次没有审查任何记录" in home and "DC-06" in home
+
+
+def test_every_evidence_field_shown_has_its_words(scanned: Engine) -> None:
+    """The case page labels each field of each evidence step (field.<name>): none may show
+    as its bare name to a Chinese reader."""
+    from audit.evidence import HIDDEN_FIELDS
+    from audit.i18n import catalogue
+
+    known = catalogue("zh")
+    with scanned.connect() as conn:
+        names = {name for (evidence,) in conn.execute(select(Finding.evidence)) for step in evidence
+                 for name, value in (step.get("fields") or {}).items()
+                 if name not in HIDDEN_FIELDS and not isinstance(value, list | dict)}
+    assert sorted(n for n in names if f"field.{n}" not in known) == []
