@@ -68,6 +68,8 @@ def test_every_code_family_role_operation_and_value_has_its_words() -> None:
     assert all(f"enum.user_role.{role}" in known for role in ROLES)
     assert all(f"enum.operation.{operation}" in known for operation in POLICY)
     assert all(f"enum.table.{table}" in known for table in importer_spec.BY_NAME)  # a message names a table
+    # An evidence step names its record's kind (the case page shows it).
+    assert [t.kind for t in importer_spec.TABLES if f"enum.record_kind.{t.kind}" not in known] == []
     enums = {"ATTRIBUTE": "attribute", "RELATION": "relation", "SCHOOL_STAGE": "school_stage", "ROLE": "role",
              "KINSHIP_KIND": "kinship", "ORG_KIND": "org_kind", "HOLDER_KIND": "holder_kind", "PERIOD_KIND": "period",
              "BASIS": "basis", "SOURCE_LEVEL": "source_level", "PURPOSE": "purpose", "UNIT": "unit",
