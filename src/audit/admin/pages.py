@@ -117,8 +117,7 @@ def _datasets(request: Request, error: str | None = None, status: int = 200) -> 
 async def upload_dataset(request: Request, user: Importer, _: None = Csrf) -> Response:
     """Upload a dataset (a .zip of CSV files or an .xlsx workbook) from a form: it runs as the
     same background job as ``POST /api/datasets``; the browser goes to its progress and report."""
-    from audit.api.uploads import spool_upload, start_upload
-    from audit.importer import profile as profiles
+    from audit.api.uploads import shipped_profile, spool_upload, start_upload
     from audit.records.router import CSV, XLSX, ZIP
 
     lang = language(request)
@@ -129,16 +128,14 @@ async def upload_dataset(request: Request, user: Importer, _: None = Csrf) -> Re
         message = t("error.admin_dataset_file", lang) if exc.status == 415 else exc.text(lang)
         return await run_in_threadpool(_datasets, request, message, exc.status)
     partial = sent.fields.get("partial", "").lower() in {"1", "true", "on", "yes"}
-    chosen = sent.fields.get("profile") or None
+    try:
+        chosen = shipped_profile(sent.fields.get("profile"))
+    except ServiceError as exc:
+        sent.path.unlink(missing_ok=True)
+        return await run_in_threadpool(_datasets, request, exc.text(lang), exc.status)
     if sent.suffix == ".csv" and not chosen:  # a CSV is a county's export, read by a profile
         sent.path.unlink(missing_ok=True)
         return await run_in_threadpool(_datasets, request, t("error.admin_dataset_file", lang), 415)
-    if chosen:
-        try:
-            profiles.shipped(chosen)
-        except profiles.ProfileError as exc:
-            sent.path.unlink(missing_ok=True)
-            return await run_in_threadpool(_datasets, request, exc.text(lang), 422)
     job = await start_upload("import", user, sent.path, "import", {"partial": partial, "user": user.name, "lang": lang,
                                                                "filename": sent.filename, "profile": chosen})
     return RedirectResponse(f"/admin/datasets/jobs/{job.job_id}", status_code=303)

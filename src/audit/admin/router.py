@@ -115,7 +115,7 @@ class DetectIn(BaseModel):
 def run_detect(body: DetectIn, conn: SessionDep, user: Annotated[Principal, allowed("detect:run")]
                ) -> dict[str, Any]:
     """Run the red-flag detectors over the whole store (the same run as `audit detect`)."""
-    from audit.detection.service import run_detection
+    from audit.detection.service import run_detection, run_summary
     from audit.errors import MessageError, ServiceError
 
     codes = [normal_code(c) for c in body.codes] if body.codes else None
@@ -123,9 +123,7 @@ def run_detect(body: DetectIn, conn: SessionDep, user: Annotated[Principal, allo
         report = run_detection(conn, codes=codes, as_of=body.as_of, actor=user.name)
     except MessageError as exc:  # an unknown code: the service's own message
         raise ServiceError(422, exc.message_id, **exc.fields) from None
-    return {"run_id": report.run_id, "as_of": report.as_of.isoformat(), "findings": report.findings,
-            "detectors": {code: {k: d[k] for k in ("findings", "new", "stale", "seconds", "coverage")}
-                          for code, d in report.detectors.items()}}
+    return run_summary(report)
 
 
 @router.get("/detect/coverage", tags=["detection"])

@@ -92,6 +92,19 @@ async def spool_upload(request: Request, media: dict[str, str], default_name: st
     return Upload(path, suffix, filename, fields)
 
 
+def shipped_profile(name: str | None) -> str | None:
+    """The import profile an upload names (a shipped one: never a path on the server),
+    checked before any work is queued; 422 for one that does not exist."""
+    from audit.importer import profile as profiles
+
+    if not name:
+        return None
+    try:
+        return profiles.shipped(name).name
+    except profiles.ProfileError as exc:
+        raise ServiceError(422, exc.message_id, **exc.fields) from None
+
+
 async def start_upload(kind: str, user: Principal, path: Path, task: str, arguments: dict[str, Any]
                        ) -> jobs.Submitted:
     """Run ``task`` (of :mod:`audit.jobs.tasks`) on the spooled file as a job in a worker

@@ -16,10 +16,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from audit.api.types import RowId
-from audit.api.uploads import spool_upload, start_upload
+from audit.api.uploads import shipped_profile, spool_upload, start_upload
 from audit.auth.service import Principal
 from audit.checks import service, sheets
-from audit.importer import profile as profiles
 from audit.checks.router import ROSTER_MEDIA, xlsx_response
 from audit.db import get_engine, read_connection
 from audit.errors import ServiceError
@@ -69,13 +68,11 @@ async def upload(request: Request, user: Runner, _: None = Csrf) -> Response:
         return finance_home(request, user, exc.message_id, exc.fields, exc.status)
     kind = sent.fields.get("kind") if sent.fields.get("kind") in KINDS else "card_roster"
     sheet = sent.fields.get("sheet") or None
-    chosen = sent.fields.get("profile") or None
-    if chosen:
-        try:
-            profiles.shipped(chosen)
-        except profiles.ProfileError as exc:
-            sent.path.unlink(missing_ok=True)
-            return finance_home(request, user, exc.message_id, exc.fields, 422)
+    try:
+        chosen = shipped_profile(sent.fields.get("profile"))
+    except ServiceError as exc:
+        sent.path.unlink(missing_ok=True)
+        return finance_home(request, user, exc.message_id, exc.fields, exc.status)
     job = await start_upload("roster_check", user, sent.path, "check_file",
                              {"kind": kind, "suffix": sent.suffix, "user": user.name, "lang": language(request),
                               "sheet": sheet, "filename": sent.filename, "profile": chosen})

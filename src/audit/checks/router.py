@@ -11,11 +11,10 @@ from pydantic import BaseModel, Field
 
 from audit.api.deps import Lang, ReadSessionDep, SessionDep, allowed
 from audit.api.types import LongText, RowId
-from audit.api.uploads import run_upload, spool_upload
+from audit.api.uploads import run_upload, shipped_profile, spool_upload
 from audit.auth.service import Principal
 from audit.checks import service, sheets
 from audit.errors import ServiceError
-from audit.importer import profile as profiles
 from audit.db import read_connection
 
 router = APIRouter(tags=["pre-release checks"])
@@ -83,13 +82,11 @@ async def check_upload(request: Request, kind: str, user: Principal, lang: str, 
     background job: 202 with the job, or the check when it is done."""
     upload = await spool_upload(request, ROSTER_MEDIA, service.TABLE[kind])
     sheet = sheet or upload.fields.get("sheet") or None
-    profile = profile or upload.fields.get("profile") or None
-    if profile:
-        try:
-            profiles.shipped(profile)
-        except profiles.ProfileError as exc:
-            upload.path.unlink(missing_ok=True)
-            raise ServiceError(422, exc.message_id, **exc.fields) from None
+    try:
+        profile = shipped_profile(profile or upload.fields.get("profile"))
+    except ServiceError:
+        upload.path.unlink(missing_ok=True)
+        raise
 
     def answer(_status: int, result: dict[str, Any]) -> dict[str, Any]:
         with read_connection() as conn:

@@ -111,6 +111,14 @@ def _bounded(conn: Connection, detector: Detector, run: Callable[[], list[Found]
         raise
 
 
+def run_summary(report: RunReport) -> dict[str, Any]:
+    """A run as the API and a detection job answer it: its id, date, findings, and per
+    detector the counts, the time and the coverage."""
+    return {"run_id": report.run_id, "as_of": report.as_of.isoformat(), "findings": report.findings,
+            "detectors": {code: {k: d[k] for k in ("findings", "new", "stale", "seconds", "coverage")}
+                          for code, d in report.detectors.items()}}
+
+
 def find(conn: Connection, codes: Iterable[str], focus: dict[str, set[str]], as_of: date | None = None
          ) -> dict[str, list[Found]]:
     """Run detectors exactly as a scan does, keep only the findings that name a focus

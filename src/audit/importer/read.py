@@ -18,10 +18,10 @@ import csv
 import hashlib
 import io
 import lzma
+import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
-import tempfile
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -582,7 +582,7 @@ def import_into(conn: Connection, dataset: Dataset, *, partial: bool, who: str,
         raise
     if report.stored:
         savepoint.commit()
-        refresh_statistics(conn, [t for t, c in report.counts.items() if c.inserted or c.updated])
+        refresh_statistics(conn, {t: c.inserted + c.updated for t, c in report.counts.items()})
         trail.append(conn, who, "import", dataset.source, _trail_detail(report))
         return report
     savepoint.rollback()
@@ -592,20 +592,44 @@ def import_into(conn: Connection, dataset: Dataset, *, partial: bool, who: str,
     return report
 
 
-def refresh_statistics(conn: Connection, tables: list[str]) -> None:
-    """The planner's statistics of the tables an import changed, brought up to date before
-    anyone queries them: right after a bulk load a server has none (autovacuum lags it, or
-    is off), and a detector's plan chosen without them can take hours instead of seconds.
-    PostgreSQL: ANALYZE through audit_analyze() (migration 0015; the service role owns no
-    table); SQLite: ANALYZE on a bounded sample of each index."""
+# When an import's changes move a table's statistics: as PostgreSQL's autovacuum judges it
+# (analyze_scale_factor), a tenth of the table's rows changed, or a bulk of rows. A single
+# record created over the API, or a town's small roster, does not pay an ANALYZE of a
+# million-row table; autovacuum catches up with those.
+STATISTICS_SHARE = 0.1
+STATISTICS_ROWS = 10_000
+
+
+def refresh_statistics(conn: Connection, changed: dict[str, int]) -> None:
+    """The planner's statistics of the tables an import changed enough, brought up to date
+    before anyone queries them: right after a bulk load a server has none (autovacuum lags
+    it, or is off), and a detector's plan chosen without them can take hours instead of
+    seconds. PostgreSQL: ANALYZE through audit_analyze() (migration 0015; the service role
+    owns no table); SQLite: ANALYZE on a bounded sample of each index."""
+    tables = sorted(t for t, rows in changed.items()
+                    if rows and (rows >= STATISTICS_ROWS or rows >= STATISTICS_SHARE * _row_count(conn, t)))
     if not tables:
         return
     if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT audit_analyze(:tables)"), {"tables": sorted(tables)})
+        conn.execute(text("SELECT audit_analyze(:tables)"), {"tables": tables})
         return
     conn.exec_driver_sql("PRAGMA analysis_limit = 1000")
-    for table in sorted(tables):
+    for table in tables:
         conn.exec_driver_sql(f'ANALYZE "{BY_NAME[table].name}"')
+
+
+def _row_count(conn: Connection, table: str) -> float:
+    """A table's rows: PostgreSQL's estimate (free; -1 before any ANALYZE, which reads as
+    empty), SQLite's count."""
+    if conn.dialect.name == "postgresql":
+        estimate = conn.execute(text("SELECT reltuples FROM pg_class WHERE relname = :t"), {"t": table}).scalar()
+        return max(float(estimate or 0), 0.0)
+    return float(conn.execute(select(func.count()).select_from(BY_NAME[table].model)).scalar_one())
+
+
+def open_source(path: Path, conn: Connection, stack: ExitStack, profile: Profile | None = None) -> Dataset:
+    """The dataset at ``path``, or with ``profile`` the county's own export read as it says."""
+    return profiled_dataset(path, profile, conn, stack) if profile else open_dataset(path, stack)
 
 
 def import_path(engine: Engine, path: Path, *, partial: bool = False, imported_by: str | None = None,
@@ -614,8 +638,8 @@ def import_path(engine: Engine, path: Path, *, partial: bool = False, imported_b
     with ``profile``, a county's own export read as that profile says."""
     who = imported_by or operator()
     with ExitStack() as stack, engine.connect() as conn, conn.begin():
-        dataset = profiled_dataset(path, profile, conn, stack) if profile else open_dataset(path, stack)
-        return import_into(conn, dataset, partial=partial, who=who, progress=progress)
+        return import_into(conn, open_source(path, conn, stack, profile), partial=partial, who=who,
+                           progress=progress)
 
 
 __all__ = ["DatasetError", "ImportReport", "import_path", "load_dataset"]

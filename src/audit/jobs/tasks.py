@@ -65,7 +65,7 @@ def detect(conn: Connection, progress: ProgressFn, *, user: str, codes: list[str
     /detect``), one detector a step; the run's id and counts."""
     from datetime import date
 
-    from audit.detection.service import run_detection
+    from audit.detection.service import run_detection, run_summary
     from audit.errors import MessageError
 
     try:
@@ -73,9 +73,7 @@ def detect(conn: Connection, progress: ProgressFn, *, user: str, codes: list[str
                                progress=progress, actor=user)
     except MessageError as exc:  # an unknown code or setting: the service's own message
         raise ServiceError(422, exc.message_id, **exc.fields) from None
-    return 200, {"run_id": report.run_id, "as_of": report.as_of.isoformat(), "findings": report.findings,
-                 "detectors": {code: {k: d[k] for k in ("findings", "new", "stale", "seconds", "coverage")}
-                               for code, d in report.detectors.items()}}
+    return 200, run_summary(report)
 
 
 TASKS = {"import": import_dataset, "check_file": check_file, "detect": detect}

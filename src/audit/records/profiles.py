@@ -104,7 +104,8 @@ def household(conn: Connection, household_id: str, user: Principal, masked: bool
     kin = _kin_officials(conn, ids)
     return {"household": _shown(plain_row(row), masked), "place": place,
             "members": [_shown(m, masked) for m in members], "payments": list(by_program.values()),
-            "paid_total": yuan(sum(p.amount_fen for p in payments if p.status == "paid")), "kin": [_shown(k, masked) for k in kin],
+            "paid_total": yuan(sum(group["total_fen"] for group in by_program.values())),
+            "kin": [_shown(k, masked) for k in kin],
             "cases": _cases(conn, user, [("household", household_id)] + [("person", i) for i in sorted(ids)])}
 
 

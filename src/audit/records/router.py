@@ -9,10 +9,9 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from audit.api.deps import Lang, SessionDep, allowed
-from audit.api.uploads import run_upload, spool
+from audit.api.uploads import run_upload, shipped_profile, spool
 from audit.auth.service import Principal
 from audit.errors import ServiceError
-from audit.importer import profile as profiles
 from audit.importer.report import ImportReport
 from audit.records import service
 
@@ -42,11 +41,7 @@ async def upload_dataset(request: Request, user: Annotated[Principal, allowed("d
     report as ``audit import``: 422 when rejected, nothing stored; with ``profile``, a
     county's own export (CSV or .xlsx). It runs as a background job; with
     ``background=true`` the answer is the job (202), else the report."""
-    if profile:
-        try:
-            profiles.shipped(profile)  # before the body is read: an unknown profile costs nothing
-        except profiles.ProfileError as exc:
-            raise ServiceError(422, exc.message_id, **exc.fields) from None
+    profile = shipped_profile(profile)  # before the body is read: an unknown profile costs nothing
     kind = request.headers.get("content-type", "").split(";")[0].strip()
     media = {ZIP: ".zip", XLSX: ".xlsx", **({CSV: ".csv"} if profile else {})}
     if kind not in media:

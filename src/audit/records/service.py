@@ -24,10 +24,10 @@ from audit.detectors.base import yuan
 from audit.errors import ServiceError
 from audit.importer import parse
 from audit.masking import ACCOUNT_FIELDS, ID_FIELDS, KIND_OF, mask_fields
-from audit.importer.profile import Profile, profiled_dataset
+from audit.importer.profile import Profile
 from audit.importer.read import open_dataset
 from audit.importer.report import ImportReport
-from audit.importer.service import ProgressFn, import_into
+from audit.importer.service import ProgressFn, import_into, open_source
 from audit.importer.spec import BY_NAME
 from audit.models import Household, IdempotencyKey, Person, Project, Village
 
@@ -44,8 +44,8 @@ def upload(conn: Connection, path: Path, partial: bool, user: Any, progress: Pro
     """Import an uploaded dataset (spooled to ``path``) through the importer; with
     ``profile``, a county's own export read as the profile says."""
     with ExitStack() as stack:
-        dataset = profiled_dataset(path, profile, conn, stack) if profile else open_dataset(path, stack)
-        return import_into(conn, dataset, partial=partial, who=user.name, progress=progress)
+        return import_into(conn, open_source(path, conn, stack, profile), partial=partial, who=user.name,
+                           progress=progress)
 
 
 def create(conn: Connection, table: str, values: dict[str, Any], key: str, user: Any, lang: str = "zh"

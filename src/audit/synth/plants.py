@@ -18,7 +18,6 @@ from typing import Any
 from audit.synth import names
 from audit.synth.county import (
     AGRICULTURE_BUREAU,
-    AS_OF,
     COUNTY_FINANCE,
     POVERTY_OFFICE,
     PROJECT_KINDS,
