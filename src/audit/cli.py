@@ -291,16 +291,28 @@ def detect_(
         day = date.fromisoformat(as_of) if as_of else None
     except ValueError:
         fail("cli.detect.bad_as_of", value=as_of)
-    with Progress(TextColumn("{task.description:<8}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err, transient=True) as bar:
-        task = bar.add_task("detect", total=None)
+    # On a terminal, a bar over the detectors and, under it, the one running with its own
+    # time; otherwise (a log, a pipe) one line as each detector ends, so a long run says
+    # which detector is working either way.
+    live = err.is_terminal
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=True, disable=not live) as bar:
+        overall = bar.add_task(text("cli.detect.progress.all"), total=None)
+        current = bar.add_task("", total=None)
 
         def progress(code: str, done: int, total: int) -> None:
-            bar.update(task, description=code, completed=done, total=total)
+            bar.update(overall, completed=done, total=total)
+            if done < total:
+                bar.reset(current, description=text("cli.detect.progress.running", code=code), total=None)
+
+        def finished(code: str, entry: dict[str, Any]) -> None:
+            if not live:
+                note("cli.detect.progress.finished", code=code, seconds=f"{entry['seconds']:.1f}",
+                     findings=entry["findings"])
 
         try:
             report = detect(engine, codes=_codes(codes), as_of=day, overrides=overrides, progress=progress,
-                            actor=operator())
+                            finished=finished, actor=operator())
         except MessageError as exc:
             fail(exc.message_id, **exc.fields)
     table = Table(title=text("cli.detect.title", run_id=report.run_id, as_of=report.as_of.isoformat()))

@@ -33,6 +33,8 @@ from audit.models import Case, CaseEvent, DetectionRun, Finding
 
 DECIDED = {"confirmed", "dismissed", "referred", "closed"}
 ProgressFn = Callable[[str, int, int], None]
+# Told as each detector ends: its code and its entry in the run's report (seconds, counts).
+FinishedFn = Callable[[str, dict[str, Any]], None]
 
 
 @dataclass
@@ -54,8 +56,10 @@ def fingerprint(code: str, found: Found) -> str:
 
 def run_detection(conn: Connection, *, codes: Iterable[str] | None = None, as_of: date | None = None,
                   overrides: dict[str, dict[str, Any]] | None = None, progress: ProgressFn | None = None,
-                  actor: str = "system") -> RunReport:
-    """Run on ``conn`` without committing; the caller commits (see :func:`detect`)."""
+                  finished: FinishedFn | None = None, actor: str = "system") -> RunReport:
+    """Run on ``conn`` without committing; the caller commits (see :func:`detect`).
+    ``progress`` is told (code, detectors done, detectors in all) as each detector starts and
+    once more when the last has ended; ``finished`` (code, report entry) as each one ends."""
     detectors = select_detectors(codes)
     as_of = as_of or queries.latest_date(conn)
     # The county's thresholds in force (set on screen), then this run's own overrides on top.
@@ -86,6 +90,10 @@ def run_detection(conn: Connection, *, codes: Iterable[str] | None = None, as_of
         report.detectors[detector.code] = {"version": detector.version, "settings": settings,
                                            "seconds": round(seconds, 3), **counts,
                                            "coverage": coverage.of(detector, found)}
+        if finished:
+            finished(detector.code, report.detectors[detector.code])
+    if progress and detectors:
+        progress(detectors[-1].code, len(detectors), len(detectors))
     _rescore(conn, touched, run_id, now)
     report.seconds = time.perf_counter() - started
     conn.execute(update(DetectionRun).where(DetectionRun.id == run_id).values(

@@ -64,6 +64,7 @@ class PaymentFeatures:
 
 class UnusualPayment(Detector):
     code = "AN-01"
+    version = 2
     judges = "card_payment"
     defaults = {"top_share": 0.01, "random_state": 0, "n_estimators": 200}
 
@@ -76,6 +77,9 @@ class UnusualPayment(Detector):
             .outerjoin(Person, Person.id_number == CardPayment.id_number)
             .join(Household, Household.household_id == household)
             .where(CardPayment.paid_on <= context.as_of)).all()
+        # The forest's random splits depend on the rows' order: in the key's order (in
+        # Python, not the database's collation), so both databases find the same payments.
+        rows.sort(key=lambda row: row.payment_id)
         if len(rows) < 200:
             return  # too few payments to learn what is usual
         features = PaymentFeatures()

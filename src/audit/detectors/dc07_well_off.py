@@ -25,11 +25,9 @@ from audit.detectors.facts import Facts
 from audit.detectors.members import (
     candidate_household,
     household_members,
-    paid_to_candidates_households,
-    payment_household,
+    payments_to_households,
 )
-from audit.detectors.moved import CardPayment
-from audit.models import Organization, Person, PublicEmployee, Shareholder, Vehicle
+from audit.models import Organization, PublicEmployee, Shareholder, Vehicle
 
 
 class WellOff(Detector):
@@ -39,43 +37,46 @@ class WellOff(Detector):
     defaults: dict = {}
 
     def run(self, context: Context) -> Iterator[Found]:
-        household = payment_household()
-
         def paid_to_members(register_ids: Any, *columns: Any) -> Any:
-            # The members are only those the register names (a few hundred), so the
-            # database joins payments to a small set rather than to every household's
-            # members; the join to the register below is the exact test either way.
+            # Reduce first, then join: the members the register names (a few hundred;
+            # in a check, only the candidates' households'), then only their households'
+            # payments, read by index; the register's dates are tested in the join below.
+            # Never every payment times every member.
             members = household_members(context, among=register_ids)
-            query = (select(CardPayment.payment_id, CardPayment.amount_fen, household.label("household"),
+            paid = payments_to_households(select(members.c.household_id), context.as_of)
+            query = (select(paid.c.payment_id, paid.c.amount_fen, paid.c.household_id.label("household"),
                             members.c.id_number.label("member"), *columns)
-                     .outerjoin(Person, Person.id_number == CardPayment.id_number)
-                     .join(members, members.c.household_id == household)
-                     .where(CardPayment.paid_on <= context.as_of,
-                            paid_to_candidates_households(context),
-                            context.among("card_payment", members.c.household_id, via=candidate_household())))
-            return query, members
+                     .select_from(members)
+                     .join(paid, paid.c.household_id == members.c.household_id)
+                     .where(context.among("card_payment", members.c.household_id, via=candidate_household())))
+            return query, members, paid
 
         rows: list[tuple[str, Any]] = []
-        payroll, members = paid_to_members(select(PublicEmployee.id_number), PublicEmployee.id_number,
-                                           PublicEmployee.employer, PublicEmployee.from_on)
+        payroll, members, paid = paid_to_members(select(PublicEmployee.id_number), PublicEmployee.id_number,
+                                                 PublicEmployee.employer, PublicEmployee.from_on)
         payroll = payroll.join(PublicEmployee, and_(
-            PublicEmployee.id_number == members.c.id_number, PublicEmployee.from_on <= CardPayment.paid_on,
-            or_(PublicEmployee.to_on.is_(None), PublicEmployee.to_on >= CardPayment.paid_on)))
+            PublicEmployee.id_number == members.c.id_number, PublicEmployee.from_on <= paid.c.paid_on,
+            or_(PublicEmployee.to_on.is_(None), PublicEmployee.to_on >= paid.c.paid_on)))
         rows += [("payroll", r) for r in context.conn.execute(payroll)]
-        cars, members = paid_to_members(select(Vehicle.id_number), Vehicle.id_number, Vehicle.plate)
+        cars, members, paid = paid_to_members(select(Vehicle.id_number), Vehicle.id_number, Vehicle.plate)
         cars = cars.join(Vehicle, and_(Vehicle.id_number == members.c.id_number,
-                                       Vehicle.registered_on <= CardPayment.paid_on))
+                                       Vehicle.registered_on <= paid.c.paid_on))
         rows += [("vehicle", r) for r in context.conn.execute(cars)]
-        company_open = or_(Organization.registered_on.is_(None), Organization.registered_on <= CardPayment.paid_on)
-        reps, members = paid_to_members(select(Organization.legal_rep_id_number).where(Organization.kind == "company"),
-                                        Organization.uscc, literal("legal_rep").label("role"))
+
+        def company_open(paid: Any) -> Any:
+            return or_(Organization.registered_on.is_(None), Organization.registered_on <= paid.c.paid_on)
+
+        reps, members, paid = paid_to_members(
+            select(Organization.legal_rep_id_number).where(Organization.kind == "company"),
+            Organization.uscc, literal("legal_rep").label("role"))
         reps = reps.join(Organization, and_(Organization.legal_rep_id_number == members.c.id_number,
-                                            Organization.kind == "company", company_open))
+                                            Organization.kind == "company", company_open(paid)))
         rows += [("company", r) for r in context.conn.execute(reps)]
-        owners, members = paid_to_members(select(Shareholder.id_number), Organization.uscc,
-                                          literal("shareholder").label("role"))
+        owners, members, paid = paid_to_members(select(Shareholder.id_number), Organization.uscc,
+                                                literal("shareholder").label("role"))
         owners = owners.join(Shareholder, Shareholder.id_number == members.c.id_number).join(
-            Organization, and_(Organization.uscc == Shareholder.uscc, Organization.kind == "company", company_open))
+            Organization, and_(Organization.uscc == Shareholder.uscc, Organization.kind == "company",
+                               company_open(paid)))
         rows += [("company", r) for r in context.conn.execute(owners)]
 
         groups: dict[tuple[str, str, str, Any], list[Any]] = {}

@@ -26,12 +26,10 @@ from audit.detectors.facts import Facts
 from audit.detectors.members import (
     candidate_household,
     household_members,
-    paid_to_candidates_households,
-    payment_household,
+    payments_to_households,
 )
 from audit.detectors.power import VILLAGE_ROLES
-from audit.detectors.moved import CardPayment
-from audit.models import Household, Kinship, Official, Person
+from audit.models import Household, Kinship, Official
 
 
 class KinOfOfficials(Detector):
@@ -41,29 +39,32 @@ class KinOfOfficials(Detector):
     defaults: dict = {}
 
     def run(self, context: Context) -> Iterator[Found]:
-        household = payment_household()
-        members = household_members()
         kin = union_all(
             select(Kinship.id_number_a.label("member"), Kinship.id_number_b.label("relative"),
                    Kinship.id_number_a.label("a"), Kinship.id_number_b.label("b"), Kinship.kind),
             select(Kinship.id_number_b, Kinship.id_number_a, Kinship.id_number_a, Kinship.id_number_b, Kinship.kind),
         ).subquery()
-        in_office = and_(or_(Official.from_on.is_(None), Official.from_on <= CardPayment.paid_on),
-                         or_(Official.to_on.is_(None), Official.to_on >= CardPayment.paid_on))
+        # Reduce first, then join: the people with an official among their kin (a few
+        # hundred), their households (in a check, only the candidates'), then only those
+        # households' payments, read by index; office and power are tested in the join.
+        # Never every payment times every member and relation.
+        members = household_members(context, among=select(kin.c.member).join(
+            Official, Official.id_number == kin.c.relative))
+        paid = payments_to_households(select(members.c.household_id), context.as_of)
+        in_office = and_(or_(Official.from_on.is_(None), Official.from_on <= paid.c.paid_on),
+                         or_(Official.to_on.is_(None), Official.to_on >= paid.c.paid_on))
         power = or_(and_(Official.role.in_(VILLAGE_ROLES), Official.village_code == Household.village_code),
-                    and_(Official.role == "finance_officer", Official.unit == CardPayment.paying_unit))
+                    and_(Official.role == "finance_officer", Official.unit == paid.c.paying_unit))
         rows = context.conn.execute(
-            select(CardPayment.payment_id, CardPayment.amount_fen, household.label("household"),
+            select(paid.c.payment_id, paid.c.amount_fen, paid.c.household_id.label("household"),
                    members.c.id_number.label("member"), Official.official_id, kin.c.a, kin.c.b, kin.c.kind)
-            .outerjoin(Person, Person.id_number == CardPayment.id_number)
-            .join(Household, Household.household_id == household)
-            .join(members, members.c.household_id == household)
+            .select_from(members)
             .join(kin, kin.c.member == members.c.id_number)
-            .join(Official, Official.id_number == kin.c.relative)
-            .where(CardPayment.paid_on <= context.as_of, in_office, power,
-                   paid_to_candidates_households(context),
-                   context.among("card_payment", members.c.household_id, via=candidate_household()))
-            .order_by(CardPayment.paid_on)).all()
+            .join(paid, paid.c.household_id == members.c.household_id)
+            .join(Household, Household.household_id == members.c.household_id)
+            .join(Official, and_(Official.id_number == kin.c.relative, in_office, power))
+            .where(context.among("card_payment", members.c.household_id, via=candidate_household()))
+            .order_by(paid.c.paid_on)).all()
         groups: dict[tuple[str, str, str], list[Any]] = {}
         for row in rows:
             groups.setdefault((row.household, row.member, row.official_id), []).append(row)
