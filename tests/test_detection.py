@@ -244,3 +244,45 @@ def test_every_evidence_field_shown_has_its_words(scanned: Engine) -> None:
                  for name, value in (step.get("fields") or {}).items()
                  if name not in HIDDEN_FIELDS and not isinstance(value, list | dict)}
     assert sorted(n for n in names if f"field.{n}" not in known) == []
+
+
+def test_a_detector_past_its_temporary_file_bound_fails_the_run_naming_it(scanned: Engine,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plan that spills more than AUDIT_DETECTOR_TEMP_FILE_LIMIT_MB to disk is stopped by
+    PostgreSQL (temp_file_limit, which the service role may set: create-roles grants it)
+    and fails its run naming the detector, instead of filling the disk."""
+    from sqlalchemy import event
+
+    from audit.config import get_settings
+
+    if scanned.dialect.name != "postgresql":
+        pytest.skip("temporary-file bounds are PostgreSQL's")
+    with scanned.connect() as conn:
+        assert conn.exec_driver_sql("SHOW is_superuser").scalar_one() == "off"  # the service's own role
+        before = conn.execute(select(func.count()).select_from(Finding)).scalar_one()
+
+    def tiny_memory(dbapi_connection, _record):  # noqa: ANN001, ANN202 - every sort and hash spills
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET work_mem = '64kB'")
+        dbapi_connection.commit()
+
+    scanned.dispose()
+    event.listen(scanned, "connect", tiny_memory)
+    try:
+        monkeypatch.setenv("AUDIT_DETECTOR_TEMP_FILE_LIMIT_MB", "1")
+        get_settings.cache_clear()
+        with pytest.raises(MessageError) as stopped:
+            detect(scanned, codes=["AN-01"])  # every payment of the county, sorted and hashed
+        assert (stopped.value.message_id, stopped.value.fields["code"]) == ("error.detector_temp_files", "AN-01")
+        assert "AN-01" in stopped.value.text("zh") and "临时文件" in stopped.value.text("zh")
+        with scanned.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(Finding)).scalar_one() == before
+            assert conn.execute(select(DetectionRun.outcome).order_by(DetectionRun.id.desc()).limit(1)).scalar_one() \
+                == "failed"
+        monkeypatch.setenv("AUDIT_DETECTOR_TEMP_FILE_LIMIT_MB", "1024")
+        get_settings.cache_clear()
+        assert detect(scanned, codes=["AN-01"]).detectors["AN-01"]["findings"] > 0  # a bound it keeps: it runs
+    finally:
+        event.remove(scanned, "connect", tiny_memory)
+        scanned.dispose()
+        get_settings.cache_clear()

@@ -232,6 +232,7 @@ def fixtures_generate(
     seed: Annotated[int, typer.Option(help=h("cli.help.opt.seed"))] = 2017,
     preset: Annotated[str | None, typer.Option(help=h("cli.help.opt.preset"))] = None,
     exports: Annotated[bool, typer.Option("--exports", help=h("cli.help.opt.exports"))] = False,
+    past_years: Annotated[int, typer.Option(min=0, max=10, help=h("cli.help.opt.past_years"))] = 0,
 ) -> None:
     """Write a synthetic county in interchange-v1, its truth.json and a bad-rows dataset; with
     --exports, also the county as a county holds it: the one-card 发放明细 and the poverty
@@ -244,7 +245,7 @@ def fixtures_generate(
     from audit.synth.plants import TooSmall
 
     try:
-        summary = generate(out, households=households, seed=seed, preset=preset)
+        summary = generate(out, households=households, seed=seed, preset=preset, past_years=past_years)
     except TooSmall as exc:
         fail("cli.fixtures.too_small", what=exc.what)
     say("cli.fixtures.written", rows=f"{summary['rows']:,}", tables=len(summary["tables"]), out=str(out),

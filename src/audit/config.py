@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     # fails and names the detector, instead of a runaway plan holding the database (and
     # its temporary files) for hours. PostgreSQL: statement_timeout; SQLite: an interrupt.
     detector_timeout_seconds: float = Field(default=900, gt=0)
+    # And the temporary files one of its statements may write, in MB (PostgreSQL's
+    # temp_file_limit; 0: no bound). A plan that multiplies rows before filtering them spills
+    # to disk until the disk is full (63 GB at a million payments): this stops it at the bound.
+    detector_temp_file_limit_mb: int = Field(default=1024, ge=0)
     # How many row errors the terminal prints before summarising (the JSON report has all).
     import_errors_shown: int = 50
     # Keys the audit trail's hash chain (HMAC-SHA256): without it, someone able to write to

@@ -206,6 +206,37 @@ def contains_pattern(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+def may_set_temp_file_limit(conn: Connection) -> bool:
+    """Whether this session may set ``temp_file_limit`` (a superuser's setting: a superuser,
+    or on PostgreSQL 15 and later a role granted SET on it, as ``audit db create-roles`` does)."""
+    if conn.exec_driver_sql("SHOW is_superuser").scalar_one() == "on":
+        return True
+    if int(conn.exec_driver_sql("SHOW server_version_num").scalar_one()) < 150000:
+        return False
+    return bool(conn.exec_driver_sql("SELECT has_parameter_privilege('temp_file_limit', 'SET')").scalar_one())
+
+
+@contextmanager
+def temp_file_bound(conn: Connection, megabytes: int) -> Iterator[bool]:
+    """PostgreSQL: each statement on ``conn`` inside the block may write at most ``megabytes``
+    of temporary files (``temp_file_limit``; the server stops the one that would write more).
+    Yields whether the bound is in force: 0 sets none, SQLite has none, and a role that may
+    not set it (a server older than 15 where the service is no superuser) runs unbounded."""
+    if conn.dialect.name != "postgresql" or megabytes <= 0 or not may_set_temp_file_limit(conn):
+        yield False
+        return
+    previous = conn.exec_driver_sql("SHOW temp_file_limit").scalar_one()
+    conn.exec_driver_sql(f"SET LOCAL temp_file_limit = '{int(megabytes)}MB'")
+    try:
+        yield True
+    finally:
+        if not conn.invalidated and conn.in_transaction():
+            try:
+                conn.exec_driver_sql("SELECT set_config('temp_file_limit', %(v)s, true)", {"v": previous})
+            except DBAPIError:  # the transaction failed (the bound itself): it is rolled back anyway
+                pass
+
+
 @contextmanager
 def statement_deadline(conn: Connection, seconds: float) -> Iterator[None]:
     """Statements on ``conn`` inside the block are stopped after ``seconds`` (each one on

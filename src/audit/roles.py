@@ -53,6 +53,12 @@ def create_service_role(conn: Connection, role: str, password: str | None = None
         # A literal, not a bind: ALTER ROLE takes no parameters; quote it as PostgreSQL does.
         conn.execute(text("ALTER ROLE " + role + " PASSWORD '" + password.replace("'", "''") + "'"))
     grants = grant_statements(role, database)
+    # A detector's statements run under a bound on their temporary files (temp_file_limit,
+    # a superuser's setting): PostgreSQL 15 lets a superuser grant the service role the right
+    # to set just that one. Elsewhere the service runs without the bound, and says so.
+    if conn.execute(text("SHOW is_superuser")).scalar_one() == "on" \
+            and int(conn.execute(text("SHOW server_version_num")).scalar_one()) >= 150000:
+        grants.append(f"GRANT SET ON PARAMETER temp_file_limit TO {role}")
     for statement in grants:
         conn.execute(text(statement))
     return run + grants

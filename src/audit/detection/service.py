@@ -23,7 +23,7 @@ from sqlalchemy.exc import OperationalError
 from audit import trail
 from audit.config import get_settings
 from audit.county import service as county
-from audit.db import statement_deadline
+from audit.db import statement_deadline, temp_file_bound
 from audit.detection import queries
 from audit.detection.coverage import Coverage
 from audit.detectors.base import Context, Detector, Found, fen_of, yuan
@@ -108,14 +108,18 @@ def run_detection(conn: Connection, *, codes: Iterable[str] | None = None, as_of
 def _bounded(conn: Connection, detector: Detector, run: Callable[[], list[Found]]) -> list[Found]:
     """One detector's run under the time bound in force (``detector_timeout_seconds``): a
     statement the database stops for it fails the run, naming the detector and the bound."""
-    limit = get_settings().detector_timeout_seconds
+    settings = get_settings()
+    limit = settings.detector_timeout_seconds
     try:
-        with statement_deadline(conn, limit):
+        with statement_deadline(conn, limit), temp_file_bound(conn, settings.detector_temp_file_limit_mb):
             return run()
     except OperationalError as exc:
         text = str(exc.orig).lower()
         if "statement timeout" in text or "canceling statement" in text or "interrupted" in text:
             raise MessageError("error.detector_timeout", code=detector.code, seconds=limit) from None
+        if "temp_file_limit" in text:
+            raise MessageError("error.detector_temp_files", code=detector.code,
+                               megabytes=settings.detector_temp_file_limit_mb) from None
         raise
 
 

@@ -606,6 +606,40 @@ class County:
     def plate(self) -> str:
         return "湘F" + "".join(self.rng.choice("0123456789ABCDEFGHJKLMNPQRSTUVWXYZ") for _ in range(5))
 
+    # ------------------------------------------------------------------ earlier years (density)
+
+    def build_past_years(self, years: int) -> None:
+        """The recurring allowances of the ``years`` years before YEAR (低保 monthly; 特困 and
+        the two disability subsidies yearly) to every household and member that qualified
+        then: a county's store after several years of payments, as dense as real ones (a
+        低保 household alone gets 12 payments a year). Drawn after the plants and from a
+        random generator of its own, so the county of YEAR and its truth are the same with
+        or without them; the plants' subjects may be paid in earlier years too, as they
+        would have been."""
+        rng = random.Random(f"{self.seed}/past-years")
+        for year in range(YEAR - years, YEAR):
+            town_day = {town.code: rng.randrange(15, 26) for town in self.towns}
+            for household in self.households:
+                if getattr(household, "ghost", False):
+                    continue
+                day_of = town_day[household.village.town.code]
+                head = household.head
+                if household.attribute == "low_income":
+                    size = sum(1 for m in household.members if m.died_on is None or m.died_on.year > year)
+                    for month in range(1, 13):
+                        paid = date(year, month, day_of)
+                        if self._alive_registered(household, head, paid) and household.registered_on <= date(year, month, 1):
+                            self.card_payment("MIN_LIVING", head, fen(min(130 * size, 800)), f"{year}-{month:02d}", paid)
+                for member in household.members:
+                    for program, amount, month, qualifies in (
+                            ("EXTREME_SUPPORT", 3600, 3, household.attribute == "extreme_poor"),
+                            ("DIS_LIVING", 600, 5, household.attribute != "extreme_poor" and member.disability is not None),
+                            ("DIS_CARE", 1200, 5, member.disability is not None and member.disability <= 2)):
+                        paid = date(year, month, day_of)
+                        if qualifies and self._alive_registered(household, member, paid) \
+                                and household.registered_on <= date(year, 1, 1):
+                            self.card_payment(program, member, fen(amount), str(year), paid)
+
     # ------------------------------------------------------------------ closing the books
 
     def build_disclosures_for_batches(self) -> None:
@@ -690,7 +724,8 @@ def write_tables(rows: dict[str, list[dict[str, Any]]], out: Path) -> int:
     return total
 
 
-def generate(out: Path, *, households: int = 2000, seed: int = 2017, preset: str | None = None) -> dict[str, Any]:
+def generate(out: Path, *, households: int = 2000, seed: int = 2017, preset: str | None = None,
+             past_years: int = 0) -> dict[str, Any]:
     from audit.synth.bad import write_bad_dataset
     from audit.synth.plants import Planter
 
@@ -698,6 +733,7 @@ def generate(out: Path, *, households: int = 2000, seed: int = 2017, preset: str
     county.build()
     planter = Planter(county)
     planter.plant_all()
+    county.build_past_years(past_years)
     county.build_disclosures_for_batches()
     county.build_allocations(planter.special_allocations)
     for row in county.rows["disbursements"]:
