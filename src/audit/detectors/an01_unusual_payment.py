@@ -23,7 +23,6 @@ Evidence, in order: the payment, then one step per unusual feature (value, typic
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
 from collections.abc import Iterator
 from typing import Any
 
@@ -34,32 +33,85 @@ from sqlalchemy import select
 from audit.detectors.base import Context, Detector, Evidence, Found, Ref, msg
 from audit.detectors.facts import Facts
 from audit.detectors.members import payment_household
-from audit.detectors.sql import year_of
 from audit.detectors.moved import CardPayment
 from audit.models import Household, Person
 
 # Each feature's words are the catalogue's ``feature.<name>``.
 FEATURES = ("amount_vs_program", "batch_size", "unit_share", "card_payments")
+# Payments are read in chunks of this many rows, each turned into integer columns at once:
+# a county's ten million payments never live as ten million row objects.
+CHUNK = 100_000
+
+
+class Payments:
+    """The paid card payments as columns, in payment_id order: the key (UTF-8 bytes, whose
+    order is the code points' on both databases), the amount, and each categorical column
+    (program, paying unit, day, village, card) as integer codes into its own list of values."""
+
+    CATEGORIES = ("program", "unit", "day", "village", "card")
+
+    def __init__(self, result: Any) -> None:
+        values: dict[str, dict[Any, int]] = {name: {} for name in self.CATEGORIES}
+        keys: list[np.ndarray] = []
+        amounts: list[np.ndarray] = []
+        codes: dict[str, list[np.ndarray]] = {name: [] for name in self.CATEGORIES}
+        for chunk in result.partitions(CHUNK):
+            ids, programs, amount, units, days, villages, cards = zip(*chunk)
+            keys.append(np.array([key.encode() for key in ids], dtype=bytes))
+            amounts.append(np.fromiter(amount, dtype=np.int64, count=len(chunk)))
+            for name, column in zip(self.CATEGORIES, (programs, units, days, villages, cards), strict=True):
+                index = values[name]
+                codes[name].append(np.fromiter((index.setdefault(v, len(index)) for v in column),
+                                               dtype=np.int64, count=len(chunk)))
+        self.values = {name: list(index) for name, index in values.items()}
+        if not keys:
+            self.key, self.amount = np.array([], dtype=bytes), np.array([], dtype=np.int64)
+            self.codes = {name: np.array([], dtype=np.int64) for name in self.CATEGORIES}
+            return
+        key = np.concatenate(keys)
+        # The forest's random splits depend on the rows' order: in the key's order, so both
+        # databases (and any order the database returns) find the same payments.
+        order = np.argsort(key, kind="stable")
+        self.key = key[order]
+        self.amount = np.concatenate(amounts)[order]
+        self.codes = {name: np.concatenate(parts)[order] for name, parts in codes.items()}
+
+    def __len__(self) -> int:
+        return len(self.key)
+
+    def payment_id(self, index: int) -> str:
+        return self.key[index].decode()
+
+    def program(self, index: int) -> str:
+        return self.values["program"][self.codes["program"][index]]
+
+
+def group_sizes(*columns: np.ndarray) -> np.ndarray:
+    """For each row, how many rows share its values of ``columns`` (integer codes)."""
+    key = np.zeros(len(columns[0]), dtype=np.int64)
+    for column in columns:
+        key = key * (int(column.max()) + 1) + column
+    _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    return counts[inverse]
 
 
 class PaymentFeatures:
-    """Turns payment rows into the feature matrix; learned peer statistics end in ``_``."""
+    """Turns the payments' columns into the feature matrix; learned peer statistics end in ``_``."""
 
-    def fit_transform(self, rows: list[Any]) -> np.ndarray:
-        amounts: dict[str, list[int]] = defaultdict(list)
-        for row in rows:
-            amounts[row.program_code].append(row.amount_fen)
-        self.program_median_ = {code: float(np.median(values)) for code, values in amounts.items()}
-        batches = Counter((row.paying_unit, row.paid_on) for row in rows)
-        by_village = Counter(row.village_code for row in rows)
-        unit_village = Counter((row.paying_unit, row.village_code) for row in rows)
-        cards = Counter((row.card_account, row.year) for row in rows)
-        matrix = np.array([
-            [np.log(max(row.amount_fen, 1) / max(self.program_median_[row.program_code], 1.0)),
-             np.log(batches[(row.paying_unit, row.paid_on)]),
-             unit_village[(row.paying_unit, row.village_code)] / by_village[row.village_code],
-             cards[(row.card_account, row.year)]] for row in rows], dtype=float)
-        return matrix
+    def fit_transform(self, payments: Payments) -> np.ndarray:
+        program, amount = payments.codes["program"], payments.amount
+        medians = np.zeros(len(payments.values["program"]))
+        for code in range(len(medians)):
+            medians[code] = np.median(amount[program == code])
+        self.program_median_ = dict(zip(payments.values["program"], medians.tolist(), strict=True))
+        years = np.array([day.year for day in payments.values["day"]], dtype=np.int64)
+        unit, village = payments.codes["unit"], payments.codes["village"]
+        return np.column_stack([
+            np.log(np.maximum(amount, 1) / np.maximum(medians[program], 1.0)),
+            np.log(group_sizes(unit, payments.codes["day"])),
+            group_sizes(unit, village) / group_sizes(village),
+            group_sizes(payments.codes["card"], years[payments.codes["day"]]),
+        ]).astype(float)
 
 
 class UnusualPayment(Detector):
@@ -70,16 +122,13 @@ class UnusualPayment(Detector):
 
     def run(self, context: Context) -> Iterator[Found]:
         household = payment_household()
-        rows = context.conn.execute(
-            select(CardPayment.payment_id, CardPayment.id_number, CardPayment.program_code, CardPayment.amount_fen,
-                   CardPayment.paid_on, CardPayment.paying_unit, CardPayment.card_account,
-                   Household.village_code, year_of(CardPayment.paid_on).label("year"))
+        result = context.conn.execution_options(yield_per=CHUNK).execute(
+            select(CardPayment.payment_id, CardPayment.program_code, CardPayment.amount_fen, CardPayment.paying_unit,
+                   CardPayment.paid_on, Household.village_code, CardPayment.card_account)
             .outerjoin(Person, Person.id_number == CardPayment.id_number)
             .join(Household, Household.household_id == household)
-            .where(CardPayment.paid_on <= context.as_of)).all()
-        # The forest's random splits depend on the rows' order: in the key's order (in
-        # Python, not the database's collation), so both databases find the same payments.
-        rows.sort(key=lambda row: row.payment_id)
+            .where(CardPayment.paid_on <= context.as_of))
+        rows = Payments(result)
         if len(rows) < 200:
             return  # too few payments to learn what is usual
         features = PaymentFeatures()
@@ -90,35 +139,35 @@ class UnusualPayment(Detector):
         scores = -model.score_samples(matrix)  # higher: more unusual
         count = max(1, int(len(rows) * context.settings["top_share"]))
         chosen = np.argsort(-scores, kind="stable")[:count]
-        programs = np.array([row.program_code for row in rows])
+        programs = rows.codes["program"]
         # What is typical, per program: computed once, not once per finding.
-        typical: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
-        for code in {rows[i].program_code for i in chosen}:
+        typical: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
+        for code in np.unique(programs[chosen]).tolist():
             peers = matrix[programs == code]
             median = np.median(peers, axis=0)
             spread = np.median(np.abs(peers - median), axis=0) * 1.4826 + 1e-9
             p5, p95 = np.percentile(peers, [5, 95], axis=0)
             typical[code] = (median, spread, p5, p95)
         facts = Facts(context.conn)
-        facts.load("card_payments", [rows[i].payment_id for i in chosen])
+        payments = facts.load("card_payments", [rows.payment_id(i) for i in chosen])
         low, high = float(scores[chosen].min()), float(scores[chosen].max())
-        for index in chosen:
-            row = rows[index]
+        for index in chosen.tolist():
+            payment_id, program = rows.payment_id(index), rows.program(index)
             steps = []
-            median, spread, p5, p95 = typical[row.program_code]
+            median, spread, p5, p95 = typical[int(programs[index])]
             z = np.abs(matrix[index] - median) / spread
             for feature in np.argsort(-z)[:2]:
                 name = FEATURES[feature]
-                steps.append(Evidence("feature", f"{row.payment_id}/{name}",
+                steps.append(Evidence("feature", f"{payment_id}/{name}",
                                       msg("evidence.feature", feature=msg(f"feature.{name}").as_dict(),
                                           value=f"{matrix[index][feature]:.2f}",
-                                          program=facts.program_name(row.program_code),
+                                          program=facts.program_name(program),
                                           low=f"{p5[feature]:.2f}", high=f"{p95[feature]:.2f}"),
                                       {"feature": name, "value": round(float(matrix[index][feature]), 3),
                                        "p5": round(float(p5[feature]), 3), "p95": round(float(p95[feature]), 3)}))
             relative = 0.0 if high == low else (float(scores[index]) - low) / (high - low)
             yield Found(
-                subjects=[Ref("person", row.id_number)],
-                records=[Ref("card_payment", row.payment_id, amount_fen=0)],
-                evidence=[facts.card_payment(row.payment_id)] + steps,
+                subjects=[Ref("person", payments[payment_id]["id_number"])],
+                records=[Ref("card_payment", payment_id, amount_fen=0)],
+                evidence=[facts.card_payment(payment_id)] + steps,
                 score=0.3 + 0.3 * relative, amount_at_risk_fen=0)
