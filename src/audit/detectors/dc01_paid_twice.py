@@ -18,11 +18,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import case, func, or_, select, tuple_
+from sqlalchemy import and_, case, func, or_, select
 
 from audit.detectors.base import Context, Detector, Found, Ref, msg
 from audit.detectors.facts import Facts
 from audit.detectors.moved import CardPayment
+from audit.detectors.sql import bytewise
 from audit.models import Program
 
 
@@ -36,18 +37,29 @@ class PaidTwice(Detector):
         who = case((once & (Program.basis == "household"),
                     func.coalesce(CardPayment.household_id, CardPayment.id_number)), else_=CardPayment.id_number)
         when = case((once, "ever"), else_=CardPayment.period)
-        base = (select(who.label("who"), CardPayment.program_code, when.label("period"), CardPayment.payment_id,
+        paid = and_(CardPayment.paid_on <= context.as_of,
+                    or_(context.among("card_payment", CardPayment.id_number, via=CardPayment.id_number),
+                        context.among("card_payment", CardPayment.household_id, via=CardPayment.household_id)))
+        # Reduce first: the (beneficiary, program, period) keys paid more than once, a few
+        # among millions, by one aggregate over byte-wise keys; then only their payments, by
+        # index. (Joining every payment back to an aggregate the planner guesses at a
+        # million rows spilled gigabytes at ten million payments.)
+        keys = {tuple(row) for row in context.conn.execute(
+            select(bytewise(who), bytewise(CardPayment.program_code), bytewise(when))
+            .join(Program, Program.program_code == CardPayment.program_code).where(paid)
+            .group_by(bytewise(who), bytewise(CardPayment.program_code), bytewise(when))
+            .having(func.count() > 1))}
+        beneficiaries = sorted({key[0] for key in keys})
+        rows = []
+        for start in range(0, len(beneficiaries), 500):
+            some = beneficiaries[start:start + 500]
+            rows += [row for row in context.conn.execute(
+                select(who.label("who"), CardPayment.program_code, when.label("period"), CardPayment.payment_id,
                        CardPayment.amount_fen, CardPayment.paid_on, CardPayment.id_number)
                 .join(Program, Program.program_code == CardPayment.program_code)
-                .where(CardPayment.paid_on <= context.as_of,
-                       or_(context.among("card_payment", CardPayment.id_number, via=CardPayment.id_number),
-                           context.among("card_payment", CardPayment.household_id, via=CardPayment.household_id)))
-                .subquery())
-        groups = (select(base.c.who, base.c.program_code, base.c.period).group_by(
-            base.c.who, base.c.program_code, base.c.period).having(func.count() > 1))
-        rows = context.conn.execute(
-            select(base).where(tuple_(base.c.who, base.c.program_code, base.c.period).in_(groups))
-            .order_by(base.c.who, base.c.program_code, base.c.paid_on, base.c.payment_id)).all()
+                .where(paid, or_(CardPayment.id_number.in_(some), CardPayment.household_id.in_(some))))
+                if (row.who, row.program_code, row.period) in keys]
+        rows.sort(key=lambda r: (r.who, r.program_code, r.paid_on, r.payment_id))
         facts = Facts(context.conn)
         facts.load("card_payments", [r.payment_id for r in rows])
         by_group: dict[tuple[str, str, str], list[Any]] = {}
