@@ -203,3 +203,23 @@ def test_me01_a_once_program_is_owed_once_ever_for_the_first_period(world: World
     found = world.run("ME-01")
     # Owed once, for the first period the village was paid it; the one paid in 2016 owes nothing.
     assert [(f.subjects[0].key, f.records[1].key) for f in found] == [(never, f"DIS_AID_ONCE/2016/{world.village}")]
+
+
+def test_me01_a_household_benefit_is_owed_to_the_household_while_its_head_lives(world: World) -> None:
+    world.conn.execute(insert(models.Program).values(
+        program_code="HH_WINTER", name="特困户冬季取暖补助", standard_amount_fen=40_000, period="year",
+        basis="household", household_attributes="extreme_poor"))
+    paid = world.household(attribute="extreme_poor")
+    world.pay("HH_WINTER", paid["head"], paid, 400, "2017", date(2017, 11, 20))
+    to_a_member = world.household(attribute="extreme_poor")
+    member = world.member(to_a_member, "李奶奶", date(1940, 1, 1), "other")
+    world.pay("HH_WINTER", member, to_a_member, 400, "2017", date(2017, 11, 21))  # reached the household
+    left_out = world.household(attribute="extreme_poor", head="赵六")
+    world.member(left_out, "赵七", date(1945, 1, 1), "other")
+    head_dead = world.household(attribute="extreme_poor")
+    world.died(head_dead["head"], date(2017, 10, 1))
+    world.household(attribute="low_income")  # not of the attribute
+    (found,) = world.run("ME-01")
+    assert [(s.kind, s.key) for s in found.subjects] == [("household", left_out["id"]), ("paying_unit", "归义镇财政所")]
+    assert found.records[0].key == left_out["id"] and found.amount_owed_fen == 40_000
+    assert "reached the household of 赵六" in found.evidence[-1].fact

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Date, and_, func, insert, or_, select, true, update
+from sqlalchemy import Connection, Date, Integer, and_, func, insert, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 
 from audit import trail
@@ -165,8 +165,10 @@ def resolve_all(conn: Connection, steps: list[dict[str, Any]]) -> dict[tuple[str
             continue
         columns = [spec.model.__table__.c[spec.by_name[k].db_name] for k in spec.key]
         try:
-            typed = [date.fromisoformat(v) if isinstance(c.type, Date) else v for c, v in zip(columns, parts,
-                                                                                             strict=True)]
+            # Keys are text; a date or a number in a compound key (a certificate's issue date,
+            # an enrolment's school year) is read back as what its column holds.
+            typed = [date.fromisoformat(v) if isinstance(c.type, Date) else int(v) if isinstance(c.type, Integer)
+                     else v for c, v in zip(columns, parts, strict=True)]
         except ValueError:
             continue
         wanted.setdefault(spec.name, {})[(step["kind"], step["key"])] = typed[0] if len(typed) == 1 else tuple(typed)
