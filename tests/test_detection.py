@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Date, Engine, delete, func, select, update
+from sqlalchemy import Date, Engine, Integer, delete, func, select, update
 
 from audit.api.app import create_app
 from audit.detection.evaluate import evaluate
@@ -75,7 +75,8 @@ def test_every_evidence_step_names_a_record_that_exists(scanned: Engine) -> None
                 parts = step["key"].split("|")
                 assert len(parts) == len(spec.key), (finding.code, step["key"])
                 columns = [model.c[spec.by_name[k].db_name] for k in spec.key]
-                where = [c == (date.fromisoformat(v) if isinstance(c.type, Date) else v)
+                where = [c == (date.fromisoformat(v) if isinstance(c.type, Date) else
+                               int(v) if isinstance(c.type, Integer) else v)
                          for c, v in zip(columns, parts, strict=True)]
                 assert conn.execute(select(func.count()).select_from(model).where(*where)).scalar_one() == 1, \
                     (finding.code, step["kind"], step["key"])

@@ -126,7 +126,8 @@ class TestTruth:
 
     def test_decoys_cover_the_rules_with_known_near_misses(self) -> None:
         assert {decoy["code"] for decoy in TRUTH["decoys"]} >= {
-            "FP-04", "FP-06", "DC-01", "DC-02", "DC-05", "DC-06", "DC-07", "DC-09", "DC-10", "DV-03", "DV-04"}
+            "FP-04", "FP-06", "DC-01", "DC-02", "DC-05", "DC-06", "DC-07", "DC-09", "DC-10", "DV-03", "DV-04",
+            "DC-15", "DC-18", "ME-01"}
 
     def test_every_named_record_exists(self, tables: County) -> None:
         keys = {spec.kind: {row[spec.key[0]] for row in tables.every.get(spec.name, tables[spec.name])}
@@ -307,6 +308,134 @@ class TestBackgroundIsClean:
         check(tables, "DV-06", {("allocation", a["allocation_id"]) for a in tables["allocations"]
                         if d(a["issued_on"]) + timedelta(days=180) <= as_of
                         and fen(a["amount"]) - spent[a["allocation_id"]] > fen(a["amount"]) * 20 // 100})
+
+
+def period_end(period: str) -> date:
+    if len(period) == 4:
+        return date(int(period), 12, 31)
+    first = period_start(period)
+    return (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
+class TestPensionsSchoolsCertificates:
+    """The v1.1 registers beside the lists (DC-15, DC-18, ME-01): consistent with them, and
+    clean where nothing is planted. The oracles restate each rule over the files."""
+
+    def test_the_registers_agree_with_the_persons_and_what_is_paid(self, tables: County) -> None:
+        enrolled = {(r["id_number"], r["school_year"]): r for r in tables["school_enrolments"]}
+        pupils = [p for p in tables["persons"] if p["school_stage"]]
+        assert pupils and all(enrolled[(p["id_number"], tables.truth["as_of"][:4])]["stage"] == p["school_stage"]
+                              and enrolled[(p["id_number"], tables.truth["as_of"][:4])]["boarding"]
+                              == (p["boarding"] or "0") for p in pupils)
+        certified = {r["id_number"] for r in tables["disability_certificates"]}
+        disabled = [p["id_number"] for p in tables["persons"] if p["disability_level"]]
+        planted = {r["key"] for c in tables.truth["cases"] if "DC-18" in [c["code"], *c["may_also"]]
+                   for r in c["subjects"]}
+        assert {i for i in disabled if i not in certified} <= planted
+        registered = {p["id_number"] for p in tables["persons"]}
+        above = {r["id_number"] for r in tables["pensions"] if fen(r["monthly_amount"]) >= fen("1000.00")}
+        assert len(above - registered) > 10 * len(above & registered)  # retired teachers and officials, mostly
+        assert any(r["id_number"] in registered for r in tables["pensions"] if fen(r["monthly_amount"]) < fen("200.00"))
+
+    def test_dc15_pension_above_the_line(self, tables: County) -> None:
+        programs = {p["program_code"]: p for p in tables["programs"]}
+        pensions = defaultdict(list)
+        for r in tables["pensions"]:
+            if fen(r["monthly_amount"]) >= fen("1000.00"):
+                pensions[r["id_number"]].append(r)
+        members = defaultdict(set)
+        for person in tables["persons"]:
+            members[person["household_id"]].add(person["id_number"])
+        for h in tables["households"]:
+            members[h["household_id"]].add(h["head_id_number"])
+        flagged = set()
+        for p in tables["card_payments"]:
+            program = programs[p["program_code"]]
+            if program["means_tested"] != "1":
+                continue
+            who = members[p["household_id"]] if program["basis"] == "household" else {p["id_number"]}
+            start, end = period_start(p["period"]), period_end(p["period"])
+            if any(d(r["from_on"]) <= end and (not r["to_on"] or d(r["to_on"]) >= start)
+                   for i in who for r in pensions[i]):
+                flagged.add(("card_payment", p["payment_id"]))
+        check(tables, "DC-15", flagged)
+
+    def test_dc18_disability_benefit_without_a_certificate(self, tables: County) -> None:
+        programs = {p["program_code"]: p for p in tables["programs"]}
+        certificates = defaultdict(list)
+        for r in tables["disability_certificates"]:
+            certificates[r["id_number"]].append(r)
+        flagged = set()
+        for p in tables["card_payments"]:
+            program = programs[p["program_code"]]
+            if not program["min_disability_level"] or program["basis"] != "person":
+                continue
+            paid, need = d(p["paid_on"]), int(program["min_disability_level"])
+            if not any(d(c["issued_on"]) <= paid and (not c["revoked_on"] or d(c["revoked_on"]) > paid)
+                       and int(c["level"]) <= need for c in certificates[p["id_number"]]):
+                flagged.add(("card_payment", p["payment_id"]))
+        check(tables, "DC-18", flagged)
+
+    def test_me01_eligible_but_unpaid(self, tables: County) -> None:
+        programs = {p["program_code"]: p for p in tables["programs"]}
+        judged = {code: p for code, p in programs.items() if p["standard_amount"] and (
+            p["min_disability_level"] or p["school_stage"] or p["boarding_required"] == "1"
+            or p["household_attributes"])}
+        assert judged and all(p["basis"] == "person" for p in judged.values())
+        households = {h["household_id"]: h for h in tables["households"]}
+        batches: dict[tuple[str, str, str], set[date]] = defaultdict(set)
+        for p in tables["card_payments"]:
+            if p["program_code"] in judged:
+                batches[(p["program_code"], p["period"], households[p["household_id"]]["village_code"])].add(
+                    d(p["paid_on"]))
+        reached = defaultdict(set)
+        for p in tables.every["card_payments"]:
+            if (p["status"] or "paid") in ("paid", "pending"):
+                reached[p["id_number"]].add((p["program_code"], p["period"]))
+        died = {r["id_number"]: d(r["died_on"]) for r in tables["deaths"]}
+        certificates = defaultdict(list)
+        for r in tables["disability_certificates"]:
+            certificates[r["id_number"]].append(r)
+        enrolled = {(r["id_number"], int(r["school_year"])): r for r in tables["school_enrolments"]}
+        moves = defaultdict(list)
+        for r in tables["household_events"]:
+            if r["event"] in ("move_out", "marry_out", "move_in", "marry_in"):
+                moves[r["id_number"]].append((d(r["event_on"]), r["event"]))
+
+        def certified(person: str, level: int, day: date) -> bool:
+            return any(int(c["level"]) <= level and d(c["issued_on"]) <= day
+                       and (not c["revoked_on"] or d(c["revoked_on"]) > day) for c in certificates[person])
+
+        def away(person: str, day: date) -> bool:
+            before = sorted(m for m in moves[person] if m[0] <= day)
+            return bool(before) and before[-1][1] in ("move_out", "marry_out")
+
+        flagged = set()
+        for person in tables["persons"]:
+            pid, home = person["id_number"], households[person["household_id"]]
+            for (code, period, village), dates in batches.items():
+                program = judged[code]
+                if village != home["village_code"] or any(
+                        day < d(home["registered_on"]) or (home["exited_on"] and day > d(home["exited_on"]))
+                        or away(pid, day) for day in dates) or (pid in died and died[pid] <= max(dates)):
+                    continue
+                if program["household_attributes"] and home["attribute"] not in program["household_attributes"].split("|"):
+                    continue
+                level = program["min_disability_level"]
+                if level and not all(certified(pid, int(level), day) for day in dates):
+                    continue
+                if program["school_stage"] or program["boarding_required"] == "1":
+                    row = enrolled.get((pid, int(period[:4])))
+                    if row is None or (program["school_stage"] and row["stage"] != program["school_stage"]) \
+                            or (program["boarding_required"] == "1" and row["boarding"] != "1"):
+                        continue
+                settles = {c for c, p in programs.items() if p["exclusive_group"]
+                           and p["exclusive_group"] == program["exclusive_group"]} | {code}
+                if any(c in settles and (per == period or per == period[:4] or period == per[:4])
+                       for c, per in reached[pid]):
+                    continue
+                flagged.add(("person", pid))
+        check(tables, "ME-01", flagged)
 
 
 def test_the_miluo_county_imports_twice_with_the_same_counts(engine: Engine, tmp_path: Path) -> None:

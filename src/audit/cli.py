@@ -386,13 +386,14 @@ def cases_list(top: Annotated[int, typer.Option(help=h("cli.help.opt.top"))] = 2
     with engine.connect() as conn:
         rows = top_cases(conn, top)
     table = Table(title=t("cli.top_cases", lang, count=len(rows)))
-    for heading in ("case", "score", "subject", "codes", "at_risk"):
+    for heading in ("case", "score", "subject", "codes", "at_risk", "owed"):
         table.add_column(t(f"cli.heading.{heading}", lang),
-                         justify="right" if heading in {"case", "score", "at_risk"} else "left")
+                         justify="right" if heading in {"case", "score", "at_risk", "owed"} else "left")
     for row in rows:
         table.add_row(str(row.id), f"{row.score:.2f}",
                       subject_text(row.subject_kind, row.subject_key, row.label, lang, masked=True),
-                      ", ".join(row.codes), yuan(row.amount_at_risk_fen))
+                      ", ".join(row.codes), yuan(row.amount_at_risk_fen),
+                      yuan(row.amount_owed_fen) if row.amount_owed_fen else "")
     console.print(table)
 
 @app.command("eval", help=h("cli.help.eval"))

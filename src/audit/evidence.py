@@ -70,7 +70,8 @@ KIND_FIELD = {"kinship": "kinship", "organization": "org_kind"}
 # Fields that say nothing a reader needs beside the fact (lists and counts, search tables).
 HIDDEN_FIELDS = frozenset({"names", "counts", "table", "households"})
 # Fields holding yuan: shown with thousands separators, as every amount is.
-MONEY_FIELDS = frozenset({"amount", "budget", "total", "december", "median_per_unit", "standard", "cap"})
+MONEY_FIELDS = frozenset({"amount", "budget", "total", "december", "median_per_unit", "standard", "cap",
+                          "monthly_amount", "amount_owed"})
 
 
 # Kinds of step that are not a stored record (a comparison, a search, a feature, a peer

@@ -18,7 +18,7 @@ from stdnum.cn import ric, uscc
 from audit import models
 from audit.detectors.base import Context, Found
 from audit.detectors.registry import select_detectors
-from audit.synth.county import PROGRAMS
+from audit.synth.county import MEANS_TESTED, PROGRAMS
 
 AS_OF = date(2017, 12, 31)
 TOWN_OFFICE = "归义镇财政所"
@@ -38,7 +38,8 @@ class World:
         for p in PROGRAMS:
             self.add(models.Program, program_code=p[0], name=p[1], standard_amount_fen=fen(p[2]) if p[2] else None,
                      cap_amount_fen=fen(p[3]) if p[3] else None, period=p[4], basis=p[5], min_disability_level=p[6],
-                     school_stage=p[7], boarding_required=p[8], household_attributes=p[9], exclusive_group=p[10])
+                     school_stage=p[7], boarding_required=p[8], household_attributes=p[9], exclusive_group=p[10],
+                     means_tested=p[0] in MEANS_TESTED)
         # Allocations made for convenience are issued late, so no idle-funds rule judges them.
         self.allocation_id = self.allocation("social_security", issued_on=date(2017, 12, 1))
 
@@ -121,6 +122,29 @@ class World:
     def account(self, number: str, kind: str, holder: str) -> str:
         self.add(models.Account, account_number=number, holder_kind=kind, holder_id=holder)
         return number
+
+    # ------------------------------------------------------------------ v1.1 registers: pensions, school, disability
+
+    def pension(self, person: str, monthly: float | int, from_on: date, to_on: date | None = None,
+                source: str = "机关事业单位养老保险") -> str:
+        self.add(models.Pension, id_number=person, monthly_amount_fen=fen(monthly), from_on=from_on, to_on=to_on,
+                 source=source)
+        return f"{person}|{from_on.isoformat()}"
+
+    def enrolment(self, person: str, school_year: int, stage: str, boarding: bool | None = None,
+                  school: str = "汨罗市第三中学") -> str:
+        self.add(models.SchoolEnrolment, id_number=person, school_year=school_year, stage=stage, boarding=boarding,
+                 school=school)
+        return f"{person}|{school_year}"
+
+    def certificate(self, person: str, level: int, issued_on: date = date(2012, 3, 1),
+                    revoked_on: date | None = None, category: str = "肢体") -> str:
+        self.add(models.DisabilityCertificate, id_number=person, level=level, issued_on=issued_on,
+                 revoked_on=revoked_on, category=category)
+        return f"{person}|{issued_on.isoformat()}"
+
+    def died(self, person: str, on: date) -> None:
+        self.add(models.Death, id_number=person, died_on=on, source="民政殡葬火化登记")
 
     # ------------------------------------------------------------------ money
 

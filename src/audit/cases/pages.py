@@ -184,7 +184,7 @@ def export_cases(request: Request, user: Inspector, status: Status = "open", cod
     bold = book.add_format({"bold": True, "bg_color": "#EEF2F7", "border": 1})
     amount = book.add_format({"num_format": "#,##0.00"})
     headings = [t(f"ui.cases.col.{c}", lang) for c in ("id", "title", "score", "amount", "town", "village",
-                                                      "status", "assigned", "created")]
+                                                      "status", "assigned", "created", "owed")]
     sheet.write_row(0, 0, headings, bold)
     for index, item in enumerate(items, start=1):
         sheet.write_number(index, 0, item["id"])
@@ -196,11 +196,13 @@ def export_cases(request: Request, user: Inspector, status: Status = "open", cod
         sheet.write_string(index, 6, t(f"enum.case_status.{item['status']}", lang))
         sheet.write_string(index, 7, item["assigned_to"] or "")
         sheet.write_string(index, 8, item["created_at"][:10])
+        sheet.write_number(index, 9, float(item["amount_owed"]), amount)  # owed to households (ME), apart
     sheet.set_column(0, 0, 8)
     sheet.set_column(1, 1, 60)
     sheet.set_column(2, 3, 14)
     sheet.set_column(4, 5, 12)
     sheet.set_column(6, 8, 12)
+    sheet.set_column(9, 9, 14)
     sheet.freeze_panes(1, 0)
     sheet.autofilter(0, 0, max(1, len(items)), len(headings) - 1)
     book.close()

@@ -26,6 +26,7 @@ class CaseSummary(BaseModel):
     title: str
     score: float
     amount_at_risk: str
+    amount_owed: str  # owed to the subject (ME findings, 应享未享): never part of the money at risk
     codes: list[str]
     status: str
     town_code: str | None

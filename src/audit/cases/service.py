@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Date, and_, func, insert, or_, select, true, update
+from sqlalchemy import Connection, Date, Integer, and_, func, insert, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 
 from audit import trail
@@ -130,7 +130,8 @@ def summary(row: Any, lang: str, masked: bool, names: dict[int, str] | None = No
                                   "key": mask_key(row.subject_kind, row.subject_key) if masked else row.subject_key,
                                   "label": row.label},
         "title": case_title(row.subject_kind, row.subject_key, row.label, row.codes, lang, masked),
-        "score": row.score, "amount_at_risk": yuan(row.amount_at_risk_fen), "codes": row.codes,
+        "score": row.score, "amount_at_risk": yuan(row.amount_at_risk_fen),
+        "amount_owed": yuan(row.amount_owed_fen or 0), "codes": row.codes,
         "status": row.status, "town_code": row.town_code, "village_code": row.village_code,
         "town": town, "village": village, "assigned_to": (names or {}).get(row.assigned_to),
         "created_at": row.created_at.isoformat(), "updated_at": row.updated_at.isoformat(),
@@ -164,8 +165,10 @@ def resolve_all(conn: Connection, steps: list[dict[str, Any]]) -> dict[tuple[str
             continue
         columns = [spec.model.__table__.c[spec.by_name[k].db_name] for k in spec.key]
         try:
-            typed = [date.fromisoformat(v) if isinstance(c.type, Date) else v for c, v in zip(columns, parts,
-                                                                                             strict=True)]
+            # Keys are text; a date or a number in a compound key (a certificate's issue date,
+            # an enrolment's school year) is read back as what its column holds.
+            typed = [date.fromisoformat(v) if isinstance(c.type, Date) else int(v) if isinstance(c.type, Integer)
+                     else v for c, v in zip(columns, parts, strict=True)]
         except ValueError:
             continue
         wanted.setdefault(spec.name, {})[(step["kind"], step["key"])] = typed[0] if len(typed) == 1 else tuple(typed)
@@ -188,6 +191,7 @@ def case_detail(conn: Connection, case_id: int, user: Principal, lang: str, mask
         shown = render_finding({"id": f"f-{finding.id:06d}", "code": finding.code, "family": finding.family,
                                 "score": finding.score, "status": finding.status, "subjects": finding.subjects,
                                 "records": finding.records, "amount_at_risk": yuan(finding.amount_at_risk_fen),
+                                "amount_owed": yuan(finding.amount_owed_fen or 0),
                                 "params": finding.params, "detector_version": finding.detector_version,
                                 "detected_at": finding.detected_at.isoformat(), "evidence": finding.evidence},
                                lang, masked)
@@ -202,6 +206,7 @@ def case_detail(conn: Connection, case_id: int, user: Principal, lang: str, mask
     fix = conn.execute(select(Rectification).where(Rectification.case_id == case_id)).first()
     return {
         **summary(case, lang, masked, names, place_names(conn)), "findings": resolved,
+        "owed": owed_to(findings, resolved),
         "decisions": [{"id": d.id, "decision": d.decision, "reason": d.reason, "by": names.get(d.decided_by),
                        "at": d.decided_at.isoformat(), "state": d.state, "reviewed_by": names.get(d.reviewed_by),
                        "reviewed_at": d.reviewed_at.isoformat() if d.reviewed_at else None,
@@ -212,6 +217,23 @@ def case_detail(conn: Connection, case_id: int, user: Principal, lang: str, mask
             "recovered": yuan(fix.recovered_fen), "accountable": fix.accountable, "note": fix.note,
             "closed_at": fix.closed_at.isoformat() if fix.closed_at else None},
     }
+
+
+def owed_to(findings: list[Any], shown: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What an ME case's open findings say is owed, and who is to pay it: for each, the
+    program and period (from its batch step), the amount, the paying unit that paid the
+    village's batch (the line department, its second subject) and whom it is owed to."""
+    owed = []
+    for finding, item in zip(findings, shown, strict=True):
+        if finding.family != "ME" or finding.status != "open" or not finding.amount_owed_fen:
+            continue
+        batch = next((step for step in finding.evidence if step["kind"] == "payment_batch"), None)
+        args = (batch or {}).get("args") or {}
+        unit = next((s["key"] for s in finding.subjects if s["kind"] == "paying_unit"), "")
+        owed.append({"finding": item["id"], "code": finding.code, "program": args.get("program", ""),
+                     "period": args.get("period", ""), "unit": unit, "amount": yuan(finding.amount_owed_fen),
+                     "to": item["subjects"][0]})
+    return owed
 
 
 def reveal(conn: Connection, case_id: int, user: Principal, reason: str) -> None:
@@ -391,11 +413,14 @@ def overview(conn: Connection, user: Principal) -> dict[str, Any]:
     by_status = dict(conn.execute(select(Case.status, func.count()).where(scoped).group_by(Case.status)).all())
     at_risk = conn.execute(select(func.coalesce(func.sum(Case.amount_at_risk_fen), 0))
                            .where(scoped, Case.status == "open")).scalar_one()
+    # Owed to households (ME, 应享未享): a total of its own, never added into money at risk.
+    owed = conn.execute(select(func.coalesce(func.sum(Case.amount_owed_fen), 0))
+                        .where(scoped, Case.status == "open")).scalar_one()
     pending = conn.execute(select(func.count()).select_from(CaseDecision).join(Case, Case.id == CaseDecision.case_id)
                            .where(CaseDecision.state == "pending", scoped,
                                   CaseDecision.decided_by != user.id)).scalar_one()
     return {"by_status": by_status, "open": by_status.get("open", 0), "at_risk_fen": int(at_risk),
-            "awaiting_me": pending}
+            "owed_fen": int(owed), "awaiting_me": pending}
 
 
 def money_by_town(conn: Connection, user: Principal) -> list[tuple[str, int, int]]:

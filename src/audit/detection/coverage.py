@@ -17,10 +17,11 @@ from sqlalchemy import Connection, exists, func, select
 from audit.detectors import moved
 from audit.detectors.base import Detector, Found
 from audit.importer.spec import BY_NAME
-from audit.models import Allocation, Project
+from audit.models import Allocation, Person, Project
 
+# ME-01 judges people of the register (who was owed and not paid), not payments.
 JUDGED = {"card_payment": moved.CardPayment, "disbursement": moved.Disbursement, "project": Project,
-          "allocation": Allocation}
+          "allocation": Allocation, "person": Person}
 
 
 class Coverage:

@@ -52,7 +52,7 @@ def open_findings_of_cases(conn: Connection, case_ids: list[int]) -> dict[int, l
     by_case: dict[int, list[Any]] = {}
     for start in range(0, len(case_ids), 500):
         rows = conn.execute(select(Finding.case_id, Finding.id, Finding.code, Finding.score, Finding.records,
-                                   Finding.amount_at_risk_fen, Finding.subjects)
+                                   Finding.amount_at_risk_fen, Finding.amount_owed_fen, Finding.subjects)
                             .where(Finding.case_id.in_(case_ids[start:start + 500]), Finding.status == "open"))
         for row in rows:
             by_case.setdefault(row.case_id, []).append(row)

@@ -186,6 +186,7 @@ def _persist(conn: Connection, detector: Detector, found: list[Found], settings:
         created = conn.execute(insert(Case).returning(Case.id, Case.subject_kind, Case.subject_key), [
             {"subject_kind": kind, "subject_key": key, "label": labels.get((kind, key)),
              "title": f"{kind} {labels.get((kind, key)) or key}", "score": 0.0, "amount_at_risk_fen": 0,
+             "amount_owed_fen": 0,
              "codes": [], "status": "open", "village_code": places.get((kind, key), (None, None))[0],
              "town_code": places.get((kind, key), (None, None))[1], "created_at": now, "updated_at": now}
             for kind, key in missing])
@@ -196,6 +197,7 @@ def _persist(conn: Connection, detector: Detector, found: list[Found], settings:
     for key, item in by_print.items():
         values = {"score": item.score, "subjects": [s.as_dict() for s in item.subjects],
                   "records": [r.as_dict() for r in item.records], "amount_at_risk_fen": item.amount_at_risk_fen,
+                  "amount_owed_fen": item.amount_owed_fen,
                   "evidence": [e.as_dict() for e in item.evidence], "params": settings,
                   "detector_version": detector.version, "status": "open", "last_run_id": run_id, "updated_at": now}
         case_id = cases[(item.subjects[0].kind, item.subjects[0].key)]
@@ -272,17 +274,22 @@ def _rescore(conn: Connection, touched: dict[int, list[str]], run_id: int, now: 
             miss *= 1.0 - value
         score = round(1.0 - miss, 3) if mine else 0.0
         amount = sum(at_risk.values())
+        # Money owed (ME findings) is summed apart: each finding owes its own entitlement.
+        owed = sum(int(f.amount_owed_fen or 0) for f in mine)
         codes = sorted({f.code for f in mine})
         label = case.title.split(":")[0]
-        updates.append({"case_id": case_id, "score": score, "amount_at_risk_fen": amount, "codes": codes,
+        updates.append({"case_id": case_id, "score": score, "amount_at_risk_fen": amount, "amount_owed_fen": owed,
+                        "codes": codes,
                         "title": f"{label}: {', '.join(codes)}" if codes else label, "updated_at": now,
                         "search_text": search_text(case, mine)})
         if changes or score != case.score:
             events.append({"case_id": case_id, "at": now, "kind": "detection", "run_id": run_id,
-                           "detail": {"changes": changes, "score": score, "amount_at_risk": yuan(amount)}})
+                           "detail": {"changes": changes, "score": score, "amount_at_risk": yuan(amount),
+                                      **({"amount_owed": yuan(owed)} if owed else {})}})
     if updates:
         conn.execute(update(Case).where(Case.id == bindparam("case_id")).values(
-            score=bindparam("score"), amount_at_risk_fen=bindparam("amount_at_risk_fen"), codes=bindparam("codes"),
+            score=bindparam("score"), amount_at_risk_fen=bindparam("amount_at_risk_fen"),
+            amount_owed_fen=bindparam("amount_owed_fen"), codes=bindparam("codes"),
             title=bindparam("title"), updated_at=bindparam("updated_at"), search_text=bindparam("search_text")),
             updates)
     if events:

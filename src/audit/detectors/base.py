@@ -121,12 +121,16 @@ class Found:
     evidence: list[Evidence]
     score: float
     amount_at_risk_fen: int = 0
+    # Money owed to a household (the ME family: an entitlement not paid), summed apart
+    # from money at risk and never added into it.
+    amount_owed_fen: int = 0
 
     def __post_init__(self) -> None:
         if not self.records or not self.subjects or not self.evidence:
             raise ValueError("a finding names its subjects, its records and its evidence")
         self.score = round(min(1.0, max(0.0, float(self.score))), 3)
         self.amount_at_risk_fen = int(self.amount_at_risk_fen)
+        self.amount_owed_fen = int(self.amount_owed_fen)
 
 
 @dataclass

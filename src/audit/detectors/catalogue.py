@@ -13,6 +13,7 @@ FAMILIES = {
     "DC": "false, duplicate and ineligible claims (虚报冒领、重复享受、优亲厚友)",
     "DV": "diversion and misuse (挤占挪用、截留、滞留)",
     "AN": "anomalies",
+    "ME": "missed entitlements (应享未享)",
 }
 
 
@@ -46,8 +47,10 @@ CATALOGUE: tuple[Flag, ...] = (
     Flag("DC-09", "reused invoice or voucher"),
     Flag("DC-10", "kin of officials"),
     Flag("DC-12", "paid while detained"),
+    Flag("DC-15", "pension above the line"),
     Flag("DC-16", "household benefit paid to several members"),
     Flag("DC-17", "flat split"),
+    Flag("DC-18", "disability benefit without a certificate"),
     Flag("DV-01", "spent off purpose"),
     Flag("DV-02", "overspent"),
     Flag("DV-03", "money reaches insiders"),
@@ -58,6 +61,7 @@ CATALOGUE: tuple[Flag, ...] = (
     Flag("AN-01", "unusual payment"),
     Flag("AN-02", "Benford deviation"),
     Flag("AN-03", "year-end rush"),
+    Flag("ME-01", "eligible but unpaid"),
 )
 
 CODES: tuple[str, ...] = tuple(flag.code for flag in CATALOGUE)

@@ -21,8 +21,10 @@ from audit.detectors.dc08_shared_card import SharedCard
 from audit.detectors.dc09_reused_invoice import ReusedInvoice
 from audit.detectors.dc10_kin_of_officials import KinOfOfficials
 from audit.detectors.dc12_paid_while_detained import PaidWhileDetained
+from audit.detectors.dc15_pension_above_the_line import PensionAboveTheLine
 from audit.detectors.dc16_household_benefit_to_several import HouseholdBenefitToSeveral
 from audit.detectors.dc17_flat_split import FlatSplit
+from audit.detectors.dc18_disability_without_certificate import DisabilityWithoutCertificate
 from audit.detectors.dv01_spent_off_purpose import SpentOffPurpose
 from audit.detectors.dv02_overspent import Overspent
 from audit.detectors.dv03_money_reaches_insiders import MoneyReachesInsiders
@@ -38,6 +40,7 @@ from audit.detectors.fp05_contractor_formed_for_award import ContractorFormedFor
 from audit.detectors.fp06_insider_contractor import InsiderContractor
 from audit.detectors.fp07_payee_not_contractor import PayeeNotContractor
 from audit.detectors.fp08_unit_cost_outlier import UnitCostOutlier
+from audit.detectors.me01_eligible_but_unpaid import EligibleButUnpaid
 
 REGISTRY: tuple[type[Detector], ...] = (
     PaidBeforeApproval, PaidNotAccepted, NotDisclosed, DuplicateProject, ContractorFormedForAward,
@@ -46,6 +49,10 @@ REGISTRY: tuple[type[Detector], ...] = (
     SharedCard, ReusedInvoice, KinOfOfficials, PaidWhileDetained, HouseholdBenefitToSeveral, FlatSplit,
     SpentOffPurpose, Overspent, MoneyReachesInsiders, SplitPayments, RoundTrip, IdleFunds, ReissueToAnotherAccount,
     UnusualPayment, BenfordDeviation, YearEndRush,
+    # v1.1, each on its own line (DC-15, DC-18, ME-01)
+    PensionAboveTheLine,
+    DisabilityWithoutCertificate,
+    EligibleButUnpaid,
 )
 
 

@@ -48,6 +48,9 @@ class Case(Base):
     title: Mapped[str] = mapped_column(Text)
     score: Mapped[float] = mapped_column(Float)
     amount_at_risk_fen: Mapped[int] = mapped_column(BigInteger)
+    # Money owed to the subject (the ME family's findings, 应享未享): summed apart, never
+    # added into the money at risk.
+    amount_owed_fen: Mapped[int] = mapped_column(BigInteger, server_default="0")
     codes: Mapped[list[str]] = mapped_column(JSON)
     # open | confirmed | dismissed | referred | closed (the review workflow sets the last four)
     status: Mapped[str] = mapped_column(String(24), default="open")
@@ -81,6 +84,7 @@ class Finding(Base):
     subjects: Mapped[list[dict[str, str]]] = mapped_column(JSON)
     records: Mapped[list[dict[str, str]]] = mapped_column(JSON)
     amount_at_risk_fen: Mapped[int] = mapped_column(BigInteger)
+    amount_owed_fen: Mapped[int] = mapped_column(BigInteger, server_default="0")  # an ME finding's standard unpaid
     evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     params: Mapped[dict[str, Any]] = mapped_column(JSON)
     detector_version: Mapped[int] = mapped_column(Integer)

@@ -393,7 +393,8 @@ class County:
             for member in household.members:
                 def pay(program: str, amount: int, month: int, member: Member = member) -> None:
                     paid = date(YEAR, month, town_day)
-                    if self._alive_registered(household, member, paid) and member.died_on is None:
+                    # Alive on the day (a member who dies later in the year was paid).
+                    if self._alive_registered(household, member, paid):
                         self.card_payment(program, member, fen(amount), str(YEAR), paid)
 
                 if household.attribute == "extreme_poor":

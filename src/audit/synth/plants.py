@@ -18,6 +18,7 @@ from typing import Any
 from audit.synth import names
 from audit.synth.county import (
     AGRICULTURE_BUREAU,
+    APPROVAL_THRESHOLD_FEN,
     COUNTY_FINANCE,
     POVERTY_OFFICE,
     PROJECT_KINDS,
@@ -27,6 +28,7 @@ from audit.synth.county import (
     Member,
     Village,
     fen,
+    yuan_text,
 )
 
 ROAD, CHANNEL, SOLAR, PEACH, CATTLE = PROJECT_KINDS
@@ -51,6 +53,10 @@ def ref(kind: str, key: str) -> dict[str, str]:
 class Planter:
     def __init__(self, county: County) -> None:
         self.c = county
+        # v1.1 registers the plants write themselves (the background fills the rest):
+        # the people whose certificates a plant sets (none, or its own rows), whose pensions it sets.
+        self.certificates_set: set[str] = set()
+        self.pensions_set: set[str] = set()
         self.rng = random.Random(county.seed * 7 + 1)
         self.cases: list[dict[str, Any]] = []
         self.decoys: list[dict[str, Any]] = []
@@ -203,12 +209,14 @@ class Planter:
             for plant in (self.fp01, self.fp02, self.fp03, self.fp04, self.fp05, self.fp06, self.fp07, self.fp08,
                           self.dc01, self.dc02, self.dc03, self.dc04, self.dc05, self.dc06, self.dc07, self.dc08,
                           self.dc09, self.dc10, self.dc12, self.dc16, self.dc17,
-                          self.dv01, self.dv02, self.dv03, self.dv04, self.dv05, self.dv06):
+                          self.dv01, self.dv02, self.dv03, self.dv04, self.dv05, self.dv06,
+                          self.dc15, self.dc18, self.me01):
                 plant()
         self.an01()
         self.an02()
         self.an03()
         self.money_that_did_not_move()
+        self.pensions_schools_certificates()
 
     # ------------------------------------------------------------------ v1.1: money that moved
 
@@ -294,6 +302,9 @@ class Planter:
             if row["disbursement_id"] in planted or row.get("project_id") in self.used_projects \
                     or row["paid_on"].month == 12 or self.rng.random() >= 0.02:
                 continue
+            if row["amount"] < APPROVAL_THRESHOLD_FEN and any(
+                    0 < abs((other - row["paid_on"]).days) <= 40 for other in self.c.small_payment_days[row["payee_id"]]):
+                continue  # paid again 5 days on, it would fall within 30 days of the payee's next small payment (DV-04)
             copy = {**row, "paid_on": row["paid_on"] + timedelta(days=5),
                     "voucher_number": f"{row['voucher_number']}-2", "_copy_of": row}
             if self.rng.random() < 0.5:
@@ -590,11 +601,13 @@ class Planter:
             twin = self.add_member(other, name, person.born, person.male,
                                    id_number=self.c.ids.sibling_identity(person.id_number))
             twin.disability = person.disability
+            self.certificates_set.add(twin.id_number)  # the second identity holds no disability certificate
             second = self.pay("DIS_LIVING", twin, 600, str(YEAR), date(YEAR, 5, 21))
             self.case("DC-02", [ref("person", person.id_number), ref("person", twin.id_number)],
                       [ref("card_payment", payment["payment_id"]), ref("card_payment", second["payment_id"])],
                       f"one person registered twice in {person.household.village.name}"
-                      + (f" as {person.name} and {name}" if variant else " under two ID numbers"))
+                      + (f" as {person.name} and {name}" if variant else " under two ID numbers"),
+                      may_also=("DC-18",))
         member_home = self.household("low_income", test=lambda h: len(h.members) >= 2)
         member = member_home.members[1]
         village = self.rng.choice(self.c.villages)
@@ -669,7 +682,8 @@ class Planter:
         disabled = next(m for m in household.members if m.disability == 3)
         care = self.pay("DIS_CARE", disabled, 1200, str(YEAR), date(YEAR, 5, 20))
         self.case("DC-05", [ref("person", disabled.id_number)], [ref("card_payment", care["payment_id"])],
-                  "severe-disability care paid for a level-3 disability (levels 1-2 qualify)")
+                  "severe-disability care paid for a level-3 disability (levels 1-2 qualify)",
+                  may_also=("DC-18",))  # (the certificate says level 3 too)
         household = self.household("low_income")
         household.registered_on = date(YEAR, 5, 10)
         early = [p for p in self.payments_of(household) if p["paid_on"] < household.registered_on]
@@ -1026,3 +1040,250 @@ class Planter:
         self.case("AN-03", [ref("paying_unit", town.finance_office)],
                   [ref("disbursement", r["disbursement_id"]) for r in keep],
                   "the town paid its whole year of village running costs in December")
+
+    # ------------------------------------------------------------------ v1.1: pensions, schools, certificates
+
+    def _pension(self, id_number: str, monthly_yuan: int, from_on: date, source: str,
+                 to_on: date | None = None) -> None:
+        self.c.rows["pensions"].append({"id_number": id_number, "monthly_amount": yuan_text(fen(monthly_yuan)),
+                                        "from_on": from_on, "to_on": to_on, "source": source})
+        self.pensions_set.add(id_number)
+
+    def _certificate(self, id_number: str, level: int, issued_on: date, revoked_on: date | None = None,
+                     category: str | None = None) -> None:
+        self.c.rows["disability_certificates"].append({
+            "id_number": id_number, "level": level, "category": category or self.rng.choice(DISABILITY_KINDS),
+            "issued_on": issued_on, "revoked_on": revoked_on})
+        self.certificates_set.add(id_number)
+
+    def _drop(self, payment: dict[str, Any]) -> None:
+        """A background payment that was never made."""
+        self.c.rows["card_payments"] = [p for p in self.c.rows["card_payments"] if p is not payment]
+        for rows in list(self.c.buckets.values()) + list(self.by_person.values()):
+            rows[:] = [r for r in rows if r is not payment]
+
+    def _paid_in_village(self, program: str, village: Village, besides: Household) -> list[dict[str, Any]]:
+        """The village's other payments of a program, on households no plant has touched."""
+        return [p for p in self.c.rows["card_payments"] if p["program_code"] == program
+                and p["_village"] == village.code and p["household_id"] != besides.household_id
+                and p["household_id"] not in self.used and not p.get("status")]
+
+    def _payee_of(self, program: str, test: Any = None) -> tuple[Household, Member, dict[str, Any]]:
+        """An untouched household (not on extreme-poverty support) whose member is paid
+        ``program`` from no special allocation, in a village that pays it to two others too."""
+        def payment(h: Household) -> dict[str, Any] | None:
+            return next((p for p in self.payments_of(h) if p["program_code"] == program
+                         and p["allocation_id"] is None and not p.get("status")
+                         and (test is None or test(self.c.members[p["id_number"]]))), None)
+
+        household = self.household(test=lambda h: h.attribute != "extreme_poor" and payment(h) is not None
+                                   and len(self._paid_in_village(program, h.village, h)) >= 2)
+        paid = payment(household)
+        assert paid is not None
+        return household, self.c.members[paid["id_number"]], paid
+
+    def dc15(self) -> None:
+        """A retired teacher in a 低保 household, her pension from mid-June: the household's
+        allowance from June on; a man on extreme-poverty support with a factory pension; and
+        near misses: an elder's small rural pension (far under the line), and a pension that
+        began after the last month the household was paid."""
+        def teacher(h: Household) -> Member | None:
+            return next((m for m in h.members if m.relation in {"spouse", "parent"} and 1950 <= m.born.year <= 1962),
+                        None)
+
+        household = self.household("low_income", test=lambda h: teacher(h) is not None and len(
+            [p for p in self.payments_of(h) if p["program_code"] == "MIN_LIVING"]) == 12)
+        member = teacher(household)
+        assert member is not None
+        self._pension(member.id_number, 3200, date(YEAR, 6, 15), "机关事业单位养老保险")
+        covered = [p for p in self.payments_of(household) if p["program_code"] == "MIN_LIVING"
+                   and p["period"] >= f"{YEAR}-06"]
+        self.case("DC-15", [ref("household", household.household_id), ref("person", member.id_number)],
+                  [ref("card_payment", p["payment_id"]) for p in covered],
+                  "a retired teacher's pension of 3,200 yuan a month from 15 June; the household's 低保 went on")
+        household = self.household("extreme_poor", test=lambda h: h.head.born.year <= 1957 and any(
+            p["program_code"] == "EXTREME_SUPPORT" and p["id_number"] == h.head.id_number for p in self.payments_of(h)))
+        self._pension(household.head.id_number, 1450, date(2014, 3, 1), "企业职工基本养老保险")
+        support = [p for p in self.payments_of(household)
+                   if p["program_code"] == "EXTREME_SUPPORT" and p["id_number"] == household.head.id_number]
+        self.case("DC-15", [ref("person", household.head.id_number)],
+                  [ref("card_payment", p["payment_id"]) for p in support],
+                  "extreme-poverty support paid to a man drawing a factory pension of 1,450 yuan a month")
+        household = self.household("low_income", test=lambda h: any(m.born.year <= 1955 for m in h.members) and any(
+            p["program_code"] == "MIN_LIVING" for p in self.payments_of(h)))
+        elder = next(m for m in household.members if m.born.year <= 1955)
+        self._pension(elder.id_number, 105, max(date(2012, 7, 1), date(elder.born.year + 60, elder.born.month, 1)),
+                      "城乡居民基本养老保险")
+        self.decoy("DC-15", [ref("household", household.household_id)],
+                   [ref("card_payment", p["payment_id"]) for p in self.payments_of(household)
+                    if p["program_code"] == "MIN_LIVING"],
+                   "an elder's rural pension of 105 yuan a month, far under the line")
+
+        def last_month(h: Household) -> str:
+            return max((p["period"] for p in self.payments_of(h) if p["program_code"] == "MIN_LIVING"), default="")
+
+        pool = [h for h in self.c.households if h.household_id not in self.used and h.attribute == "low_income"
+                and h.exited_on is not None and h.exited_on.year == YEAR and h.registered_on.year == 2014
+                and all(m.died_on is None for m in h.members) and f"{YEAR}-03" <= last_month(h) <= f"{YEAR}-10"]
+        household = self.pick(pool, "no household that left the list this year is left for the pension decoy")
+        self.used.add(household.household_id)
+        last = last_month(household)
+        start = date(YEAR, int(last[5:7]) + 1, 1)
+        self._pension(household.head.id_number, 2600, start, "机关事业单位养老保险")
+        self.decoy("DC-15", [ref("household", household.household_id)],
+                   [ref("card_payment", p["payment_id"]) for p in self.payments_of(household)
+                    if p["program_code"] == "MIN_LIVING"],
+                   "a pension from the month after the household's last 低保 (it left the list): no period overlaps")
+
+    def dc18(self) -> None:
+        """A disability allowance paid to a man the certificate register has never heard of;
+        severe-disability care paid on a level-4 certificate (levels 1-2 qualify); and a near
+        miss, a certificate revoked in September, after the May payment."""
+        household, member, payment = self._payee_of("DIS_LIVING")
+        self.certificates_set.add(member.id_number)  # no certificate at all
+        paid = [p for p in self.payments_of(household) if p["id_number"] == member.id_number
+                and p["program_code"] in ("DIS_LIVING", "DIS_CARE")]
+        self.case("DC-18", [ref("person", member.id_number)], [ref("card_payment", p["payment_id"]) for p in paid],
+                  "a disability living allowance for a man who holds no disability certificate")
+        household, member, payment = self._payee_of("DIS_CARE")
+        self._certificate(member.id_number, 4, date(2013, 4, 9))
+        self.case("DC-18", [ref("person", member.id_number)], [ref("card_payment", payment["payment_id"])],
+                  "severe-disability care paid on a level-4 certificate; the register says level "
+                  f"{member.disability}")
+        household, member, payment = self._payee_of("DIS_LIVING")
+        self._certificate(member.id_number, member.disability or 3, date(2009, 4, 8), revoked_on=date(YEAR, 9, 15))
+        self.decoy("DC-18", [ref("person", member.id_number)],
+                   [ref("card_payment", p["payment_id"]) for p in self.payments_of(household)
+                    if p["id_number"] == member.id_number and p["program_code"] in ("DIS_LIVING", "DIS_CARE")],
+                   "a certificate revoked in September, after the allowance was paid in May")
+
+    def me01(self) -> None:
+        """应享未享: a boarding junior pupil left off the boarding allowance his classmates of the
+        village were paid; a certified disabled man left off the living allowance; near misses:
+        a boarder paid in another village's batch (he lives with his grandparents there), and a
+        woman certified in August, after the village's allowance was paid in May."""
+        _, pupil, payment = self._payee_of("EDU_BOARD_JUNIOR")
+        self._drop(payment)
+        self.case("ME-01", [ref("person", pupil.id_number)], [ref("person", pupil.id_number)],
+                  "a boarding junior pupil never paid the boarding allowance his village's pupils were paid")
+        _, disabled, payment = self._payee_of("DIS_LIVING")
+        self._drop(payment)
+        self.case("ME-01", [ref("person", disabled.id_number)], [ref("person", disabled.id_number)],
+                  f"a level-{disabled.disability} certified disabled person left off the village's living allowance")
+        household, pupil, payment = self._payee_of("EDU_BOARD_JUNIOR")
+        grandparents = self.household(test=lambda h: h.village is not household.village
+                                      and h.attribute != "extreme_poor")
+        payment.update(household_id=grandparents.household_id, card_account=grandparents.card,
+                       _village=grandparents.village.code, paying_unit=grandparents.village.town.finance_office)
+        self.decoy("ME-01", [ref("person", pupil.id_number)], [ref("person", pupil.id_number)],
+                   "a boarder paid in his grandparents' village's batch, not his own village's: paid all the same")
+        # Paid under a household he is not registered in: one ID in two households, which
+        # DC-02 rightly puts to a reviewer (who finds he lives with them).
+        self.case("DC-02", [ref("person", pupil.id_number)], [ref("card_payment", payment["payment_id"])],
+                  "a boarder's allowance paid under his grandparents' household in another village")
+        household = self.household(test=lambda h: h.attribute != "extreme_poor" and any(
+            m.disability is None and m.school is None and m.relation != "head" for m in h.members)
+            and len(self._paid_in_village("DIS_LIVING", h.village, h)) >= 2)
+        late = next(m for m in household.members if m.disability is None and m.school is None and m.relation != "head")
+        late.disability = 3
+        self._certificate(late.id_number, 3, date(YEAR, 8, 10))
+        self.decoy("ME-01", [ref("person", late.id_number)], [ref("person", late.id_number)],
+                   "certified disabled in August, after the village's allowance was paid in May")
+
+    def pensions_schools_certificates(self) -> None:
+        """The three v1.1 registers a county compares with its lists, in the background:
+        pensions of retired teachers and officials (people outside the poor households, above
+        the line) and small rural pensions of poor elders (under it); the school enrolment of
+        every pupil of the poor households, this school year and the last, as the persons
+        register and the education allowances have them; a certificate for every disabled
+        member at the level the register gives (some re-assessed: an older certificate
+        revoked the day the new one was issued), and certificates of people outside the
+        register. A returned payment of an allowance someone is entitled to is paid again
+        (补发) a fortnight later, as a line department does."""
+        c, rng = self.c, self.rng
+        reissued = {p["reissue_of"] for p in c.rows["card_payments"] if p.get("reissue_of")}
+        for payment in list(c.rows["card_payments"]):
+            if payment.get("status") != "returned" or payment["program_code"] not in ENTITLED \
+                    or payment["payment_id"] in reissued:
+                continue
+            member = c.members.get(payment["id_number"])
+            again = payment["paid_on"] + timedelta(days=rng.randrange(10, 21))
+            if member is None or member.household.household_id != payment["household_id"] \
+                    or not c._alive_registered(member.household, member, again):
+                payment.pop("status")  # not returned after all
+                continue
+            self.pay(payment["program_code"], member, payment["amount"] / 100, payment["period"], again,
+                     member.household, payment["paying_unit"])["reissue_of"] = payment["payment_id"]
+        for _ in range(max(15, len(c.households) // 25)):
+            retired = c.outsider(1935, 1957, account=False)
+            c.rows["pensions"].append({
+                "id_number": retired["id_number"], "monthly_amount": yuan_text(fen(rng.randrange(2400, 5600, 10))),
+                "from_on": date(retired["born"].year + (60 if retired["male"] else 55), retired["born"].month, 1),
+                "to_on": None, "source": rng.choice(("机关事业单位养老保险", "企业职工基本养老保险"))})
+        for member in list(c.members.values()):
+            if member.born.year > YEAR - 60 or member.id_number in self.pensions_set or rng.random() >= 0.35:
+                continue
+            start = max(date(2012, 7, 1), date(member.born.year + 60, member.born.month, 1))
+            if member.died_on is None or member.died_on > start:  # (ends at death)
+                c.rows["pensions"].append({
+                    "id_number": member.id_number, "monthly_amount": yuan_text(fen(88 + rng.choice((0, 10, 20, 32, 50)))),
+                    "from_on": start, "to_on": member.died_on, "source": "城乡居民基本养老保险"})
+        for member in list(c.members.values()):
+            if member.school is None:
+                continue
+            town, village = member.household.village.town, member.household.village
+            c.rows["school_enrolments"].append({"id_number": member.id_number, "school_year": YEAR,
+                                                "stage": member.school, "boarding": bool(member.boarding),
+                                                "school": school_of(member.school, town.name, village.name)})
+            earlier = stage_at(YEAR - 1 - member.born.year)
+            if earlier == "senior" and member.school == "vocational":
+                earlier = "vocational"
+            if earlier is not None and (earlier != "college" or member.school == "college"):
+                boarding = member.boarding if earlier == member.school else \
+                    rng.random() < {"preschool": 0.0, "primary": 0.3, "junior": 0.6}.get(earlier, 1.0)
+                c.rows["school_enrolments"].append({"id_number": member.id_number, "school_year": YEAR - 1,
+                                                    "stage": earlier, "boarding": bool(boarding),
+                                                    "school": school_of(earlier, town.name, village.name)})
+        for member in list(c.members.values()):
+            if member.disability is None or member.id_number in self.certificates_set:
+                continue
+            issued = date(2008, 1, 1) + timedelta(days=rng.randrange(9 * 365))
+            kind = rng.choice(DISABILITY_KINDS)
+            if rng.random() < 0.1 and issued.year >= 2011:  # re-assessed: the old certificate revoked
+                c.rows["disability_certificates"].append({
+                    "id_number": member.id_number, "level": min(4, member.disability + 1), "category": kind,
+                    "issued_on": issued - timedelta(days=rng.randrange(700, 1100)), "revoked_on": issued})
+            c.rows["disability_certificates"].append({"id_number": member.id_number, "level": member.disability,
+                                                      "category": kind, "issued_on": issued, "revoked_on": None})
+        for _ in range(max(5, len(c.households) // 100)):
+            person = c.outsider(1945, 1995, account=False)
+            issued = date(2006, 1, 1) + timedelta(days=rng.randrange(11 * 365))
+            c.rows["disability_certificates"].append({
+                "id_number": person["id_number"], "level": rng.choice((1, 2, 3, 4)),
+                "category": rng.choice(DISABILITY_KINDS), "issued_on": issued,
+                "revoked_on": issued + timedelta(days=rng.randrange(400, 2000)) if rng.random() < 0.2 else None})
+
+
+# Programs whose standard the registers entitle people to (ME-01 judges them).
+ENTITLED = ("DIS_LIVING", "DIS_CARE", "EXTREME_SUPPORT", "EDU_PRESCHOOL", "EDU_BOARD_PRIMARY", "EDU_BOARD_JUNIOR")
+DISABILITY_KINDS = ("肢体", "肢体", "视力", "听力", "言语", "智力", "精神", "多重")
+
+
+def stage_at(age: int) -> str | None:
+    """The school stage of a pupil of ``age`` in a school year (as the persons register reckons it)."""
+    if 3 <= age <= 5:
+        return "preschool"
+    if 6 <= age <= 11:
+        return "primary"
+    if 12 <= age <= 14:
+        return "junior"
+    if 15 <= age <= 17:
+        return "senior"
+    if 18 <= age <= 21:
+        return "college"
+    return None
+
+
+def school_of(stage: str, town: str, village: str) -> str:
+    return {"preschool": f"{village}幼儿园", "primary": f"{town}中心小学", "junior": f"{town}中学",
+            "senior": "汨罗市第一中学", "vocational": "汨罗市职业中专学校", "college": "湖南省内高校"}[stage]
