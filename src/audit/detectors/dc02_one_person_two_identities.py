@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from pypinyin import Style, lazy_pinyin, pinyin
-from sqlalchemy import func, or_, select, union, union_all
+from sqlalchemy import and_, exists, func, or_, select, union, union_all
 from sqlalchemy.orm import aliased
 
 from audit.detectors.base import Context, Detector, Evidence, Found, Msg, Ref, msg
@@ -67,21 +67,33 @@ class OnePersonTwoIdentities(Detector):
     def run(self, context: Context) -> Iterator[Found]:
         household = payment_household()
         born = func.substr(CardPayment.id_number, 7, 8)
+        paid = and_(CardPayment.paid_on <= context.as_of,
+                    # in a check: the drawers born on a candidate's birth date
+                    context.among("card_payment", born, via=select(born)))
+        # Read once (a CTE), then blocked by two equi-joins, birth date and village, birth date
+        # and card: one join on the birth date with an OR beside it compared every two drawers
+        # born on one day (tens of millions of pairs at a million households).
         drawers = (select(CardPayment.id_number, household.label("household"), Household.village_code,
-                          CardPayment.card_account, born.label("born"))
+                          CardPayment.card_account, born.label("born"), Person.name)
                    .distinct()
                    .outerjoin(Person, Person.id_number == CardPayment.id_number)
                    .join(Household, Household.household_id == household)
-                   .where(CardPayment.paid_on <= context.as_of,
-                          # in a check: the drawers born on a candidate's birth date
-                          context.among("card_payment", born, via=select(born))).subquery())
-        a, b = aliased(drawers), aliased(drawers)
-        pairs = context.conn.execute(
-            select(a.c.id_number.label("a"), b.c.id_number.label("b"), a.c.village_code.label("village_a"),
-                   b.c.village_code.label("village_b"), a.c.card_account.label("card_a"),
-                   b.c.card_account.label("card_b")).distinct()
-            .join(b, (b.c.born == a.c.born) & (b.c.id_number > a.c.id_number)
-                  & or_(b.c.village_code == a.c.village_code, b.c.card_account == a.c.card_account))).all()
+                   .where(paid).cte("drawers"))
+        blocks = []
+        for column in ("village_code", "card_account"):
+            a, b = aliased(drawers), aliased(drawers)
+            blocks.append(select(a.c.id_number.label("a"), b.c.id_number.label("b"),
+                                 a.c.village_code.label("village_a"), b.c.village_code.label("village_b"),
+                                 a.c.card_account.label("card_a"), b.c.card_account.label("card_b"))
+                          .join(b, (b.c.born == a.c.born) & (b.c.id_number > a.c.id_number)
+                                & (b.c[column] == a.c[column]))
+                          # What same_name needs of two names it can match (the same length and
+                          # surname), asked of the database first; a name it does not hold
+                          # (a head registered nowhere) is looked up below.
+                          .where(or_(a.c.name.is_(None), b.c.name.is_(None),
+                                     and_(func.length(a.c.name) == func.length(b.c.name),
+                                          func.substr(a.c.name, 1, 1) == func.substr(b.c.name, 1, 1)))))
+        pairs = sorted(set(context.conn.execute(union(*blocks)).all()))
         names = self._names(context, {p.a for p in pairs} | {p.b for p in pairs})
         facts = Facts(context.conn)
         matched: dict[tuple[str, str], tuple[Any, Msg]] = {}
@@ -89,15 +101,7 @@ class OnePersonTwoIdentities(Detector):
             why = same_name(names.get(pair.a, ""), names.get(pair.b, ""))
             if why and (pair.a, pair.b) not in matched:
                 matched[(pair.a, pair.b)] = (pair, why)
-        # An ID is in every household it is paid in, registered in, or head of.
-        homes = union(select(drawers.c.id_number, drawers.c.household),
-                      select(Person.id_number, Person.household_id),
-                      select(Household.head_id_number, Household.household_id)).subquery()
-        split = context.conn.execute(
-            select(homes.c.id_number).where(homes.c.id_number.in_(select(drawers.c.id_number)),
-                                            context.among("card_payment", homes.c.id_number,
-                                                          via=select(CardPayment.id_number)))
-            .group_by(homes.c.id_number).having(func.count() > 1)).scalars().all()
+        split = self._in_two_households(context)
         payments = self._payments(context, {i for key in matched for i in key} | set(split))
         facts.load("card_payments", [p.payment_id for rows in payments.values() for p in rows])
         facts.load("persons", list(names))
@@ -134,6 +138,37 @@ class OnePersonTwoIdentities(Detector):
                 + [facts.card_payment(p.payment_id) for p in rows],
                 score=0.85, amount_at_risk_fen=sum(p.amount_fen for p in rows
                                                    if p.household != registered.fields.get("household_id")))
+
+    @staticmethod
+    def _in_two_households(context: Context) -> list[str]:
+        """The IDs that draw benefits and are in two households: an ID is in every household
+        it is paid in, registered in, or head of. Found as the ways two of those can differ
+        (two households on its payments; a payment's household not the one it is registered
+        in, or not the one it heads; registered in one and head of another; head of two),
+        each an equi-join or an aggregate over an index, never a DISTINCT over every
+        payment's household; then kept when the ID drew a payment that reached a household."""
+        own = CardPayment.household_id
+        registered = aliased(Person, name="registered")
+        headed = aliased(Household, name="headed")
+        paid = CardPayment.paid_on <= context.as_of
+        ways = union(
+            select(CardPayment.id_number).where(paid, own.is_not(None)).group_by(CardPayment.id_number)
+            .having(func.count(own.distinct()) > 1),
+            select(CardPayment.id_number).join(registered, registered.id_number == CardPayment.id_number)
+            .where(paid, own.is_not(None), own != registered.household_id),
+            select(CardPayment.id_number).join(headed, headed.head_id_number == CardPayment.id_number)
+            .where(paid, own.is_not(None), own != headed.household_id),
+            select(registered.id_number).join(headed, headed.head_id_number == registered.id_number)
+            .where(registered.household_id != headed.household_id),
+            select(headed.head_id_number).group_by(headed.head_id_number).having(func.count() > 1),
+        ).subquery()
+        drew = (select(CardPayment.id_number)
+                .outerjoin(Person, Person.id_number == CardPayment.id_number)
+                .where(paid, payment_household().is_not(None), CardPayment.id_number == ways.c.id_number)
+                .correlate(ways))
+        return sorted(context.conn.execute(
+            select(ways.c.id_number).where(exists(drew), context.among("card_payment", ways.c.id_number,
+                                                                       via=select(CardPayment.id_number)))).scalars())
 
     @staticmethod
     def _names(context: Context, ids: set[str]) -> dict[str, str]:

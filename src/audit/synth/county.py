@@ -142,8 +142,12 @@ class County:
     def __init__(self, households: int, seed: int, preset: str | None = None) -> None:
         shape = dict(PRESETS[preset]) if preset else {}
         self.n_households = shape.get("households", households)
-        self.n_towns = shape.get("towns", max(2, min(15, self.n_households // 600)))
-        self.n_villages = shape.get("villages", max(2 * self.n_towns, min(154, self.n_households // 60)))
+        # Up to a county's 15 towns and 154 villages (汨罗市's); past about 100,000 households
+        # (the benchmarks' prefecture and province), more villages of the same size, ten to a
+        # town, as ten or a hundred counties would have, not ever larger villages.
+        self.n_villages = shape.get("villages", max(min(154, self.n_households // 60), self.n_households // 650))
+        self.n_towns = shape.get("towns", max(2, min(15, self.n_households // 600), self.n_villages // 10))
+        self.n_villages = max(2 * self.n_towns, self.n_villages)
         self.n_poor_villages = shape.get("poor_villages", max(2, self.n_villages * 24 // 154))
         self.rng = random.Random(seed)
         self.seed = seed
