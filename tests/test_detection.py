@@ -271,6 +271,7 @@ def test_a_detector_past_its_temporary_file_bound_fails_the_run_naming_it(scanne
     event.listen(scanned, "connect", tiny_memory)
     try:
         monkeypatch.setenv("AUDIT_DETECTOR_TEMP_FILE_LIMIT_MB", "1")
+        monkeypatch.setenv("AUDIT_DETECTOR_WORK_MEM_MB", "0")  # keep the session's 64 kB
         get_settings.cache_clear()
         with pytest.raises(MessageError) as stopped:
             detect(scanned, codes=["DC-02"])  # its self-joins sort and hash every drawer: 9 MB at 64 kB
@@ -286,4 +287,33 @@ def test_a_detector_past_its_temporary_file_bound_fails_the_run_naming_it(scanne
     finally:
         event.remove(scanned, "connect", tiny_memory)
         scanned.dispose()
+        get_settings.cache_clear()
+
+
+def test_each_detector_sorts_and_hashes_in_the_memory_set_for_it(scanned: Engine,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL's work_mem is raised for a detector's statements only (a scan groups
+    millions of payments; the server's 4 MB default sends them to disk), then put back."""
+    from audit.config import get_settings
+    from audit.detectors.dc06_paid_after_death import PaidAfterDeath
+
+    if scanned.dialect.name != "postgresql":
+        pytest.skip("work_mem is PostgreSQL's")
+    seen: list[str] = []
+
+    def record(self, context):  # noqa: ANN001, ANN202
+        seen.append(context.conn.exec_driver_sql("SHOW work_mem").scalar_one())
+        return iter(())
+
+    monkeypatch.setattr(PaidAfterDeath, "run", record)
+    monkeypatch.setenv("AUDIT_DETECTOR_WORK_MEM_MB", "96")
+    get_settings.cache_clear()
+    try:
+        with scanned.connect() as conn:
+            server = conn.exec_driver_sql("SHOW work_mem").scalar_one()
+        detect(scanned, codes=["DC-06"])
+        assert seen == ["96MB"]
+        with scanned.connect() as conn:
+            assert conn.exec_driver_sql("SHOW work_mem").scalar_one() == server
+    finally:
         get_settings.cache_clear()

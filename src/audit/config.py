@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     # temp_file_limit; 0: no bound). A plan that multiplies rows before filtering them spills
     # to disk until the disk is full (63 GB at a million payments): this stops it at the bound.
     detector_temp_file_limit_mb: int = Field(default=1024, ge=0)
+    # The memory each sort or hash of a detector's query may take before it spills, in MB
+    # (PostgreSQL's work_mem for those statements only; 0 leaves the server's). A scan groups
+    # millions of payments; the server's default (4 MB) sends them to disk.
+    detector_work_mem_mb: int = Field(default=128, ge=0)
     # How many row errors the terminal prints before summarising (the JSON report has all).
     import_errors_shown: int = 50
     # Keys the audit trail's hash chain (HMAC-SHA256): without it, someone able to write to

@@ -238,6 +238,26 @@ def temp_file_bound(conn: Connection, megabytes: int) -> Iterator[bool]:
 
 
 @contextmanager
+def work_memory(conn: Connection, megabytes: int) -> Iterator[None]:
+    """PostgreSQL: the statements on ``conn`` inside the block may each sort or hash up to
+    ``megabytes`` in memory before spilling to temporary files (``work_mem``, which any role
+    may set; 0 keeps the server's). SQLite's page cache is set once per connection."""
+    if conn.dialect.name != "postgresql" or megabytes <= 0:
+        yield
+        return
+    previous = conn.exec_driver_sql("SHOW work_mem").scalar_one()
+    conn.exec_driver_sql(f"SET LOCAL work_mem = '{int(megabytes)}MB'")
+    try:
+        yield
+    finally:
+        if not conn.invalidated and conn.in_transaction():
+            try:
+                conn.exec_driver_sql("SELECT set_config('work_mem', %(v)s, true)", {"v": previous})
+            except DBAPIError:
+                pass
+
+
+@contextmanager
 def statement_deadline(conn: Connection, seconds: float) -> Iterator[None]:
     """Statements on ``conn`` inside the block are stopped after ``seconds`` (each one on
     PostgreSQL, all of them together on SQLite): the database raises, as it does for any

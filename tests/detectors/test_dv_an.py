@@ -155,6 +155,17 @@ def test_an01_positive_ten_times_the_usual_on_an_odd_day_from_another_office(wor
     assert finding.evidence[1].kind == "feature" and "typical for 农村低保金" in finding.evidence[1].fact
 
 
+def test_an01_flags_its_top_share_but_never_more_than_max_findings(world: World) -> None:
+    _many_payments(world)
+    home = world.household()
+    odd = world.pay("MIN_LIVING", home["head"], home, 3900, "2017-08", date(2017, 8, 3), unit="新市镇财政所")
+    share = world.run("AN-01", top_share=0.05)
+    capped = world.run("AN-01", top_share=0.05, max_findings=3)
+    assert len(share) > 3 and len(capped) == 3
+    assert odd in keys(capped)  # the most unusual are the ones kept
+    assert [f.records for f in capped] == [f.records for f in share[:3]]
+
+
 def test_an01_negative_nothing_learned_from_too_few_payments(world: World) -> None:
     home = world.household()
     world.pay("MIN_LIVING", home["head"], home, 3900, "2017-08", date(2017, 8, 3))

@@ -23,7 +23,7 @@ from sqlalchemy.exc import OperationalError
 from audit import trail
 from audit.config import get_settings
 from audit.county import service as county
-from audit.db import statement_deadline, temp_file_bound
+from audit.db import statement_deadline, temp_file_bound, work_memory
 from audit.detection import queries
 from audit.detection.coverage import Coverage
 from audit.detectors.base import Context, Detector, Found, fen_of, yuan
@@ -111,7 +111,8 @@ def _bounded(conn: Connection, detector: Detector, run: Callable[[], list[Found]
     settings = get_settings()
     limit = settings.detector_timeout_seconds
     try:
-        with statement_deadline(conn, limit), temp_file_bound(conn, settings.detector_temp_file_limit_mb):
+        with statement_deadline(conn, limit), temp_file_bound(conn, settings.detector_temp_file_limit_mb), \
+                work_memory(conn, settings.detector_work_mem_mb):
             return run()
     except OperationalError as exc:
         text = str(exc.orig).lower()

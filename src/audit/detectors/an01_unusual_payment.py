@@ -1,7 +1,8 @@
 """AN-01 unusual payment.
 
 What it flags: the card payments an unsupervised model (scikit-learn's IsolationForest,
-fixed ``random_state``) scores as the most unusual: the top ``top_share`` of all payments.
+fixed ``random_state``) scores as the most unusual: the top ``top_share`` of all payments,
+at most ``max_findings`` of them.
 Each finding names the features that made the payment unusual, with their value and the
 typical range among payments of the same program.
 
@@ -15,7 +16,9 @@ Why it matters: rules catch what someone foresaw; a payment ten times the usual,
 a day nobody else was paid, by an office that never pays that village, is a lead no rule
 names.
 
-Settings: ``top_share`` (default 0.01), ``random_state`` (default 0), ``n_estimators``
+Settings: ``top_share`` (default 0.01), ``max_findings`` (default 10,000: a county's 1% is
+a few hundred leads, a province's would be a hundred thousand, more than anyone reviews; the
+most unusual are kept), ``random_state`` (default 0), ``n_estimators``
 (default 200).
 
 Evidence, in order: the payment, then one step per unusual feature (value, typical range).
@@ -118,7 +121,7 @@ class UnusualPayment(Detector):
     code = "AN-01"
     version = 2
     judges = "card_payment"
-    defaults = {"top_share": 0.01, "random_state": 0, "n_estimators": 200}
+    defaults = {"top_share": 0.01, "max_findings": 10_000, "random_state": 0, "n_estimators": 200}
 
     def run(self, context: Context) -> Iterator[Found]:
         household = payment_household()
@@ -139,7 +142,7 @@ class UnusualPayment(Detector):
                                 random_state=context.settings["random_state"])
         model.fit(matrix)
         scores = -model.score_samples(matrix)  # higher: more unusual
-        count = max(1, int(len(rows) * context.settings["top_share"]))
+        count = min(max(1, int(len(rows) * context.settings["top_share"])), int(context.settings["max_findings"]))
         chosen = np.argsort(-scores, kind="stable")[:count]
         programs = rows.codes["program"]
         # What is typical, per program: computed once, not once per finding.
