@@ -50,6 +50,19 @@ def test_dv07_positive_to_someone_who_is_no_official_scores_lower(world: World) 
     assert by_account[committee["account"]].score == 0.9
 
 
+def test_dv07_positive_a_transfer_forwards_one_payment_the_largest_its_window_holds(world: World) -> None:
+    """June's 低保 and the industry award paid on one day: 1,800 yuan sent on is the award,
+    not the 低保 as well (one finding, the award's, and no money counted twice)."""
+    cadres_card = world.person_account(world.official("village_committee", world.village)[1])
+    paid = awarded(world, 3)
+    allowances = [world.pay("MIN_LIVING", home["head"], home, 390, "2017-06", PAID) for home, _ in paid]
+    for home, _ in paid:
+        world.transfer(home["card"], cadres_card, 1800, PAID + timedelta(days=2))
+    (found,) = world.run("DV-07")
+    assert keys([found], "card_payment") == {p for _, p in paid} and not set(allowances) & keys([found])
+    assert found.amount_at_risk_fen == 3 * 180_000
+
+
 def test_dv07_negative_two_cards_a_neighbour_once_late_small_or_the_familys_own(world: World) -> None:
     _, cadre = world.official("village_secretary", world.village)
     cadres_card = world.person_account(cadre)

@@ -1,9 +1,11 @@
-"""The shape of DC-07's and DC-10's plans on PostgreSQL: reduce first, then join.
+"""The shape of the plans of the rules that compare payments with a register, on
+PostgreSQL: reduce first, then join.
 
-Both find the few people who matter (on a payroll, owning a car, running or owning a
-company; kin of an official) and read only their households' payments. The shape they
-must not have again multiplied every payment by every member (and relation) of its
-household before filtering: at a million payments that wrote 63 GB of temporary files.
+Each finds the few people (or cards) who matter (on a payroll, owning a car, running or
+owning a company; kin of an official; owning a flat or a shop; moved out; split just
+before the registration; cards that sent money on) and reads only their payments. The
+shape they must not have (DC-07's and DC-10's once) multiplied every payment by every
+member (and relation) of its household before filtering: at a million payments that wrote 63 GB of temporary files.
 Each statement of theirs that reads payments is run under EXPLAIN ANALYZE on the shipped
 county and held to two bounds that the old shape fails:
 
@@ -29,7 +31,7 @@ from audit.detectors.registry import select_detectors
 from audit.importer.service import import_path
 from tests.conftest import COUNTY
 
-CODES = ("DC-07", "DC-10")
+CODES = ("DC-07", "DC-10", "DC-11", "DC-13", "DC-14", "DV-07")
 
 
 def nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:

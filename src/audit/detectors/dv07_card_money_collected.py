@@ -4,8 +4,10 @@ What it flags: for one program and period, at least ``min_accounts`` beneficiari
 accounts that each transfer at least ``share`` of what the card was paid for it to one
 same account, within ``days`` days after the card's first payment of it (bank transfers
 collected in an investigation, read as the transfer graph's edges out of card accounts).
-A transfer to an account held by a member of the card's own household (a family moving its
-own money) does not count. The finding scores higher when that account is an official's
+A transfer counts for one payment of its card: when it falls in the windows of several
+(June's 低保 and the industry award, paid the same day), for the largest, the money it can
+be. A transfer to an account held by a member of the card's own household (a family moving
+its own money) does not count. The finding scores higher when that account is an official's
 (in office when the money arrived) or a village committee's.
 
 Why it matters: 明白卡 money collected back (归集) by a cadre "for the cooperative", "to
@@ -79,9 +81,18 @@ class CardMoneyCollected(Detector):
                                  Transfer.transferred_on <= add_days(paid.c.first_paid, days),
                                  Transfer.transferred_on <= context.as_of))
             .order_by(Transfer.transferred_on, Transfer.transfer_id)).all()
+        # A transfer forwards one payment of its card: where it falls in the windows of
+        # several (June's 低保 and the industry award paid the same day), the largest, the
+        # money it can be; never counted for two programs at once.
+        meant: dict[str, Any] = {}
+        for row in rows:
+            now = meant.get(row.transfer_id)
+            if now is None or (int(row.paid), row.first_paid, row.program_code, row.period) > \
+                    (int(now.paid), now.first_paid, now.program_code, now.period):
+                meant[row.transfer_id] = row
         # (program, period, collecting account) -> card -> what it was paid and sent there.
         sent: dict[tuple[str, str, str], dict[str, Card]] = {}
-        for row in rows:
+        for row in meant.values():
             cards = sent.setdefault((row.program_code, row.period, row.to_account), {})
             card = cards.setdefault(row.card_account, Card(row.card_account, int(row.paid), row.first_paid))
             card.transfers.append(row)
