@@ -309,10 +309,7 @@ class TestBackgroundIsClean:
                         if d(a["issued_on"]) + timedelta(days=180) <= as_of
                         and fen(a["amount"]) - spent[a["allocation_id"]] > fen(a["amount"]) * 20 // 100})
 
-
-class TestRegistersAreCleanWherePlanted:
-    """v1.1: the real-estate and household registers, and card statements, restated: DC-11,
-    DC-13, DC-14 and DV-07 hold only where planted, on every payment of the county."""
+    # v1.1: the real-estate and household registers, and card statements.
 
     @staticmethod
     def members(tables: County) -> dict[str, set[str]]:

@@ -55,7 +55,7 @@ class OwnsUrbanProperty(Detector):
         if not kinds:
             return
         owners = select(RealEstate.id_number).where(RealEstate.kind.in_(kinds))
-        columns = (RealEstate.property_id, RealEstate.registered_on)
+        columns = (RealEstate.property_id,)
 
         def held(on: Any) -> Any:
             return and_(RealEstate.kind.in_(kinds), RealEstate.registered_on <= on,
@@ -66,8 +66,8 @@ class OwnsUrbanProperty(Detector):
         # the property's dates are tested against each payment's in the join.
         members = household_members(context, among=owners)
         paid = payments_to_households(select(members.c.household_id), context.as_of)
-        of_members = (select(paid.c.payment_id, paid.c.amount_fen, paid.c.paid_on, paid.c.household_id.label("household"),
-                             members.c.id_number.label("owner"), *columns)
+        of_members = (select(paid.c.payment_id, paid.c.amount_fen, paid.c.paid_on,
+                             paid.c.household_id.label("household"), members.c.id_number.label("owner"), *columns)
                       .select_from(members)
                       .join(paid, paid.c.household_id == members.c.household_id)
                       .join(RealEstate, and_(RealEstate.id_number == members.c.id_number, held(paid.c.paid_on)))
@@ -89,7 +89,7 @@ class OwnsUrbanProperty(Detector):
                 groups.setdefault((row.household, row.owner, row.property_id), {})[row.payment_id] = row
         facts = Facts(context.conn)
         facts.load("card_payments", [p for rows in groups.values() for p in rows])
-        facts.load("households", [household for household, _, _ in groups])
+        facts.load("households", [home for home, _, _ in groups])
         facts.load("persons", [owner for _, owner, _ in groups])
         facts.load("real_estate", [(owner, property_id) for _, owner, property_id in groups])
         for (household_id, owner, property_id), by_id in sorted(groups.items()):

@@ -81,7 +81,8 @@ class MovedOutStillPaid(Detector):
             yield Found(
                 subjects=[Ref("person", id_number), Ref("household", household_id)],
                 records=[Ref("card_payment", p.payment_id, amount_fen=p.amount_fen) for p in payments],
-                evidence=[facts.person(id_number), facts.household_event((id_number, event, event_on), "evidence.household_left", household_id)]
+                evidence=[facts.person(id_number),
+                          facts.household_event((id_number, event, event_on), "evidence.household_left", household_id)]
                 + [facts.card_payment(p.payment_id) for p in payments],
                 score=0.85, amount_at_risk_fen=sum(p.amount_fen for p in payments))
 

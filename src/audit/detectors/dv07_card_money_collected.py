@@ -69,7 +69,8 @@ class CardMoneyCollected(Detector):
         # payments by program and period, then each one's transfers in its window.
         senders = select(Transfer.from_account).where(Transfer.transferred_on <= context.as_of)
         paid = (select(CardPayment.card_account, CardPayment.program_code, CardPayment.period,
-                       func.min(CardPayment.paid_on).label("first_paid"), func.sum(CardPayment.amount_fen).label("paid"))
+                       func.min(CardPayment.paid_on).label("first_paid"),
+                       func.sum(CardPayment.amount_fen).label("paid"))
                 .where(CardPayment.card_account.in_(senders), CardPayment.paid_on <= context.as_of)
                 .group_by(CardPayment.card_account, CardPayment.program_code, CardPayment.period)).subquery()
         rows = context.conn.execute(
@@ -133,8 +134,8 @@ class CardMoneyCollected(Detector):
         for (program, period, target), cards in sorted(candidates.items()):
             kind, holder = holders.get(target, ("", ""))
             # A card whose own household holds the collecting account is a family's own money.
-            counted = [c for a, c in sorted(cards.items()) if not (
-                kind == "person" and any(holder in family.get(p.household, ()) for p in payments[(a, program, period)]))]
+            counted = [c for a, c in sorted(cards.items()) if not (kind == "person" and any(
+                holder in family.get(p.household, ()) for p in payments[(a, program, period)]))]
             beneficiaries = {p.id_number for c in counted for p in payments[(c.account, program, period)]}
             if len(counted) < least or len(beneficiaries) < least:
                 continue
