@@ -235,6 +235,9 @@ def test_a_setting_changed_on_screen_is_in_its_history_and_on_the_trail(site: An
     assert "县纪委公布的号码" in history and "0730-5212345" in history and "监督电话" in history
     assert "审计要求" in history and "金额门槛（元） = 40000.00" in history
     assert 'value="0730-5212345"' in page and 'value="40000.00"' in page
+    # A list setting shows as a|b; a name two flags use has each flag's own words.
+    assert 'name="param.kinds" value="shop|urban_home"' in page
+    assert "分户后识别的天数上限" in page and "首笔到账后的天数" in page and "闲置天数" in page
     with engine.connect() as conn:
         assert conn.execute(select(SettingChange.key).order_by(SettingChange.id)).scalars().all() == [
             "hotline", "flag.DV-04"]

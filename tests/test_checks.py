@@ -29,9 +29,13 @@ def _roster(engine: Engine) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """A January roster for 25 untouched low-income households, notices published, and
     six lines with a planted problem each."""
     with engine.begin() as conn:
-        rows = conn.execute(select(Household).where(Household.attribute == "low_income",
-                                                    Household.exited_on.is_(None))
-                            .order_by(Household.household_id).limit(40)).all()
+        # Households no open finding names (a planted case's household would rightly be held).
+        named = {subject["key"] for (subjects,) in conn.execute(select(Finding.subjects).where(
+            Finding.status == "open")) for subject in subjects}
+        rows = [r for r in conn.execute(select(Household).where(Household.attribute == "low_income",
+                                                                Household.exited_on.is_(None))
+                                        .order_by(Household.household_id))
+                if r.household_id not in named and r.head_id_number not in named][:40]
         paid_twice = conn.execute(select(CardPayment).where(CardPayment.program_code == "MIN_LIVING",
                                                             CardPayment.period == "2017-12")
                                   .order_by(CardPayment.payment_id).limit(1)).one()

@@ -28,6 +28,7 @@ from audit.models import (
     CardPayment,
     Death,
     Disclosure,
+    Finding,
     Household,
     LoginAttempt,
     Person,
@@ -67,15 +68,24 @@ def _roster_line(engine: Engine, key: str, home: Any, **change: Any) -> dict[str
             "period": "2018-01", "paid_on": "2018-01-20", "paying_unit": "归义镇财政所", **change}
 
 
+def _untouched(conn: Any, n: int) -> list[Any]:
+    """``n`` low-income households no open finding names and whose head has no death
+    registered (a planted case's household would be held for its own reason)."""
+    named = {subject["key"] for (subjects,) in conn.execute(select(Finding.subjects).where(
+        Finding.status == "open")) for subject in subjects}
+    homes = conn.execute(select(Household).where(Household.attribute == "low_income", Household.exited_on.is_(None),
+                                                 Household.head_id_number.not_in(select(Death.id_number)))
+                         .order_by(Household.household_id)).all()
+    return [h for h in homes if h.household_id not in named and h.head_id_number not in named][:n]
+
+
 def test_a_finance_officer_cannot_rebuild_an_id_number(county: Any) -> None:
     """Attack: a check's evidence printed a masked ID beside the birth date, and filters on
     /records confirmed each of ~60 guesses: 5 of 5 IDs rebuilt in 1.2 s."""
     client, headers, engine = county
     finance = headers["finance1"]
     with engine.begin() as conn:
-        homes = conn.execute(select(Household).where(Household.attribute == "low_income",
-                                                     Household.exited_on.is_(None))
-                             .order_by(Household.household_id).limit(5)).all()
+        homes = _untouched(conn, 5)
         for home in homes:  # each dead: the check shows the person and the death register
             conn.execute(insert(Death).values(id_number=home.head_id_number, died_on=date(2017, 12, 3),
                                               source="火化登记"))
@@ -213,9 +223,7 @@ def test_one_inspector_cannot_drop_a_serious_case_alone(county: Any) -> None:
 
 def _held_roster(engine: Engine) -> tuple[list[dict[str, Any]], str]:
     with engine.begin() as conn:
-        homes = conn.execute(select(Household).where(Household.attribute == "low_income",
-                                                     Household.exited_on.is_(None))
-                             .order_by(Household.household_id).limit(3)).all()
+        homes = _untouched(conn, 3)
         conn.execute(insert(Death).values(id_number=homes[0].head_id_number, died_on=date(2017, 12, 3),
                                           source="火化登记"))
         for home in homes:

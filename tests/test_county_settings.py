@@ -48,6 +48,8 @@ def test_defaults_then_a_change_with_its_reason_history_and_trail(engine: Engine
     ("flag.DV-04", {"speed": 1}, "error.detect_unknown_setting"),
     ("flag.DV-04", {"threshold": "1e400"}, "error.setting_range"),
     ("flag.FP-03", {"min_days": -1}, "error.setting_range"),
+    ("flag.DC-11", {"kinds": "urban_home|castle"}, "error.setting_terms"),
+    ("flag.DC-11", {"kinds": " | "}, "error.setting_terms"),
 ])
 def test_a_bad_value_is_refused_by_name(engine: Engine, key: str, value: object, message: str) -> None:
     _admin(engine)
@@ -74,6 +76,20 @@ def test_thresholds_set_on_screen_are_the_ones_a_run_uses(engine: Engine) -> Non
     assert explicit.detectors["DV-04"]["settings"] == {"threshold": "40000.00", "window_days": 10}
     with engine.connect() as conn:
         assert county.thresholds(conn)["DV-04"] == {"threshold": "40000.00", "window_days": 30}
+
+
+def test_a_list_setting_takes_codes_or_chinese_terms_and_a_run_uses_it(engine: Engine) -> None:
+    """DC-11's property kinds: ``a|b`` or a list, codes or the register's Chinese terms, kept
+    sorted, so the default in another order is the default."""
+    assert import_path(engine, COUNTY).outcome == "committed"
+    _admin(engine)
+    with engine.begin() as conn:
+        admin = principal_for_user(conn, "admin1")
+        assert county.change(conn, "flag.DC-11", {"kinds": "urban_home|shop"}, "默认", admin) == {}
+        stored = county.change(conn, "flag.DC-11", {"kinds": "商铺、城镇住宅, 其他"}, "含其他房产", admin)
+    assert stored == {"kinds": ["other", "shop", "urban_home"]}
+    report = detect(engine, codes=["DC-11"])
+    assert report.detectors["DC-11"]["settings"] == {"kinds": ["other", "shop", "urban_home"]}
 
 
 def test_the_issuing_unit_of_a_town_and_of_the_county(engine: Engine) -> None:

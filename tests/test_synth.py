@@ -127,7 +127,7 @@ class TestTruth:
     def test_decoys_cover_the_rules_with_known_near_misses(self) -> None:
         assert {decoy["code"] for decoy in TRUTH["decoys"]} >= {
             "FP-04", "FP-06", "DC-01", "DC-02", "DC-05", "DC-06", "DC-07", "DC-09", "DC-10", "DV-03", "DV-04",
-            "DC-15", "DC-18", "ME-01"}
+            "DC-11", "DC-13", "DC-14", "DC-15", "DC-18", "DV-07", "ME-01"}
 
     def test_every_named_record_exists(self, tables: County) -> None:
         keys = {spec.kind: {row[spec.key[0]] for row in tables.every.get(spec.name, tables[spec.name])}
@@ -308,6 +308,99 @@ class TestBackgroundIsClean:
         check(tables, "DV-06", {("allocation", a["allocation_id"]) for a in tables["allocations"]
                         if d(a["issued_on"]) + timedelta(days=180) <= as_of
                         and fen(a["amount"]) - spent[a["allocation_id"]] > fen(a["amount"]) * 20 // 100})
+
+    # v1.1: the real-estate and household registers, and card statements.
+
+    @staticmethod
+    def members(tables: County) -> dict[str, set[str]]:
+        members = defaultdict(set)
+        for person in tables["persons"]:
+            members[person["household_id"]].add(person["id_number"])
+        for h in tables["households"]:
+            members[h["household_id"]].add(h["head_id_number"])
+        return members
+
+    def test_dc11_urban_home_or_shop_when_paid(self, tables: County) -> None:
+        held = defaultdict(list)
+        for row in tables["real_estate"]:
+            if row["kind"] in {"urban_home", "shop"}:
+                held[row["id_number"]].append((d(row["registered_on"]),
+                                               d(row["deregistered_on"]) if row["deregistered_on"] else None))
+        members = self.members(tables)
+        flagged = {("card_payment", p["payment_id"]) for p in tables["card_payments"]
+                   if any(on <= d(p["paid_on"]) and (off is None or off > d(p["paid_on"]))
+                          for person in members[p["household_id"]] | {p["id_number"]} for on, off in held[person])}
+        assert len(tables["real_estate"]) > len(tables["households"]) // 2  # most own their rural home
+        check(tables, "DC-11", flagged)
+
+    def test_dc13_left_the_household_before_the_period(self, tables: County) -> None:
+        events = defaultdict(list)
+        for row in tables["household_events"]:
+            events[row["id_number"]].append(row)
+        flagged = set()
+        for p in tables["card_payments"]:
+            start, paid, home = period_start(p["period"]), d(p["paid_on"]), p["household_id"]
+            for left in events[p["id_number"]]:
+                if left["event"] not in {"move_out", "marry_out"} or d(left["event_on"]) >= start \
+                        or left["from_household"] not in {"", home}:
+                    continue
+                back = any(b["event"] in {"move_in", "marry_in"} and d(b["event_on"]) > d(left["event_on"])
+                           and (d(b["event_on"]) <= paid or d(b["event_on"]) <= start)
+                           and b["to_household"] in {"", home} for b in events[p["id_number"]])
+                if not back:
+                    flagged.add(("card_payment", p["payment_id"]))
+        check(tables, "DC-13", flagged)
+
+    def test_dc14_split_from_a_household_not_registered_just_before(self, tables: County) -> None:
+        registered = {h["household_id"] for h in tables["households"]}
+        splits = defaultdict(list)
+        for row in tables["household_events"]:
+            if row["event"] == "split" and row["from_household"]:
+                splits[row["id_number"]].append(row)
+        flagged = set()
+        for h in tables["households"]:
+            for split in splits[h["head_id_number"]]:
+                gap = (d(h["registered_on"]) - d(split["event_on"])).days
+                if 0 <= gap <= 180 and split["from_household"] not in registered | {h["household_id"]}:
+                    flagged.add(("household", h["household_id"]))
+        assert sum(len(rows) for rows in splits.values()) > len(tables["households"]) // 20  # splits are common
+        check(tables, "DC-14", flagged)
+
+    def test_dv07_cards_sending_their_money_to_one_account(self, tables: County) -> None:
+        paid: dict[tuple[str, str, str], list[dict[str, str]]] = defaultdict(list)
+        for p in tables["card_payments"]:
+            paid[(p["card_account"], p["program_code"], p["period"])].append(p)
+        out = defaultdict(list)
+        for t in tables["transfers"]:
+            out[t["from_account"]].append(t)
+        holders = {a["account_number"]: a["holder_id"] for a in tables["accounts"]}
+        members = self.members(tables)
+        # Each transfer forwards one payment of its card: the largest whose window holds it.
+        meant: dict[str, tuple[int, date, str, str]] = {}
+        for (card, program, period), rows in paid.items():
+            first = min(d(p["paid_on"]) for p in rows)
+            for t in out[card]:
+                if first <= d(t["transferred_on"]) <= first + timedelta(days=30) and t["to_account"] != card:
+                    meant[t["transfer_id"]] = max(meant.get(t["transfer_id"], (0, date.min, "", "")),
+                                                  (sum(fen(p["amount"]) for p in rows), first, program, period))
+        sent: dict[tuple[str, str, str], dict[str, list[dict[str, str]]]] = defaultdict(dict)
+        for (card, program, period), rows in paid.items():
+            by_target = defaultdict(list)
+            for t in out[card]:
+                if meant.get(t["transfer_id"], (0, None, "", ""))[2:] == (program, period):
+                    by_target[t["to_account"]].append(t)
+            for target, transfers in by_target.items():
+                family = set().union(*(members[p["household_id"]] for p in rows))
+                if 2 * sum(fen(t["amount"]) for t in transfers) >= sum(fen(p["amount"]) for p in rows) \
+                        and holders.get(target) not in family:
+                    sent[(program, period, target)][card] = transfers
+        flagged = set()
+        for (program, period, _), cards in sent.items():
+            if len(cards) >= 3:
+                for card, transfers in cards.items():
+                    flagged |= {("card_payment", p["payment_id"]) for p in paid[(card, program, period)]}
+                    flagged |= {("transfer", t["transfer_id"]) for t in transfers}
+        check(tables, "DV-07", flagged)
 
 
 def period_end(period: str) -> date:

@@ -66,7 +66,9 @@ ENUM_FIELDS = {"category": "purpose", "purpose": "purpose", "attribute": "attrib
                "school_stage": "school_stage", "role": "role", "channel": "channel", "source_level": "source_level",
                "acceptance_result": "acceptance", "holder_kind": "holder_kind", "payee_kind": "holder_kind",
                "unit": "unit", "subject_kind": "disclosure_subject"}
+ENUM_FIELDS["event"] = "household_event"  # v1.1: a change of the household register
 KIND_FIELD = {"kinship": "kinship", "organization": "org_kind"}
+KIND_FIELD["real_estate"] = "property_kind"  # v1.1: a property of the real-estate register
 # Fields that say nothing a reader needs beside the fact (lists and counts, search tables).
 HIDDEN_FIELDS = frozenset({"names", "counts", "table", "households"})
 # Fields holding yuan: shown with thousands separators, as every amount is.

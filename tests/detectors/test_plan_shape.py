@@ -5,14 +5,16 @@ to one bound: no step of it yields more rows than the tables it scans hold toget
 scan counted; a union of two scans of the payments may yield both, a join that multiplies
 rows may not). That is the shape that wrote 63 GB of temporary files at a million payments.
 
-DC-07 and DC-10, which once had that shape, are held to more. Both find the few people who matter (on a payroll, owning a car, running or owning a
-company; kin of an official) and read only their households' payments. The shape they
-must not have again multiplied every payment by every member (and relation) of its
-household before filtering: at a million payments that wrote 63 GB of temporary files.
+The rules that compare payments with a register are held to more. Each finds the few
+people (or cards) who matter (on a payroll, owning a car, running or owning a company; kin
+of an official; owning a flat or a shop; moved out; split just before the registration;
+cards that sent money on) and reads only their payments. The shape they must not have
+(DC-07's and DC-10's once) multiplied every payment by every member (and relation) of its
+household before filtering.
 Each statement of theirs that reads payments is run under EXPLAIN ANALYZE on the shipped
 county and held to two bounds that the old shape fails:
 
-- no step of it yields more rows than the largest table it reads holds (no product);
+- no step of it yields more rows than the tables it scans hold together (no product);
 - planned by index only (no sequential or bitmap scans, no hash or merge joins), it reads
   at most a tenth of the payments: the query is written so that a path to only those
   households' payments exists. (On a county this small, reading all 8,000 payments in
@@ -34,7 +36,7 @@ from audit.detectors.registry import select_detectors
 from audit.importer.service import import_path
 from tests.conftest import COUNTY
 
-CODES = ("DC-07", "DC-10")
+CODES = ("DC-07", "DC-10", "DC-11", "DC-13", "DC-14", "DV-07")
 
 
 def nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:

@@ -202,3 +202,21 @@ class World:
 
     def person_account(self, person: str) -> str:
         return self.account(self.card(), "person", person)
+
+    # ------------------------------------------------------------------ v1.1 registries
+
+    def real_estate(self, person: str, kind: str = "urban_home", registered_on: date = date(2015, 3, 1),
+                 deregistered_on: date | None = None, location: str = "汨罗市归义镇滨江花园 3 栋 502 室",
+                 area: float | None = 89.5) -> str:
+        """A row of the real-estate register (不动产登记); its key, as evidence names it."""
+        property_id = f"湘（{registered_on.year}）汨罗市不动产权第{self.n():07d}号"
+        self.add(models.RealEstate, id_number=person, property_id=property_id, kind=kind, location=location,
+                 area_m2=area, registered_on=registered_on, deregistered_on=deregistered_on)
+        return f"{person}|{property_id}"
+
+    def household_event(self, person: str, event: str, on: date, from_household: str | None = None,
+              to_household: str | None = None, place: str | None = None) -> str:
+        """A change of the household register (户籍变动); its key, as evidence names it."""
+        self.add(models.HouseholdEvent, id_number=person, event=event, event_on=on, from_household=from_household,
+                 to_household=to_household, place=place)
+        return f"{person}|{event}|{on.isoformat()}"

@@ -63,6 +63,18 @@ def _label(prefix: str, name: str, lang: str) -> str:
     return t(f"{prefix}.{name}", lang) if has(f"{prefix}.{name}") else name
 
 
+def _param_label(code: str, name: str, lang: str) -> str:
+    """A red flag's setting in words: the flag's own words where one name means different
+    things to two flags (``days`` of DC-14 and of DV-06), else the name's words."""
+    own = f"ui.admin.param.{code}.{name}"
+    return t(own, lang) if has(own) else _label("ui.admin.param", name, lang)
+
+
+def _param_value(value: Any) -> Any:
+    """A setting's value as the form shows it: a list as ``a|b``."""
+    return "|".join(str(v) for v in value) if isinstance(value, list) else value
+
+
 def _step(step: str, lang: str) -> str:
     """What a job is doing: a red flag's code and name, or a table being imported."""
     if has(f"flag.{step}"):
@@ -400,12 +412,13 @@ def _settings(request: Request, error: str | None = None, status: int = 200, fai
 
     defaults = {detector.code: dict(detector.defaults) for detector in REGISTRY}
     flags = [{"code": code, "title": t(f"flag.{code}", lang),
-              "params": [{"name": name, "label": _label("ui.admin.param", name, lang), "value": value,
-                          "default": defaults[code][name], "changed": value != defaults[code][name]}
+              "params": [{"name": name, "label": _param_label(code, name, lang), "value": _param_value(value),
+                          "terms": isinstance(value, list),
+                          "default": _param_value(defaults[code][name]), "changed": value != defaults[code][name]}
                          for name, value in thresholds[code].items()]}
              for code in CODES if code in thresholds and thresholds[code]]
-    changes = [{**c, "label": _setting_label(c["key"], lang), "old": _shown(c["old"], lang), "new": _shown(c["new"], lang)}
-               for c in history]
+    changes = [{**c, "label": _setting_label(c["key"], lang), "old": _shown(c["old"], lang, c["key"]),
+                "new": _shown(c["new"], lang, c["key"])} for c in history]
     return page(request, "admin/settings.html", status=status, current=current, flags=flags, towns=towns,
                 history=changes, error=error, failed=failed, simple=SIMPLE_SETTINGS)
 
@@ -417,11 +430,12 @@ def _setting_label(key: str, lang: str) -> str:
     return _label("ui.admin.setting", key, lang)
 
 
-def _shown(value: Any, lang: str) -> str:
+def _shown(value: Any, lang: str, key: str = "") -> str:
     """A setting's value as the history prints it (a dict as name = value pairs, a red
     flag's thresholds by their names in the reader's words)."""
     if isinstance(value, dict):
-        return "；".join(f"{_label('ui.admin.param', str(k), lang)} = {v}" for k, v in value.items()) or "—"
+        code = key.removeprefix("flag.")
+        return "；".join(f"{_param_label(code, str(k), lang)} = {_param_value(v)}" for k, v in value.items()) or "—"
     return "—" if value in ("", None) else str(value)
 
 

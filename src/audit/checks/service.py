@@ -59,9 +59,9 @@ from audit.models import (
 
 # The detectors that can judge a line of each kind (all of them, for that kind of record).
 CODES = {
+    # ME-01 judges what was not paid: no roster line is one of its findings.
     "card_roster": ("FP-03", "DC-01", "DC-02", "DC-03", "DC-04", "DC-05", "DC-06", "DC-07", "DC-08", "DC-10",
-                    "DC-12", "DC-16", "DV-02", "DV-08",
-                    "DC-15", "DC-18"),  # (ME-01 judges what was not paid: no roster line is one of its findings)
+                    "DC-11", "DC-12", "DC-13", "DC-14", "DC-15", "DC-16", "DC-18", "DV-02", "DV-08"),
     "disbursements": ("FP-01", "FP-03", "FP-07", "DC-09", "DV-01", "DV-02", "DV-04"),
 }
 TABLE = {"card_roster": "card_payments", "disbursements": "disbursements"}

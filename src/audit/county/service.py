@@ -103,10 +103,40 @@ def _detector_defaults() -> dict[str, dict[str, Any]]:
     return {detector.code: dict(detector.defaults) for detector in REGISTRY}
 
 
+def _detector_choices() -> dict[str, dict[str, Any]]:
+    from audit.detectors.registry import REGISTRY
+
+    return {detector.code: dict(detector.choices) for detector in REGISTRY}
+
+
+def _terms(key: str, value: Any, choices: Any) -> list[str]:
+    """A list setting (DC-11's property kinds): a list, or text separated by ``|``, commas,
+    、 or spaces; each item a code of the setting's enumeration or a Chinese term for it."""
+    from audit.importer.parse import CellError
+
+    items = value if isinstance(value, list) else re.split(r"[|,，、\s]+", str(value))
+    found: set[str] = set()
+    for item in items:
+        text = str(item).strip()
+        if not text:
+            continue
+        try:
+            found.add(choices(text) if choices is not None else text)
+        except CellError:
+            raise SettingError(422, "error.setting_terms", key=key, value=text,
+                               codes=list(choices.codes)) from None
+    if not found:
+        raise SettingError(422, "error.setting_terms", key=key, value=str(value),
+                           codes=list(choices.codes) if choices is not None else [])
+    return sorted(found)
+
+
 def _threshold(code: str, name: str, default: Any, value: Any) -> Any:
-    """A threshold of the same kind as its default: a whole number, a share or a ratio, or
-    money as yuan text with two decimals (never a float)."""
+    """A threshold of the same kind as its default: a whole number, a share or a ratio, a
+    list of codes (kept sorted), or money as yuan text with two decimals (never a float)."""
     key = f"{_flag_key(code)}.{name}"
+    if isinstance(default, list):
+        return _terms(key, value, _detector_choices().get(code, {}).get(name))
     if isinstance(default, bool) or isinstance(default, int):
         number = _whole(key, value)
         if number < 0:

@@ -204,6 +204,9 @@ class Detector:
     judges: ClassVar[str] = "card_payment"
     needs: ClassVar[tuple[str, ...]] = ()
     needs_any: ClassVar[tuple[str, ...]] = ()
+    # A setting whose default is a list takes its items from an enumeration of the importer
+    # (a code, or a Chinese term for one): {setting: enumeration} (DC-11's property kinds).
+    choices: ClassVar[dict[str, Any]] = {}
 
     @property
     def family(self) -> str:

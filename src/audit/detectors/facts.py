@@ -240,6 +240,38 @@ class Facts:
                       source=row["source"])
         return Evidence("death", id_number, message, {"died_on": row["died_on"], "source": row["source"]})
 
+    def real_estate(self, key: tuple[str, str], note: Msg | None = None) -> Evidence:
+        """A property of the real-estate register (不动产登记, v1.1): whose, what, where,
+        since when and, if sold or transferred, until when."""
+        row = self.get("real_estate", key)
+        assert row is not None, key
+        message = msg("evidence.real_estate_deregistered" if row["deregistered_on"] else "evidence.real_estate",
+                      name=self.who(row["id_number"]), id_number=row["id_number"], kind=row["kind"],
+                      property_id=row["property_id"], location=row["location"] or "—",
+                      area=f"{row['area_m2']:g}" if row["area_m2"] is not None else "—",
+                      registered_on=row["registered_on"], deregistered_on=row["deregistered_on"])
+        return Evidence("real_estate", "|".join(key), message, {
+            "kind": row["kind"], "property_id": row["property_id"], "location": row["location"],
+            "area_m2": row["area_m2"], "registered_on": row["registered_on"],
+            "deregistered_on": row["deregistered_on"]}, note)
+
+    def household_event(self, key: tuple[str, str, Any], message_id: str, household_id: str | None = None,
+                        note: Msg | None = None) -> Evidence:
+        """A change of the household register (户籍变动, v1.1) as ``message_id`` states it;
+        ``household_id`` names the household meant where the row names none."""
+        row = self.get("household_events", key)
+        assert row is not None, key
+        leaving = row["event"] in ("move_out", "marry_out")
+        message = msg(message_id, name=self.who(row["id_number"]), id_number=row["id_number"], event=row["event"],
+                      event_on=row["event_on"],
+                      from_household=row["from_household"] or (household_id if leaving else None) or "—",
+                      to_household=row["to_household"] or (None if leaving else household_id) or "—",
+                      place=row["place"] or "—")
+        return Evidence("household_event", f"{row['id_number']}|{row['event']}|{row['event_on'].isoformat()}",
+                        message, {"event": row["event"], "event_on": row["event_on"],
+                                  "from_household": row["from_household"], "to_household": row["to_household"],
+                                  "place": row["place"]}, note)
+
     def account(self, number: str, note: Msg | None = None) -> Evidence:
         row = self.get("accounts", number)
         if row is None:

@@ -1,7 +1,12 @@
 """The money-flow graph shared by DV-03 and DV-05: accounts as nodes, bank transfers as
 edges (a networkx MultiDiGraph built from the five transfer columns it needs), and
 time-respecting paths out of an account: each hop no earlier than the one before, all
-within a window that starts when the money arrived."""
+within a window that starts when the money arrived.
+
+DV-07 (card money collected) asks a narrower question of the same statements: which card
+accounts sent a program's payment on to one account within days. It reads only the
+transfers that leave card accounts paid in its windows, in SQL, and shares the officials
+(:class:`~audit.detectors.power.Power`) through the run's cache, not this whole graph."""
 
 from __future__ import annotations
 

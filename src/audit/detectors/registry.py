@@ -20,7 +20,10 @@ from audit.detectors.dc07_well_off import WellOff
 from audit.detectors.dc08_shared_card import SharedCard
 from audit.detectors.dc09_reused_invoice import ReusedInvoice
 from audit.detectors.dc10_kin_of_officials import KinOfOfficials
+from audit.detectors.dc11_owns_urban_property import OwnsUrbanProperty
 from audit.detectors.dc12_paid_while_detained import PaidWhileDetained
+from audit.detectors.dc13_moved_out_still_paid import MovedOutStillPaid
+from audit.detectors.dc14_household_split_to_qualify import HouseholdSplitToQualify
 from audit.detectors.dc15_pension_above_the_line import PensionAboveTheLine
 from audit.detectors.dc16_household_benefit_to_several import HouseholdBenefitToSeveral
 from audit.detectors.dc17_flat_split import FlatSplit
@@ -31,6 +34,7 @@ from audit.detectors.dv03_money_reaches_insiders import MoneyReachesInsiders
 from audit.detectors.dv04_split_payments import SplitPayments
 from audit.detectors.dv05_round_trip import RoundTrip
 from audit.detectors.dv06_idle_funds import IdleFunds
+from audit.detectors.dv07_card_money_collected import CardMoneyCollected
 from audit.detectors.dv08_reissue_to_another_account import ReissueToAnotherAccount
 from audit.detectors.fp01_paid_before_approval import PaidBeforeApproval
 from audit.detectors.fp02_paid_not_accepted import PaidNotAccepted
@@ -46,12 +50,11 @@ REGISTRY: tuple[type[Detector], ...] = (
     PaidBeforeApproval, PaidNotAccepted, NotDisclosed, DuplicateProject, ContractorFormedForAward,
     InsiderContractor, PayeeNotContractor, UnitCostOutlier,
     PaidTwice, OnePersonTwoIdentities, MutuallyExclusive, AboveStandard, NotEligible, PaidAfterDeath, WellOff,
-    SharedCard, ReusedInvoice, KinOfOfficials, PaidWhileDetained, HouseholdBenefitToSeveral, FlatSplit,
-    SpentOffPurpose, Overspent, MoneyReachesInsiders, SplitPayments, RoundTrip, IdleFunds, ReissueToAnotherAccount,
+    SharedCard, ReusedInvoice, KinOfOfficials, OwnsUrbanProperty, PaidWhileDetained, MovedOutStillPaid,
+    HouseholdSplitToQualify, PensionAboveTheLine, HouseholdBenefitToSeveral, FlatSplit, DisabilityWithoutCertificate,
+    SpentOffPurpose, Overspent, MoneyReachesInsiders, SplitPayments, RoundTrip, IdleFunds, CardMoneyCollected,
+    ReissueToAnotherAccount,
     UnusualPayment, BenfordDeviation, YearEndRush,
-    # v1.1, each on its own line (DC-15, DC-18, ME-01)
-    PensionAboveTheLine,
-    DisabilityWithoutCertificate,
     EligibleButUnpaid,
 )
 

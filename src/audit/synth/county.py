@@ -176,6 +176,11 @@ class County:
         self.voucher_seq = count(1)
         self.disclosure_seq = count(1)
         self.official_seq = count(1)
+        # v1.1 registers: households of a village outside the register of poor ones, property
+        # titles, and households whose member moved away in the background (no plant there).
+        self.other_household_seq: dict[str, int] = defaultdict(int)
+        self.property_seq = count(1)
+        self.quiet_households: set[str] = set()
         # Spending to be covered by allocations: (purpose, source, window) -> rows that name it.
         self.buckets: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
 
@@ -608,6 +613,116 @@ class County:
             self.rows["deaths"].append({"id_number": person["id_number"], "died_on": day(self.rng, date(2015, 1, 1), AS_OF),
                                         "source": "民政殡葬火化登记"})
 
+    def other_household(self, village: Village) -> str:
+        """The ID of a household of the village that is not in the register of poor
+        households (the household register knows every household; the register of poor
+        ones, only some): numbered from 5001, clear of the registered ones."""
+        self.other_household_seq[village.code] += 1
+        return f"{village.code}{5000 + self.other_household_seq[village.code]:04d}"
+
+    def property_id(self, year: int) -> str:
+        return f"湘（{year}）{COUNTY}不动产权第{next(self.property_seq):07d}号"
+
+    def background_property_and_hukou(self) -> None:
+        """The real-estate and household registers (v1.1) as a county holds them. Most poor
+        households' heads own their rural house (宅基地确权, 2015-2017); flats and shops in
+        town belong to people outside the poor households (relatives who did well, cadres),
+        a few sold since. Heads split from their parents' households, and spouses married
+        in, years before the registration (a few split from a registered household just
+        before: both parts poor); daughters married out long ago; a few members who draw
+        nothing of their own moved away for work, and some came back."""
+        for household in self.households:
+            village = household.village
+            if self.rng.random() < 0.9:
+                titled = day(self.rng, date(2015, 6, 1), date(2017, 6, 30))
+                self.rows["real_estate"].append({
+                    "id_number": household.head.id_number, "property_id": self.property_id(titled.year),
+                    "kind": "rural_home",
+                    "location": f"{COUNTY}{village.town.name}{village.name}{self.rng.randrange(1, 13)}组",
+                    "area_m2": round(self.rng.uniform(60, 220), 1), "registered_on": titled, "deregistered_on": None})
+            head = household.head
+            roll = self.rng.random()
+            if roll < 0.12 and head.born.year <= 1990:
+                on = day(self.rng, max(date(1985, 1, 1), date(head.born.year + 20, 1, 1)), date(2012, 12, 31))
+                self._hukou(head.id_number, "split", on, self.other_household(village), household.household_id)
+            elif roll < 0.14:
+                parents = [h for h in village.households if h is not household]
+                if parents:
+                    on = household.registered_on - timedelta(days=self.rng.randrange(30, 150))
+                    self._hukou(head.id_number, "split", on, self.rng.choice(parents).household_id,
+                                household.household_id)
+            for member in household.members[1:]:
+                if member.relation == "spouse" and self.rng.random() < 0.4 and member.born.year <= 1990:
+                    on = day(self.rng, max(date(1978, 1, 1), date(member.born.year + 20, 1, 1)), date(2012, 12, 31))
+                    other = self.other_household(self.rng.choice(self.villages))
+                    self._hukou(member.id_number, "marry_out", on, other, None, f"{COUNTY}")
+                    self._hukou(member.id_number, "marry_in", on, None, household.household_id, f"{COUNTY}")
+            if self.rng.random() < 0.05:
+                daughter = self.outsider(1975, 1993, male=False, account=False)
+                on = day(self.rng, date(daughter["born"].year + 20, 1, 1), date(2013, 12, 31))
+                self._hukou(daughter["id_number"], "marry_out", on, household.household_id, None,
+                            self.rng.choice(("湖南省平江县", "湖南省湘阴县", "湖北省通城县", f"{COUNTY}")))
+        # Moves for work. Only members who are not the head and draw nothing of their own
+        # (the household's benefits go on to its head); the plants leave these households be.
+        paid = {p["id_number"] for p in self.rows["card_payments"]}
+        for household in self.rng.sample(self.households, max(4, len(self.households) // 100)):
+            away = [m for m in household.members[1:] if m.id_number not in paid and m.died_on is None]
+            if not away:
+                continue
+            member = self.rng.choice(away)
+            left = day(self.rng, date(2013, 3, 1), date(2017, 9, 30))
+            self._hukou(member.id_number, "move_out", left, household.household_id, None,
+                        self.rng.choice(("广东省东莞市", "广东省深圳市", "浙江省义乌市", "长沙市雨花区")))
+            self.quiet_households.add(household.household_id)
+        for household in self.rng.sample(self.households, max(4, len(self.households) // 100)):
+            member = self.rng.choice(household.members)
+            if member.born.year > 1995 or member.died_on is not None:
+                continue
+            left = day(self.rng, date(2009, 3, 1), date(2013, 12, 31))
+            self._hukou(member.id_number, "move_out", left, household.household_id, None, "广东省东莞市")
+            self._hukou(member.id_number, "move_in", left + timedelta(days=self.rng.randrange(200, 700)), None,
+                        household.household_id, "广东省东莞市")
+        # Flats and shops in town: people outside the poor households, and some cadres.
+        estates = ("滨江花园", "屈原大道小区", "汨罗明珠城", "龙舟小区", "金色屋苑")
+        owners = [self.outsider(1960, 1988, account=False) for _ in range(max(20, len(self.households) // 40))]
+        owners += [o for o in self.officials if self.rng.random() < 0.3]
+        for owner in owners:
+            shop = self.rng.random() < 0.2
+            bought = day(self.rng, date(2006, 1, 1), date(2017, 11, 30))
+            self.rows["real_estate"].append({
+                "id_number": owner["id_number"], "property_id": self.property_id(max(bought.year, 2015)),
+                "kind": "shop" if shop else "urban_home",
+                "location": (f"{COUNTY}归义镇屈原大道{self.rng.randrange(1, 300)}号门面" if shop else
+                             f"{COUNTY}{self.rng.choice(estates)}{self.rng.randrange(1, 30)}栋{self.rng.randrange(101, 1802)}室"),
+                "area_m2": round(self.rng.uniform(30, 80) if shop else self.rng.uniform(70, 160), 1),
+                "registered_on": bought,
+                "deregistered_on": day(self.rng, bought + timedelta(days=200), AS_OF)
+                if self.rng.random() < 0.1 and bought < date(2017, 1, 1) else None})
+
+    def _hukou(self, id_number: str, event: str, on: date, from_household: str | None, to_household: str | None,
+               place: str | None = None) -> None:
+        self.rows["household_events"].append({"id_number": id_number, "event": event, "event_on": on,
+                                              "from_household": from_household, "to_household": to_household,
+                                              "place": place})
+
+    def background_card_transfers(self) -> None:
+        """Households pay from their cards too: a debt to a shopkeeper, a neighbour's loan.
+        Each payee is paid by two cards at most, so nobody collects cards' money."""
+        payees = [self.outsider(1955, 1985) for _ in range(max(10, len(self.households) // 60))]
+        senders = self.rng.sample(self.households, max(10, len(self.households) // 50))
+        by_card: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for payment in self.rows["card_payments"]:
+            by_card[payment["card_account"]].append(payment)
+        for index, household in enumerate(senders):
+            paid = by_card.get(household.card)
+            if not paid or index // 2 >= len(payees):
+                continue
+            payment = self.rng.choice(paid)
+            self.transfer(household.card, self.person_cards[payees[index // 2]["id_number"]],
+                          fen(self.rng.randrange(2, 16) * 100),
+                          min(AS_OF, payment["paid_on"] + timedelta(days=self.rng.randrange(1, 20))),
+                          self.rng.choice(("还款", "货款", "转账")))
+
     def plate(self) -> str:
         return "湘F" + "".join(self.rng.choice("0123456789ABCDEFGHJKLMNPQRSTUVWXYZ") for _ in range(5))
 
@@ -662,7 +777,11 @@ class County:
         payment and spent 86-97 % within 180 days (plus any the plants made themselves)."""
         for number, ((purpose, source, _window), rows) in enumerate(sorted(self.buckets.items()), start=1):
             issued = min(r["paid_on"] for r in rows) - timedelta(days=self.rng.randrange(5, 20))
-            spent = sum(r["amount"] for r in rows)
+            # Sized on the money that moved: a failed or returned card payment spent nothing
+            # (a failed one's reissue is a row of its own; a few returned medical-aid payments
+            # could leave a small allocation idle by 20%). A returned disbursement is paid
+            # again from the same allocation: its copy draws on it.
+            spent = sum(r["amount"] for r in rows if r.get("status") in (None, "paid") or "disbursement_id" in r)
             allocation_id = f"ZJ{issued.year}-{number:04d}"
             self.rows["allocations"].append({
                 "allocation_id": allocation_id, "doc_number": f"汨财农指〔{issued.year}〕{number}号",
@@ -680,6 +799,8 @@ class County:
         self.build_village_operation()
         self.background_transfers()
         self.background_registries()
+        self.background_property_and_hukou()
+        self.background_card_transfers()
 
     # ------------------------------------------------------------------ output
 

@@ -19,6 +19,7 @@ from audit.synth import names
 from audit.synth.county import (
     AGRICULTURE_BUREAU,
     APPROVAL_THRESHOLD_FEN,
+    COUNTY,
     COUNTY_FINANCE,
     POVERTY_OFFICE,
     PROJECT_KINDS,
@@ -61,9 +62,12 @@ class Planter:
         self.cases: list[dict[str, Any]] = []
         self.decoys: list[dict[str, Any]] = []
         self.special_allocations: list[dict[str, Any]] = []
-        self.used: set[str] = set()
+        # A household whose member moved away in the background is left alone: a payment
+        # planted to that member would be a DC-13 finding no truth names.
+        self.used: set[str] = set(county.quiet_households)
         self.used_contractors: set[str] = set()
         self.used_projects: set[str] = set()
+        self.collecting_villages: set[str] = set()  # DV-07's plants and near misses, a village each
         self.case_seq = count(1)
         self.special_seq = count(1)
         self.repeat = 1 if len(county.households) < 5000 else 2
@@ -209,8 +213,9 @@ class Planter:
             for plant in (self.fp01, self.fp02, self.fp03, self.fp04, self.fp05, self.fp06, self.fp07, self.fp08,
                           self.dc01, self.dc02, self.dc03, self.dc04, self.dc05, self.dc06, self.dc07, self.dc08,
                           self.dc09, self.dc10, self.dc12, self.dc16, self.dc17,
+                          self.dc11, self.dc13, self.dc14,
                           self.dv01, self.dv02, self.dv03, self.dv04, self.dv05, self.dv06,
-                          self.dc15, self.dc18, self.me01):
+                          self.dv07, self.dc15, self.dc18, self.me01):
                 plant()
         self.an01()
         self.an02()
@@ -302,9 +307,13 @@ class Planter:
             if row["disbursement_id"] in planted or row.get("project_id") in self.used_projects \
                     or row["paid_on"].month == 12 or self.rng.random() >= 0.02:
                 continue
+            # Paid again 5 days later: never within 30 days of another small payment to the
+            # payee (two would be split payments, DV-04), nor near the original's neighbours.
             if row["amount"] < APPROVAL_THRESHOLD_FEN and any(
-                    0 < abs((other - row["paid_on"]).days) <= 40 for other in self.c.small_payment_days[row["payee_id"]]):
-                continue  # paid again 5 days on, it would fall within 30 days of the payee's next small payment (DV-04)
+                    (other != row["paid_on"] and abs((row["paid_on"] + timedelta(days=5) - other).days) <= 30)
+                    or 0 < abs((other - row["paid_on"]).days) <= 40
+                    for other in self.c.small_payment_days[row["payee_id"]]):
+                continue
             copy = {**row, "paid_on": row["paid_on"] + timedelta(days=5),
                     "voucher_number": f"{row['voucher_number']}-2", "_copy_of": row}
             if self.rng.random() < 0.5:
@@ -592,6 +601,143 @@ class Planter:
                    [ref("card_payment", r["payment_id"]) for r in batches[(decoy_village, decoy_period)][:12]],
                    "a minimum-living batch whose amounts follow each household's size")
 
+    # ------------------------------------------------------------------ v1.1: property and household registers
+
+    def _paid_since(self, household: Household, since: date) -> list[dict[str, Any]]:
+        """The household's payments made on or after ``since`` (all of them moved money: no
+        background failure touches a planted household)."""
+        return [p for p in self.payments_of(household) if p["paid_on"] >= since]
+
+    def dc11(self) -> None:
+        """A son's (or spouse's) flat in town, bought the autumn before; a head's shop; near
+        misses: a member's new rural house, and a flat sold before the household's first
+        payment of the year."""
+        def member_of(household: Household) -> Member:
+            return next((m for m in household.members[1:] if m.relation == "child" and m.born.year <= YEAR - 22),
+                        household.members[1])
+
+        def property_row(person: str, kind: str, registered: date, location: str, area: float,
+                         deregistered: date | None = None) -> str:
+            property_id = self.c.property_id(max(registered.year, 2015))
+            self.c.rows["real_estate"].append({
+                "id_number": person, "property_id": property_id, "kind": kind, "location": location,
+                "area_m2": area, "registered_on": registered, "deregistered_on": deregistered})
+            return f"{person}|{property_id}"
+
+        household = self.household("low_income", test=lambda h: len(h.members) >= 2)
+        member = member_of(household)
+        bought = date(YEAR - 1, 9, 12)
+        flat = property_row(member.id_number, "urban_home", bought, f"{COUNTY}滨江花园7栋1203室", 118.6)
+        self.case("DC-11", [ref("household", household.household_id), ref("person", member.id_number)],
+                  [ref("card_payment", p["payment_id"]) for p in self._paid_since(household, bought)]
+                  + [ref("real_estate", flat)],
+                  "a member's flat in town, bought the autumn before; the household's allowance paid on")
+        household = self.household(test=lambda h: bool(self.payments_of(h)))
+        opened = date(YEAR - 2, 5, 18)
+        shop = property_row(household.head.id_number, "shop", opened, f"{COUNTY}归义镇屈原大道88号门面", 46.0)
+        self.case("DC-11", [ref("household", household.household_id), ref("person", household.head.id_number)],
+                  [ref("card_payment", p["payment_id"]) for p in self._paid_since(household, opened)]
+                  + [ref("real_estate", shop)],
+                  "the head owns a shop on the main street")
+        household = self.household(test=lambda h: len(h.members) >= 2 and bool(self.payments_of(h)))
+        member = member_of(household)
+        village = household.village
+        house = property_row(member.id_number, "rural_home", date(YEAR - 1, 4, 2),
+                             f"{COUNTY}{village.town.name}{village.name}3组", 132.0)
+        self.decoy("DC-11", [ref("household", household.household_id)],
+                   [ref("card_payment", p["payment_id"]) for p in self.payments_of(household)]
+                   + [ref("real_estate", house)],
+                   "a member's new house in the village: a rural home is no sign of wealth")
+        household = self.household(test=lambda h: len(h.members) >= 2 and bool(self.payments_of(h)) and all(
+            p["paid_on"] >= date(YEAR, 1, 1) for p in self.payments_of(h)))
+        member = member_of(household)
+        sold = property_row(member.id_number, "urban_home", date(YEAR - 5, 3, 8), f"{COUNTY}龙舟小区2栋301室", 76.3,
+                            deregistered=date(YEAR - 1, 11, 20))
+        self.decoy("DC-11", [ref("household", household.household_id)],
+                   [ref("card_payment", p["payment_id"]) for p in self.payments_of(household)]
+                   + [ref("real_estate", sold)],
+                   "a member's flat, sold the November before the year's first payment")
+
+    def dc13(self) -> None:
+        """A daughter who married into another county, her disability allowance still paid;
+        a head who moved to the city in March, the household's 低保 paid to him from April;
+        near misses: a member who moved out and came back, one who left after the year's
+        period began."""
+        def grown_daughter(h: Household) -> Member | None:
+            return next((m for m in h.members[1:] if m.relation == "child" and not m.male
+                         and m.born.year <= YEAR - 19 and not self.by_person.get(m.id_number)), None)
+
+        household = self.household(test=lambda h: h.attribute != "extreme_poor" and grown_daughter(h) is not None)
+        daughter = grown_daughter(household)
+        assert daughter is not None
+        daughter.disability = 4
+        paid = self.pay("DIS_LIVING", daughter, 600, str(YEAR), date(YEAR, 5, 20))
+        self._hukou(daughter.id_number, "marry_out", date(YEAR - 1, 10, 6), household.household_id, "湖南省平江县")
+        self.case("DC-13", [ref("person", daughter.id_number), ref("household", household.household_id)],
+                  [ref("card_payment", paid["payment_id"])],
+                  "a daughter married into another county in October; her disability allowance still paid")
+        household = self.household("low_income", test=lambda h: len(h.members) >= 2 and sum(
+            p["program_code"] == "MIN_LIVING" for p in self.payments_of(h)) >= 10)
+        left = date(YEAR, 3, 10)
+        self._hukou(household.head.id_number, "move_out", left, household.household_id, "长沙市岳麓区")
+        after = [p for p in self.by_person.get(household.head.id_number, [])
+                 if p["household_id"] == household.household_id and period_start(p["period"]) > left]
+        self.case("DC-13", [ref("person", household.head.id_number), ref("household", household.household_id)],
+                  [ref("card_payment", p["payment_id"]) for p in after],
+                  "the head moved his hukou to Changsha in March; the household's allowance paid to him from April")
+        household, member, payment = self._disabled_payee()
+        self._hukou(member.id_number, "move_out", date(YEAR - 3, 3, 1), household.household_id, "广东省东莞市")
+        self._hukou(member.id_number, "move_in", date(YEAR - 2, 6, 15), None, "广东省东莞市",
+                    to_household=household.household_id)
+        self.decoy("DC-13", [ref("person", member.id_number)], [ref("card_payment", payment["payment_id"])],
+                   "moved out for work and moved back the year after: a member again")
+        household, member, payment = self._disabled_payee()
+        while member.relation == "head":  # a head's monthly allowance from July would rightly be DC-13
+            household, member, payment = self._disabled_payee()
+        self._hukou(member.id_number, "move_out", date(YEAR, 6, 30), household.household_id, "岳阳市岳阳楼区")
+        self.decoy("DC-13", [ref("person", member.id_number)], [ref("card_payment", payment["payment_id"])],
+                   "moved out in June, after the year's allowance period had begun")
+
+    def _hukou(self, id_number: str, event: str, on: date, from_household: str | None, place: str | None,
+               to_household: str | None = None) -> None:
+        self.c.rows["household_events"].append({"id_number": id_number, "event": event, "event_on": on,
+                                                "from_household": from_household, "to_household": to_household,
+                                                "place": place})
+
+    def dc14(self) -> None:
+        """An old man split from his son's household (not poor) 60 days before his own was
+        registered; a son split from his parents' five months before; near misses: a split
+        eleven years before, and a split from a household that is itself registered poor."""
+        try:
+            household = self.household(test=lambda h: len(h.members) <= 2 and h.head.born.year <= 1955)
+        except TooSmall:
+            household = self.household()
+        split = household.registered_on - timedelta(days=60)
+        self._hukou(household.head.id_number, "split", split, self.c.other_household(household.village), None,
+                    to_household=household.household_id)
+        self.case("DC-14", [ref("household", household.household_id), ref("person", household.head.id_number)],
+                  [ref("household", household.household_id)]
+                  + [ref("card_payment", p["payment_id"]) for p in self.payments_of(household)],
+                  "the head split from his son's household, not a poor one, 60 days before his was registered")
+        household = self.household(test=lambda h: len(h.members) >= 3)
+        self._hukou(household.head.id_number, "split", household.registered_on - timedelta(days=150),
+                    self.c.other_household(household.village), None)  # the register names no new household
+        self.case("DC-14", [ref("household", household.household_id), ref("person", household.head.id_number)],
+                  [ref("household", household.household_id)]
+                  + [ref("card_payment", p["payment_id"]) for p in self.payments_of(household)],
+                  "a son split from his parents' household, not a poor one, five months before his was registered")
+        household = self.household()
+        self._hukou(household.head.id_number, "split", date(household.registered_on.year - 11, 4, 8),
+                    self.c.other_household(household.village), None, to_household=household.household_id)
+        self.decoy("DC-14", [ref("household", household.household_id)], [ref("household", household.household_id)],
+                   "the head split from his parents' household eleven years before the registration")
+        household = self.household(test=lambda h: len(h.village.households) >= 2)
+        parents = next(h for h in household.village.households if h is not household)
+        self._hukou(household.head.id_number, "split", household.registered_on - timedelta(days=60),
+                    parents.household_id, None, to_household=household.household_id)
+        self.decoy("DC-14", [ref("household", household.household_id)], [ref("household", household.household_id)],
+                   "a split 60 days before the registration, from a household that is itself registered poor")
+
     def dc02(self) -> None:
         for variant in (False, True):
             _, person, payment = self._disabled_payee(variant_name=variant)
@@ -610,7 +756,10 @@ class Planter:
                       may_also=("DC-18",))
         member_home = self.household("low_income", test=lambda h: len(h.members) >= 2)
         member = member_home.members[1]
-        village = self.rng.choice(self.c.villages)
+        # Not a village whose April batch FP-03 left undisclosed: the ghost's April payment
+        # would join that batch after its case was written down.
+        village = self.rng.choice([v for v in self.c.villages
+                                   if f"MIN_LIVING/{YEAR}-04/{v.code}" not in self.c.undisclosed_batches])
         ghost = Household(f"{village.code}9{self.rng.randrange(100, 999)}", village, "low_income",
                           date(2014, 6, 1), None, self.c.ids.card(), [member])
         ghost.ghost = True  # type: ignore[attr-defined]  # its member is already a person elsewhere
@@ -709,6 +858,8 @@ class Planter:
         self.case("DC-06", [ref("person", head.id_number)], [ref("card_payment", p["payment_id"]) for p in after],
                   "monthly allowance kept flowing to a head of household who died in February")
         _, person, payment = self._disabled_payee()
+        while person.relation == "head":  # a head's monthly allowance after March would rightly be DC-06
+            _, person, payment = self._disabled_payee()
         person.died_on = date(YEAR, 3, 10)
         self.c.rows["deaths"].append({"id_number": person.id_number, "died_on": person.died_on, "source": "民政殡葬火化登记"})
         self.decoy("DC-06", [ref("person", person.id_number)], [ref("card_payment", payment["payment_id"])],
@@ -996,6 +1147,66 @@ class Planter:
         self.case("DV-06", [ref("allocation", allocation["allocation_id"])],
                   [ref("allocation", allocation["allocation_id"])],
                   "45% of an industry allocation still unspent 180 days after it arrived")
+
+    def dv07(self) -> None:
+        """Four or five households of a village send most of their industry award, within
+        days, to a village committee member's own card (归集); three send theirs to a grower
+        who holds no office; near misses: a household paying a neighbour once, two cards
+        only, and three cards of which one sends after 30 days."""
+        def award(h: Household) -> dict[str, Any] | None:
+            return next((p for p in self.payments_of(h) if p["program_code"] == "INDUSTRY_AWARD"), None)
+
+        def free(h: Household) -> bool:
+            return (h.household_id not in self.used and h.exited_on is None and h.registered_on.year == 2014
+                    and all(m.died_on is None for m in h.members) and award(h) is not None)
+
+        def households(n: int) -> list[Household]:
+            # A village of its own each time (a second round too): cards of two plants sent to
+            # one cadre would be one finding, and a near miss could join a case.
+            pool = sorted((v for v in self.c.villages if v.code not in self.collecting_villages
+                           and sum(free(h) for h in v.households) >= n), key=lambda v: v.code)
+            village = self.pick(pool, "no village with enough households paid an industry award left")
+            self.collecting_villages.add(village.code)
+            return [self.household(village=village, test=free) for _ in range(n)]
+
+        def send(rows: list[Household], account: str, days: list[int], share: float, memo: str
+                 ) -> list[dict[str, str]]:
+            records = []
+            for household, after in zip(rows, days, strict=True):
+                payment = award(household)
+                assert payment is not None
+                moved = self.c.transfer(household.card, account, payment["amount"] * int(share * 100) // 10000 * 100,
+                                        payment["paid_on"] + timedelta(days=after), memo)
+                records += [ref("card_payment", payment["payment_id"]), ref("transfer", moved["transfer_id"])]
+            return records
+
+        rows = households(self.rng.choice((4, 5)))
+        cadre = rows[0].village.cadres[2]
+        account = self.c.person_cards[cadre["id_number"]]
+        records = send(rows, account, [self.rng.randrange(1, 6) for _ in rows], 0.9, "产业奖补统一入股")
+        self.case("DV-07", [ref("official", cadre["official_id"]), ref("account", account)], records,
+                  f"{len(rows)} households' industry awards sent on within days to a village committee member's card")
+        rows = households(3)
+        grower = self.c.outsider(1965, 1980)
+        account = self.c.person_cards[grower["id_number"]]
+        records = send(rows, account, [2, 4, 9], 0.8, "合作社入股")
+        self.case("DV-07", [ref("person", grower["id_number"]), ref("account", account)], records,
+                  "three households' industry awards sent on to a grower who holds no office")
+        rows = households(1)
+        neighbour = self.household(village=rows[0].village)
+        records = send(rows, neighbour.card, [4], 0.7, "还款")
+        self.decoy("DV-07", [ref("household", rows[0].household_id)], records,
+                   "a household pays a neighbour back once, from its award")
+        rows = households(2)
+        cadre = rows[0].village.cadres[2]
+        records = send(rows, self.c.person_cards[cadre["id_number"]], [2, 3], 0.9, "产业奖补统一入股")
+        self.decoy("DV-07", [ref("official", cadre["official_id"])], records,
+                   "two cards only send their award on to a cadre")
+        rows = households(3)
+        lender = self.c.outsider(1960, 1980)
+        records = send(rows, self.c.person_cards[lender["id_number"]], [3, 6, 40], 0.9, "还款")
+        self.decoy("DV-07", [ref("person", lender["id_number"])], records,
+                   "three cards send on to one account, but the third 40 days after its award: two within 30")
 
     # ------------------------------------------------------------------ AN: anomalies
 
