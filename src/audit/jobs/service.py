@@ -104,12 +104,17 @@ def submit(kind: str, owner: Principal, task: str, /, **arguments: Any) -> Submi
     outcome: Future[tuple[int, dict[str, Any]]] = Future()
 
     def settle(done: Future[Any]) -> None:
+        # The waiting request may have given up (its client went away or timed out) and
+        # cancelled ``outcome``: then no one is told, but the job's end is recorded all the same.
         try:
             answer = done.result()
         except Exception as exc:  # the worker itself died: the job says so
             log.exception("job %s: the worker failed", job_id)
             _finish(job_id, "failed", 500, None, {"message": "error.job_failed", "fields": {"error": type(exc).__name__}})
-            outcome.set_exception(ServiceError(500, "error.job_failed", error=type(exc).__name__))
+            if not outcome.done():
+                outcome.set_exception(ServiceError(500, "error.job_failed", error=type(exc).__name__))
+            return
+        if outcome.done():
             return
         if answer[0] == "done":
             outcome.set_result((answer[1], answer[2]))
