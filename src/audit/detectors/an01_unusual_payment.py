@@ -122,12 +122,15 @@ class UnusualPayment(Detector):
 
     def run(self, context: Context) -> Iterator[Found]:
         household = payment_household()
-        result = context.conn.execution_options(yield_per=CHUNK).execute(
+        # yield_per on this statement only: Connection.execution_options() would set it on the
+        # run's connection for good, and every later statement (an INSERT) would become a
+        # server-side cursor, which PostgreSQL refuses.
+        result = context.conn.execute(
             select(CardPayment.payment_id, CardPayment.program_code, CardPayment.amount_fen, CardPayment.paying_unit,
                    CardPayment.paid_on, Household.village_code, CardPayment.card_account)
             .outerjoin(Person, Person.id_number == CardPayment.id_number)
             .join(Household, Household.household_id == household)
-            .where(CardPayment.paid_on <= context.as_of))
+            .where(CardPayment.paid_on <= context.as_of), execution_options={"yield_per": CHUNK})
         rows = Payments(result)
         if len(rows) < 200:
             return  # too few payments to learn what is usual
