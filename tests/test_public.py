@@ -504,6 +504,23 @@ def test_every_page_of_the_window_reads_in_chinese_on_a_phone_and_holds_no_numbe
     assert "Benefit payments lookup" in english
 
 
+def test_the_window_reads_no_session_a_signed_in_user_is_the_public_there(county: Engine) -> None:
+    """Outside the login: a workspace session changes nothing on the window's pages (no menu,
+    no user, no CSRF token of the session), and its forms need the window's own token."""
+    from tests.test_web import _sign_in
+
+    with county.begin() as conn:
+        create_user(conn, "inspector1", "inspector", PASSWORD)
+    signed = _client()
+    assert _sign_in(signed, "inspector1").status_code == 303
+    plain = _client()
+    assert _without_tokens(signed.get("/public").text) == _without_tokens(plain.get("/public").text)
+    assert "inspector1" not in signed.get("/public").text and "csrf_token" not in signed.get("/public").text
+    resident = _resident(county)
+    assert signed.post("/public/lookup", data={"id_number": resident.id_number, "name": resident.name}
+                       ).status_code == 403
+
+
 # ---------------------------------------------------------------------- complaints and cases
 
 def test_complaints_count_per_case_by_household_person_and_payment(county: Engine) -> None:

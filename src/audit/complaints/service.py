@@ -224,14 +224,16 @@ def detail(conn: Connection, complaint_id: int, user: Principal) -> dict[str, An
         paid = conn.execute(select(CardPayment.payment_id, CardPayment.period, CardPayment.amount_fen,
                                    CardPayment.paid_on, CardPayment.paying_unit, CardPayment.status,
                                    CardPayment.failure_reason, CardPayment.reissue_of, CardPayment.household_id,
-                                   Program.name.label("program"))
+                                   Program.name.label("program"), Person.name.label("payee"))
                             .join(Program, Program.program_code == CardPayment.program_code)
+                            .outerjoin(Person, Person.id_number == CardPayment.id_number)
                             .where(CardPayment.payment_id == row.payment_id)).first()
         if paid is not None:
             payment = {"payment_id": paid.payment_id, "program": paid.program, "period": paid.period,
                        "amount": yuan(paid.amount_fen), "paid_on": paid.paid_on.isoformat(),
                        "paying_unit": paid.paying_unit, "status": paid.status,
-                       "failure_reason": paid.failure_reason, "reissue_of": paid.reissue_of}
+                       "failure_reason": paid.failure_reason, "reissue_of": paid.reissue_of,
+                       "payee": paid.payee}
     by = conn.execute(select(User.name).where(User.id == row.answered_by)).scalar_one_or_none() \
         if row.answered_by else None
     return {**shown, "phone": row.phone, "payment": payment, "answer": row.answer, "answered_by": by,
