@@ -180,6 +180,23 @@ def test_a_resident_finds_their_households_payments_with_id_and_name(county: Eng
     assert resident.id_number not in str(entry.detail) and resident.id_number not in attempt.id_key
 
 
+def test_only_money_paid_by_today_is_shown(county: Engine) -> None:
+    """A line dated after today (a batch entered ahead of its pay day) is not money the
+    household has received: neither listed nor counted."""
+    resident = _resident(county)
+    paid_fen, paid_count, _ = _paid(county, resident.household_id)
+    with county.begin() as conn:
+        home = conn.execute(select(Household).where(Household.household_id == resident.household_id)).one()
+        conn.execute(insert(CardPayment).values(
+            payment_id="FUTURE-1", program_code="MEDICAL_AID", id_number=resident.id_number,
+            household_id=resident.household_id, card_account=home.card_account or "6228480402564890018",
+            amount_fen=777_700, period=str(date.today().year + 1), paid_on=date.today() + timedelta(days=1),
+            paying_unit="某镇财政所"))
+    page = _lookup(_client(), resident.id_number, resident.name).text
+    assert "FUTURE-1" not in page and "7,777.00" not in page
+    assert f"<strong>{_yuan(paid_fen)}</strong>" in page and f"共 {paid_count} 笔" in page
+
+
 def test_a_head_registered_elsewhere_is_found_by_the_households_own_record(county: Engine, owner_engine: Engine
                                                                           ) -> None:
     """The head of a household who is nobody's member in this county's persons (registered
@@ -255,6 +272,22 @@ def test_a_form_from_another_site_another_browser_or_too_old_is_refused(county: 
         assert conn.execute(select(func.count()).select_from(PublicAttempt)).scalar_one() == 0
     assert _lookup(client, resident.id_number, resident.name).status_code == 200
     assert client.get("/public/lookup").status_code == 303  # a result is no address to come back to
+    # A form of the window is as small as a login: a megabyte is refused at the door.
+    assert client.post("/public/lookup", data={"form_token": _token(client), "id_number": "1" * 20_000,
+                                               "name": "x"}).status_code == 413
+
+
+def test_a_complaint_form_is_good_for_its_minutes_and_for_its_browser_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    who = public.Identity(("4306811022060001",), "k" * 64, "张芳凤", "43*************346")
+    token = public.identity_token("nonce-of-this-browser-000", who)
+    assert public.read_identity(token, "nonce-of-this-browser-000") == who
+    for nonce in ("nonce-of-another-browser", None):
+        with pytest.raises(public.PublicError):
+            public.read_identity(token, nonce)
+    later = datetime.now(UTC).timestamp() + get_settings().public_form_minutes * 60 + 5
+    monkeypatch.setattr(public.time, "time", lambda: later)
+    with pytest.raises(public.PublicError):
+        public.read_identity(token, "nonce-of-this-browser-000")
 
 
 # ---------------------------------------------------------------------- limits
