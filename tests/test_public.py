@@ -437,13 +437,16 @@ def test_the_api_lists_reads_and_answers_complaints_as_the_screen_does(county: E
     case_id, payment_id, household_id, person = _case_payment(county)
     resident = _client()
     found = _lookup(resident, person.id_number, person.name)
-    assert _complain(resident, found, "", "家里的补贴总体上少了，想问问。", "0730-5218726").status_code == 200
+    text = f"我的身份证号是{person.id_number}，家里的补贴总体上少了，想问问。"
+    assert _complain(resident, found, "", text, "0730-5218726").status_code == 200
     client, headers = logged_in(county, {"inspector1": "inspector", "finance1": "finance"})
     listing = client.get("/api/complaints", headers=headers["inspector1"]).json()
     assert listing["total"] == 1 and listing["items"][0]["payment_id"] is None
     complaint_id = listing["items"][0]["id"]
     one = client.get(f"/api/complaints/{complaint_id}", headers=headers["inspector1"]).json()
     assert one["household_id"] == household_id and one["phone"] == "0730-5218726"
+    # A number typed into a complaint is shown masked, as in any free text.
+    assert person.id_number not in one["text"] and mask_id(person.id_number) in one["text"]
     assert case_id in [c["id"] for c in one["cases"]]  # about a member of the household
     assert client.get("/api/complaints", headers=headers["finance1"]).status_code == 403
     case = client.get(f"/api/cases/{case_id}", headers=headers["inspector1"]).json()

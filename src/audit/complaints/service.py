@@ -31,6 +31,7 @@ from audit.auth.service import Principal
 from audit.db import LIKE_ESCAPE, contains_pattern
 from audit.detectors.base import yuan
 from audit.errors import ServiceError
+from audit.masking import mask_text
 from audit.models import CardPayment, Case, Complaint, Finding, Household, Person, Program, Town, User, Village
 
 STATUSES = ("new", "answered")
@@ -180,7 +181,8 @@ def _summaries(conn: Connection, rows: list[Any]) -> list[dict[str, Any]]:
         out.append({"id": r.id, "reference": r.reference, "received_at": r.received_at.isoformat(),
                     "status": r.status, "household_id": r.household_id, "head_name": home.head_name if home else "",
                     "town": home.town_name if home else "", "village": home.village_name if home else "",
-                    "name": r.name, "text": r.text, "payment_id": r.payment_id,
+                    # A resident may type a number into their complaint: shown masked, as any free text.
+                    "name": r.name, "text": mask_text(r.text), "payment_id": r.payment_id,
                     "payment": None if paid is None else {
                         "program": paid.program, "period": paid.period, "amount": yuan(paid.amount_fen),
                         "paid_on": paid.paid_on.isoformat(), "status": paid.status},
@@ -236,7 +238,8 @@ def detail(conn: Connection, complaint_id: int, user: Principal) -> dict[str, An
                        "payee": paid.payee}
     by = conn.execute(select(User.name).where(User.id == row.answered_by)).scalar_one_or_none() \
         if row.answered_by else None
-    return {**shown, "phone": row.phone, "payment": payment, "answer": row.answer, "answered_by": by,
+    return {**shown, "phone": row.phone, "payment": payment, "answer": mask_text(row.answer or "") or None,
+            "answered_by": by,
             "cases": linked_cases(conn, row.household_id, row.payment_id, user)}
 
 

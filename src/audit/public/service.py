@@ -271,8 +271,8 @@ def lookup(conn: Connection, id_text: str, name_text: str, address: str) -> Look
     found = _match(conn, number, name)
     matched = bool(found) and valid_id(number) and bool(name)
     record(conn, LOOKUP, address, key, matched)
-    homes = sorted({hid for hid, _ in found}, key=lambda hid: (hid not in {h for h, how in found
-                                                                           if how == "member"}, hid))
+    member_of = {hid for hid, how in found if how == "member"}  # their own household first, then any they head
+    homes = sorted({hid for hid, _ in found}, key=lambda hid: (hid not in member_of, hid))
     detail: dict[str, Any] = {"address": address, "id": masked, "id_key": key[:16], "matched": matched}
     if matched:
         detail.update({"name": name, "households": homes})
