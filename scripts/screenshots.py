@@ -139,6 +139,32 @@ def _shoot(browser: object, base: str, out: Path, truth: dict, county: Path) -> 
     admin.wait_for_selector("#report", timeout=120_000)  # type: ignore[attr-defined]
     admin.wait_for_load_state("networkidle")  # type: ignore[attr-defined]
     shot(admin, "11-admin-import.png", full=False)
+
+    # 民生资金查询 on a phone: a relative of the planted DC-06 person looks the household up
+    # and complains about the payment made after the death; 群众投诉 shows it to inspectors.
+    persons = _rows(county, "persons")
+    home = next(p["household_id"] for p in persons if p["id_number"] == dead["subjects"][0]["key"])
+    relative = next((p for p in persons if p["household_id"] == home and p["id_number"] != dead["subjects"][0]["key"]),
+                    next(p for p in persons if p["id_number"] == dead["subjects"][0]["key"]))
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,  # type: ignore[attr-defined]
+                                has_touch=True, locale="zh-CN").new_page()
+    phone.goto(f"{base}/public")
+    shot(phone, "12-public-form.png", full=False)
+    phone.fill("input[name=id_number]", relative["id_number"])
+    phone.fill("input[name=name]", relative["name"])
+    with phone.expect_navigation():  # type: ignore[attr-defined]
+        phone.tap("button[type=submit]")  # type: ignore[attr-defined]
+    shot(phone, "13-public-result.png", full=False)
+    phone.tap("a.ask >> nth=0")  # type: ignore[attr-defined]
+    phone.fill("textarea[name=text]", "这笔补贴是家里老人去世以后发的，我们家没有人领到，请核实是谁领走了。")
+    phone.fill("input[name=phone]", "13907301234")
+    with phone.expect_navigation():  # type: ignore[attr-defined]
+        phone.tap("#complaint button[type=submit]")  # type: ignore[attr-defined]
+    shot(phone, "14-public-filed.png", full=False)
+    inspector.goto(f"{base}/complaints")  # type: ignore[attr-defined]
+    inspector.click("tbody a >> nth=0")  # type: ignore[attr-defined]
+    inspector.wait_for_load_state("networkidle")  # type: ignore[attr-defined]
+    shot(inspector, "15-complaint.png", full=False)
     return done
 
 

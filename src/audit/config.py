@@ -99,6 +99,19 @@ class Settings(BaseSettings):
     # Browser sessions: the cookie is sent over HTTPS only when this is set (behind TLS).
     cookie_secure: bool = False
 
+    # The villagers' window (/public, 民生资金查询): within the window, an address may look up
+    # this many times (matched or not: a village office helps many residents from one
+    # address, and a phone network puts many phones behind one), an ID number may fail
+    # this many times (a wrong name counts against the ID), and an address and an ID may
+    # file this many complaints. Past a limit the page says when to come back and looks
+    # nothing up. A form is good for public_form_minutes after the page that holds it.
+    public_lookups_per_address: int = Field(default=30, ge=1)
+    public_failures_per_id: int = Field(default=5, ge=1)
+    public_complaints_per_address: int = Field(default=5, ge=1)
+    public_complaints_per_id: int = Field(default=3, ge=1)
+    public_window_minutes: int = Field(default=60, ge=1)
+    public_form_minutes: int = Field(default=30, ge=1)
+
     # The language of the command line's output (the web and the API follow each reader).
     language: Literal["zh", "en"] = "zh"
 

@@ -184,11 +184,12 @@ def routers() -> list[Any]:
     from audit.auth.router import router as auth
     from audit.cases.router import router as cases
     from audit.checks.router import router as checks
+    from audit.complaints.router import router as complaints
     from audit.jobs.router import router as jobs
     from audit.notices.router import router as notices
     from audit.records.router import router as records
 
-    return [auth, cases, checks, notices, records, admin, jobs]
+    return [auth, cases, complaints, checks, notices, records, admin, jobs]
 
 
 def page_routers() -> list[Any]:
@@ -196,11 +197,13 @@ def page_routers() -> list[Any]:
     from audit.admin.pages import router as admin
     from audit.cases.pages import router as cases
     from audit.checks.pages import router as checks
+    from audit.complaints.pages import router as complaints
     from audit.notices.pages import router as notices
+    from audit.public.pages import router as public
     from audit.records.pages import router as records
     from audit.web.router import router as web
 
-    return [web, cases, records, checks, notices, admin]
+    return [web, cases, complaints, records, checks, notices, admin, public]
 
 
 app = create_app()

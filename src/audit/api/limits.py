@@ -135,8 +135,8 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
 
 
 class LimitBody:
-    """Refuse (413) a request body over its route's limit: ``login_max`` for ``/auth/login``
-    and any path ending in ``/login``, ``upload_max`` for the paths in ``upload_paths``,
+    """Refuse (413) a request body over its route's limit: ``login_max`` for ``/auth/login``,
+    any path ending in ``/login`` and the public window's forms (``/public/…``), ``upload_max`` for the paths in ``upload_paths``,
     ``json_max`` for every other."""
 
     def __init__(self, app: ASGIApp, *, upload_paths: Iterable[str], upload_max: int, json_max: int,
@@ -148,7 +148,9 @@ class LimitBody:
         self.login_max = login_max
 
     def limit_for(self, path: str) -> int:
-        if path.endswith("/login"):
+        # The public window's forms (an ID number and a name; a complaint of 1,000
+        # characters) are as small as a login: anyone may send them.
+        if path.endswith("/login") or path.startswith("/public/"):
             return self.login_max
         if path in self.upload_paths:
             return self.upload_max

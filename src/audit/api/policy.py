@@ -22,6 +22,10 @@ POLICY: dict[str, dict[str, frozenset[str]]] = {
     "cases:approve": {"inspector": ANY},
     "cases:rectify": {"inspector": ANY},
     "pii:reveal": {"inspector": ANY},
+    # Residents' complaints from the public window (群众投诉): leads, read and answered on
+    # record by inspectors, a town's within its town.
+    "complaints:read": {"inspector": ANY},
+    "complaints:answer": {"inspector": ANY},
     "detect:run": {"inspector": CENTRAL, "admin": CENTRAL, "machine": CENTRAL},
     "log:verify": {"inspector": CENTRAL, "admin": CENTRAL},
     "checks:run": {"finance": ANY, "machine": CENTRAL},

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from audit.api.types import RowId, normal_code
 from audit.auth.service import Principal
 from audit.cases import service
+from audit.complaints import service as complaints
 from audit.db import get_engine, read_connection
 from audit.detection.coverage import blind
 from audit.detectors.base import yuan
@@ -37,7 +38,8 @@ STATUSES = ("open", "confirmed", "dismissed", "referred", "closed")
 
 def inspector_home(request: Request, user: Principal) -> Response:
     """工作台: open cases by score, money at risk by town, findings by red flag, rectifications
-    due and overdue, colleagues' decisions awaiting me, the cases assigned to me."""
+    due and overdue, colleagues' decisions awaiting me, the cases assigned to me, and the
+    residents' complaints waiting for an answer."""
     lang = language(request)
     today = date.today()
     with read_connection() as conn:
@@ -51,10 +53,11 @@ def inspector_home(request: Request, user: Principal) -> Response:
         waiting = service.awaiting_approval(conn, user)
         names, places = service.user_names(conn), service.place_names(conn)
         unseen = blind(conn)
+        complaints_new = complaints.unanswered(conn, user)
     chart = {"labels": [name or t("ui.home.no_town", lang) for name, _, _ in towns[:15]],
              "values": [round(total / 100, 2) for _, _, total in towns[:15]], "unit": t("ui.yuan", lang),
              "format": "money", "color": "#b3261e"}
-    return page(request, "cases/home.html", stats=stats,
+    return page(request, "cases/home.html", stats=stats, complaints_new=complaints_new,
                 top=[service.summary(r, lang, True, names, places) for r in top],
                 mine=[service.summary(r, lang, True, names, places) for r in mine],
                 towns=towns, chart=json.dumps(chart, ensure_ascii=False), codes=codes,

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from audit import trail
 from audit.auth import four_eyes
 from audit.auth.service import Principal
+from audit.complaints import service as complaints
 from audit.config import get_settings
 from audit.db import LIKE_ESCAPE, contains_pattern
 from audit.detectors.base import fen_of, yuan
@@ -212,6 +213,8 @@ def case_detail(conn: Connection, case_id: int, user: Principal, lang: str, mask
                        "reviewed_at": d.reviewed_at.isoformat() if d.reviewed_at else None,
                        "review_note": d.review_note} for d in decisions],
         "history": [{"at": e.at.isoformat(), "kind": e.kind, "detail": e.detail} for e in events],
+        # Residents' complaints linked to the case (its household, its subject's, or a payment it names).
+        "complaints": complaints.for_case(conn, case_id),
         "rectification": None if fix is None else {
             "deadline": fix.deadline.isoformat(), "original_deadline": fix.original_deadline.isoformat(),
             "recovered": yuan(fix.recovered_fen), "accountable": fix.accountable, "note": fix.note,

@@ -30,6 +30,7 @@ from audit.models.data import (
 )
 from audit.models.findings import Case, CaseEvent, DetectionRun, Finding
 from audit.models.imports import ImportBatch, QuarantinedRow, RowHistory
+from audit.models.public import Complaint, PublicAttempt
 from audit.models.service import (
     ApiToken,
     AuditEntry,
@@ -56,6 +57,7 @@ __all__ = [
     "Case",
     "CaseDecision",
     "CaseEvent",
+    "Complaint",
     "CountySetting",
     "Death",
     "DetectionRun",
@@ -76,6 +78,7 @@ __all__ = [
     "Pension",
     "Person",
     "PreReleaseCheck",
+    "PublicAttempt",
     "Program",
     "Project",
     "PublicEmployee",

@@ -10,7 +10,9 @@ from typing import Any
 
 from sqlalchemy import Connection, func, or_, select
 
+from audit.api.policy import allows
 from audit.auth.service import Principal
+from audit.complaints import service as complaints
 from audit.detectors.base import yuan
 from audit.errors import ServiceError
 from audit.evidence import plain_row
@@ -106,7 +108,10 @@ def household(conn: Connection, household_id: str, user: Principal, masked: bool
             "members": [_shown(m, masked) for m in members], "payments": list(by_program.values()),
             "paid_total": yuan(sum(group["total_fen"] for group in by_program.values())),
             "kin": [_shown(k, masked) for k in kin],
-            "cases": _cases(conn, user, [("household", household_id)] + [("person", i) for i in sorted(ids)])}
+            "cases": _cases(conn, user, [("household", household_id)] + [("person", i) for i in sorted(ids)]),
+            # Residents' complaints about the household: for those who read complaints (None: not shown).
+            "complaints": complaints.for_household(conn, household_id, user)
+            if allows(user.role, "complaints:read", user.scope) else None}
 
 
 def _kin_officials(conn: Connection, ids: set[str]) -> list[dict[str, Any]]:
