@@ -1275,9 +1275,18 @@ class Planter:
 
     def _paid_in_village(self, program: str, village: Village, besides: Household) -> list[dict[str, Any]]:
         """The village's other payments of a program, on households no plant has touched."""
-        return [p for p in self.c.rows["card_payments"] if p["program_code"] == program
-                and p["_village"] == village.code and p["household_id"] != besides.household_id
-                and p["household_id"] not in self.used and not p.get("status")]
+        rows = self.c.rows["card_payments"]
+        # Indexed by program and village, built again only when payments were added since:
+        # a plant asks this of every candidate household, and a scan of every payment each
+        # time made a million-household county take hours.
+        if getattr(self, "_by_batch_rows", -1) != len(rows):
+            self._by_batch: dict[tuple[str, str], list[dict[str, Any]]] = {}
+            for p in rows:
+                self._by_batch.setdefault((p["program_code"], p["_village"]), []).append(p)
+            self._by_batch_rows = len(rows)
+        return [p for p in self._by_batch.get((program, village.code), [])
+                if p["household_id"] != besides.household_id and p["household_id"] not in self.used
+                and not p.get("status")]
 
     def _payee_of(self, program: str, test: Any = None) -> tuple[Household, Member, dict[str, Any]]:
         """An untouched household (not on extreme-poverty support) whose member is paid
