@@ -22,9 +22,8 @@ from sqlalchemy import and_, exists, or_, select
 
 from audit.detectors.base import Context, Detector, Evidence, Found, Ref, msg
 from audit.detectors.facts import Facts
-from audit.detectors.members import household_members
 from audit.detectors.moved import Disbursement
-from audit.models import Allocation, Organization, Project
+from audit.models import Allocation, Household, Organization, Person, Project
 
 
 class SpentOffPurpose(Detector):
@@ -42,8 +41,11 @@ class SpentOffPurpose(Detector):
             .join(Allocation, Allocation.allocation_id == Disbursement.allocation_id)
             .where(Project.category != Allocation.purpose, Disbursement.paid_on <= context.as_of,
                    context.among("disbursement", Disbursement.disbursement_id))).all()
-        members = household_members()
-        member = exists().where(members.c.id_number == Disbursement.payee_id)
+        # A registered member or a household's head, each by its own index: an EXISTS over the
+        # UNION of every member and head is re-evaluated per disbursement on SQLite (47 s of
+        # a 100,000-household scan).
+        member = or_(exists().where(Person.id_number == Disbursement.payee_id),
+                     exists().where(Household.head_id_number == Disbursement.payee_id))
         committee = exists().where(Organization.uscc == Disbursement.payee_id,
                                    Organization.kind == "village_committee")
         allowed = or_(and_(Disbursement.payee_kind == "person", member),
