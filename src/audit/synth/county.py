@@ -728,37 +728,33 @@ class County:
 
     # ------------------------------------------------------------------ earlier years (density)
 
-    def build_past_years(self, years: int) -> None:
-        """The recurring allowances of the ``years`` years before YEAR (低保 monthly; 特困 and
-        the two disability subsidies yearly) to every household and member that qualified
-        then: a county's store after several years of payments, as dense as real ones (a
-        低保 household alone gets 12 payments a year). Drawn after the plants and from a
-        random generator of its own, so the county of YEAR and its truth are the same with
-        or without them; the plants' subjects may be paid in earlier years too, as they
-        would have been."""
+    def build_past_years(self, years: int, planted: frozenset[str] = frozenset()) -> None:
+        """低保 of the ``years`` years before YEAR, month by month, to every low-income
+        household registered then: a county's store after several years of payments, as
+        dense as real ones (a 低保 household alone gets 12 payments a year). Drawn after the
+        plants and from a random generator of its own, so the county of YEAR and its truth
+        are the same with or without them.
+
+        Only 低保, and not to a household a plant or a decoy names (``planted``: the keys of
+        their subjects and records), so that the earlier years add no case: the plants and
+        decoys are drawn against YEAR (a decoy's job that ended before it was held then, and
+        低保 paid on it would be a case), and the subsidies a register entitles people to
+        (disability, 特困, schooling) would each need that register's earlier years, or
+        DC-18 and ME-01 would find them paid without a certificate or owed."""
         rng = random.Random(f"{self.seed}/past-years")
         for year in range(YEAR - years, YEAR):
             town_day = {town.code: rng.randrange(15, 26) for town in self.towns}
             for household in self.households:
-                if getattr(household, "ghost", False):
+                if getattr(household, "ghost", False) or household.attribute != "low_income" or \
+                        household.household_id in planted or any(m.id_number in planted for m in household.members):
                     continue
                 day_of = town_day[household.village.town.code]
                 head = household.head
-                if household.attribute == "low_income":
-                    size = sum(1 for m in household.members if m.died_on is None or m.died_on.year > year)
-                    for month in range(1, 13):
-                        paid = date(year, month, day_of)
-                        if self._alive_registered(household, head, paid) and household.registered_on <= date(year, month, 1):
-                            self.card_payment("MIN_LIVING", head, fen(min(130 * size, 800)), f"{year}-{month:02d}", paid)
-                for member in household.members:
-                    for program, amount, month, qualifies in (
-                            ("EXTREME_SUPPORT", 3600, 3, household.attribute == "extreme_poor"),
-                            ("DIS_LIVING", 600, 5, household.attribute != "extreme_poor" and member.disability is not None),
-                            ("DIS_CARE", 1200, 5, member.disability is not None and member.disability <= 2)):
-                        paid = date(year, month, day_of)
-                        if qualifies and self._alive_registered(household, member, paid) \
-                                and household.registered_on <= date(year, 1, 1):
-                            self.card_payment(program, member, fen(amount), str(year), paid)
+                size = sum(1 for m in household.members if m.died_on is None or m.died_on.year > year)
+                for month in range(1, 13):
+                    paid = date(year, month, day_of)
+                    if self._alive_registered(household, head, paid) and household.registered_on <= date(year, month, 1):
+                        self.card_payment("MIN_LIVING", head, fen(min(130 * size, 800)), f"{year}-{month:02d}", paid)
 
     # ------------------------------------------------------------------ closing the books
 
@@ -859,7 +855,8 @@ def generate(out: Path, *, households: int = 2000, seed: int = 2017, preset: str
     county.build()
     planter = Planter(county)
     planter.plant_all()
-    county.build_past_years(past_years)
+    county.build_past_years(past_years, frozenset(
+        named["key"] for item in planter.cases + planter.decoys for named in item["subjects"] + item["records"]))
     county.build_disclosures_for_batches()
     county.build_allocations(planter.special_allocations)
     for row in county.rows["disbursements"]:
