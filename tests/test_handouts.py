@@ -248,3 +248,73 @@ def test_a_bulk_dismissal_of_serious_cases_waits_for_a_second_inspector_all_or_n
     with county.connect() as conn:
         assert conn.execute(select(func.count()).select_from(CaseDecision)
                             .where(CaseDecision.case_id == c.id)).scalar_one() == 0
+
+
+def _page_client(name: str) -> Any:
+    """A browser-like client of the workspace signed in as ``name``, and its CSRF token."""
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from audit.api.app import create_app
+
+    client = TestClient(create_app(), follow_redirects=False)
+    form = client.get("/login")
+    token = re.search(r'name="login_csrf" value="([^"]+)"', form.text).group(1)
+    signed = client.post("/login", data={"name": name, "password": PASSWORD, "login_csrf": token, "next": "/"})
+    assert signed.status_code == 303, signed.text[:300]
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/handouts").text).group(1)
+    return client, csrf
+
+
+def test_the_pages_hand_out_decide_refuse_and_report(county: Engine) -> None:
+    import io
+
+    import openpyxl
+
+    town, other = county.info["towns"]  # type: ignore[attr-defined]
+    a, b = _open_cases(county, town, 2, serious=False)
+    chief, chief_csrf = _page_client("inspector1")
+    new = chief.get(f"/handouts/new?town={town}")
+    assert new.status_code == 200 and f'value="{a.id}"' in new.text
+    past = chief.post("/handouts", data={"csrf_token": chief_csrf, "town": town, "title": "第1批",
+                                         "deadline": "2000-01-01", "case_id": [a.id]})
+    assert past.status_code == 422 and "办理期限 2000-01-01 已过" in past.text
+    made = chief.post("/handouts", data={"csrf_token": chief_csrf, "town": town, "title": "2026年第5批",
+                                         "deadline": (TODAY + timedelta(days=5)).isoformat(), "note": "",
+                                         "case_id": [a.id, b.id]})
+    assert made.status_code == 303, made.text[:500]
+    batch_url = made.headers["location"].split("?")[0]
+
+    one, one_csrf = _page_client("town1a")
+    assert "2026年第5批" in one.get("/handouts").text
+    assert one.get("/handouts/new").status_code == 403  # a town does not hand out
+    decided = one.post(f"{batch_url}/decide", data={"csrf_token": one_csrf, "decision": "confirmed",
+                                                    "reason": "核查属实", "case_id": [a.id, b.id]})
+    assert decided.status_code == 303, decided.text[:500]
+    with county.connect() as conn:
+        own = list(conn.execute(select(CaseDecision.id).where(CaseDecision.case_id.in_([a.id, b.id]))).scalars())
+    refused = one.post(f"{batch_url}/approve", data={"csrf_token": one_csrf, "decision_id": own})
+    assert refused.status_code == 409 and "不是本批次中待您复核的同事决定" in refused.text
+    two, two_csrf = _page_client("town1b")
+    assert two.post(f"{batch_url}/approve", data={"csrf_token": two_csrf, "decision_id": own}).status_code == 303
+    no_amount = two.post(f"{batch_url}/outcome", data={"csrf_token": two_csrf, "case_id": a.id, "kind": "recovered",
+                                                       "amount": ""})
+    assert no_amount.status_code == 422 and "须填写大于零的金额" in no_amount.text
+    assert two.post(f"{batch_url}/outcome", data={"csrf_token": two_csrf, "case_id": a.id, "kind": "refunded",
+                                                  "amount": "0.10"}).status_code == 303
+    shown = two.get(batch_url).text
+    assert "清退" in shown and "0.10" in shown and "已生效" in shown
+    history = chief.get(f"/cases/{a.id}").text
+    assert "登记处置结果" in history and "集中交办" in history
+
+    # Another town's inspector does not see the batch.
+    stranger, _ = _page_client("town2a")
+    assert stranger.get(batch_url).status_code == 404 and "2026年第5批" not in stranger.get("/handouts").text
+
+    sheet = chief.get("/handouts/report.xlsx")
+    assert sheet.status_code == 200
+    book = openpyxl.load_workbook(io.BytesIO(sheet.content))
+    lines = {r[0]: r for r in book["按批次"].iter_rows(min_row=2, values_only=True)}
+    assert lines["2026年第5批"][2:5] == (2, 2, 2) and f"{lines['2026年第5批'][5]:.2f}" == "0.10"
+    assert "0.10" in chief.get("/handouts/report").text
