@@ -139,7 +139,7 @@ def test_every_page_follows_the_policy(site: Any) -> None:
             path = (route.path.replace("{case_id}", str(case_id)).replace("{household_id}", "x")
                     .replace("{name}", "x").replace("{project_id}", "x").replace("{uscc}", "x")
                     .replace("{official_id}", "x").replace("{job_id}", "999999").replace("{run_id}", "999999")
-                    .replace("{check_id}", "999999").replace("{complaint_id}", "999999"))
+                    .replace("{check_id}", "999999").replace("{complaint_id}", "999999").replace("{batch_id}", "999999"))
             for name, role in ROLES.items():
                 answer = clients[name].get(path)
                 if allows(role, operation):

@@ -185,11 +185,12 @@ def routers() -> list[Any]:
     from audit.cases.router import router as cases
     from audit.checks.router import router as checks
     from audit.complaints.router import router as complaints
+    from audit.handouts.router import router as handouts
     from audit.jobs.router import router as jobs
     from audit.notices.router import router as notices
     from audit.records.router import router as records
 
-    return [auth, cases, complaints, checks, notices, records, admin, jobs]
+    return [auth, cases, complaints, handouts, checks, notices, records, admin, jobs]
 
 
 def page_routers() -> list[Any]:
@@ -198,12 +199,13 @@ def page_routers() -> list[Any]:
     from audit.cases.pages import router as cases
     from audit.checks.pages import router as checks
     from audit.complaints.pages import router as complaints
+    from audit.handouts.pages import router as handouts
     from audit.notices.pages import router as notices
     from audit.public.pages import router as public
     from audit.records.pages import router as records
     from audit.web.router import router as web
 
-    return [web, cases, complaints, records, checks, notices, admin, public]
+    return [web, cases, complaints, handouts, records, checks, notices, admin, public]
 
 
 app = create_app()

@@ -26,6 +26,12 @@ POLICY: dict[str, dict[str, frozenset[str]]] = {
     # record by inspectors, a town's within its town.
     "complaints:read": {"inspector": ANY},
     "complaints:answer": {"inspector": ANY},
+    # Clue hand-out (集中交办): the county hands batches of cases to a town and closes them;
+    # the town's inspectors read their own, record outcomes and return them.
+    "handouts:read": {"inspector": ANY},
+    "handouts:create": {"inspector": CENTRAL},
+    "handouts:return": {"inspector": ANY},
+    "handouts:outcome": {"inspector": ANY},
     "detect:run": {"inspector": CENTRAL, "admin": CENTRAL, "machine": CENTRAL},
     "log:verify": {"inspector": CENTRAL, "admin": CENTRAL},
     "checks:run": {"finance": ANY, "machine": CENTRAL},

@@ -29,6 +29,7 @@ from audit.models.data import (
     Village,
 )
 from audit.models.findings import Case, CaseEvent, DetectionRun, Finding
+from audit.models.handouts import CaseOutcome, HandoutBatch, HandoutBatchCase
 from audit.models.imports import ImportBatch, QuarantinedRow, RowHistory
 from audit.models.public import Complaint, PublicAttempt
 from audit.models.service import (
@@ -57,6 +58,7 @@ __all__ = [
     "Case",
     "CaseDecision",
     "CaseEvent",
+    "CaseOutcome",
     "Complaint",
     "CountySetting",
     "Death",
@@ -66,6 +68,8 @@ __all__ = [
     "Disbursement",
     "Disclosure",
     "Finding",
+    "HandoutBatch",
+    "HandoutBatchCase",
     "Household",
     "HouseholdEvent",
     "IdempotencyKey",

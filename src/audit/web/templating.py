@@ -18,13 +18,14 @@ from audit.i18n import enum, money, negotiate, t
 from audit.web.session import CSRF_FIELD, csrf_for, session_token
 
 SOURCE = Path(__file__).resolve().parents[1]
-DOMAINS = ("web", "cases", "records", "checks", "notices", "admin", "complaints", "public")
+DOMAINS = ("web", "cases", "records", "checks", "notices", "admin", "complaints", "public", "handouts")
 
 # The menu: (message id, path, the operation that shows it).
 NAVIGATION = (
     ("ui.nav.home", "/", None),
     ("ui.nav.cases", "/cases", "cases:read"),
     ("ui.nav.complaints", "/complaints", "complaints:read"),
+    ("ui.nav.handouts", "/handouts", "handouts:read"),
     ("ui.nav.checks", "/finance/checks", "checks:run"),
     ("ui.nav.disbursement", "/finance/disbursement", "checks:run"),
     ("ui.admin.nav_datasets", "/admin/datasets", "datasets:import"),
