@@ -252,19 +252,17 @@ class Verification:
 def read_sheet(data: bytes) -> tuple[int, str, list[dict[str, str]]] | None:
     """(case id, digest, [{table, key, hash, what}]) from a workbook's 校验 sheet, or None when
     the file is not a case file's workbook."""
-    from zipfile import BadZipFile
-
     from openpyxl import load_workbook
 
+    wanted = {t(HASH_SHEET, "zh"), t(HASH_SHEET, "en")}
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (BadZipFile, OSError, KeyError, ValueError):
+        sheet = next((book[name] for name in book.sheetnames if name in wanted), None)
+        if sheet is None:
+            return None
+        rows = [tuple("" if v is None else str(v) for v in row) for row in sheet.iter_rows(values_only=True)]
+    except Exception:  # noqa: BLE001 - an upload that openpyxl cannot read, however it fails, is not a case file
         return None
-    wanted = {t(HASH_SHEET, "zh"), t(HASH_SHEET, "en")}
-    sheet = next((book[name] for name in book.sheetnames if name in wanted), None)
-    if sheet is None:
-        return None
-    rows = [tuple("" if v is None else str(v) for v in row) for row in sheet.iter_rows(values_only=True)]
     try:
         case_id = int(rows[CASE_CELL[0]][CASE_CELL[1]])
         claimed = rows[DIGEST_CELL[0]][DIGEST_CELL[1]]
