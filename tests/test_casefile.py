@@ -208,4 +208,6 @@ def test_the_pdf_embeds_its_font_and_prints_the_hashes(service: Any, tmp_path: P
     assert download["format"] == "pdf" and f"材料摘要：{download['digest']}" in flat
     assert payment_hash and payment_hash in flat and case_hash and case_hash in flat
     assert "重复领取" in flat and "1234.56" in flat and "村会计张某" in flat  # decision, rectification
+    # The history in words, as the case page reads it.
+    assert "确认（待复核）重复领取" in flat and "整改期限2018-03-31，追回金额1,234.56" in flat
     assert "一、风险发现与证据" in flat and "六、校验" in flat

@@ -204,8 +204,7 @@ def build(conn: Connection, case_id: int, user: Principal, lang: str, masked: bo
         detail = dict(e.detail or {})
         events.append({"id": e.id, "at": _when(e.at), "kind": t(f"ui.event.{e.kind}", lang)
                        if has(f"ui.event.{e.kind}") else e.kind, "by": str(detail.pop("by", "") or ""),
-                       "detail": text(json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str))
-                       if detail else "",
+                       "detail": text(event_text(e.kind, detail, lang)),
                        "hash": fingerprint("case_events", e, t("casefile.what.event", lang, id=e.id))})
     entries = [{"id": r.id, "at": _when(r.at), "actor": r.actor, "action": action_label(r.action, lang),
                 "hash": fingerprint("audit_log", r, t("casefile.what.trail", lang, id=r.id))}
@@ -214,6 +213,38 @@ def build(conn: Connection, case_id: int, user: Principal, lang: str, masked: bo
             "rectification": rectification, "events": events, "trail": entries, "hashes": hashes,
             "digest": digest(case_id, hashes), "masked": masked, "lang": lang,
             "generated_at": _when(datetime.now(UTC)), "generated_by": user.name}
+
+
+def event_text(kind: str, detail: dict[str, Any], lang: str) -> str:
+    """What a case event says, in words, as the case page's history reads it; an event of a
+    kind the page does not spell out, as its stored fields."""
+    from audit.i18n import money
+    from audit.web.templating import change_text
+
+    if kind == "comment":
+        return str(detail.get("text", ""))
+    if kind == "decided":
+        decision = t(f"enum.decision.{detail.get('decision')}", lang)
+        state = t(f"enum.decision_state.{detail.get('state')}", lang)
+        return f"{decision}（{state}）{detail.get('reason', '')}"
+    if kind == "approved":
+        return t(f"enum.decision.{detail.get('decision')}", lang)
+    if kind == "assigned":
+        return str(detail.get("to", ""))
+    if kind == "rejected":
+        return str(detail.get("note", ""))
+    if kind == "rectification":
+        said = (f"{t('ui.case.deadline', lang)} {detail.get('deadline', '')}，"
+                f"{t('ui.case.recovered', lang)} {money(detail.get('recovered', '0'))}")
+        if detail.get("extension_reason"):
+            said += (f"，{t('ui.case.extended_from', lang, day=detail.get('extended_from'))}："
+                     f"{detail.get('extension_reason')}")
+        return said
+    if kind in ("detection", "after_decision") and detail.get("changes"):
+        return "、".join(change_text(str(c), lang) for c in detail["changes"])
+    if kind == "closed":
+        return ""
+    return json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str) if detail else ""
 
 
 def record_download(conn: Connection, user: Principal, file: dict[str, Any], fmt: str) -> None:

@@ -52,7 +52,8 @@ def _run_lines(file: dict[str, Any]) -> list[list[str]]:
         for code, spec in run["detectors"].items():
             rows.append([str(run["id"]), run["as_of"], run["finished_at"], t(f"casefile.run.{run['outcome']}", lang)
                          if run["outcome"] in ("completed", "failed", "running") else run["outcome"], code,
-                         str(spec["version"]), _settings_text(spec["settings"]), run["hash"]])
+                         str(spec["version"]), _settings_text(spec["settings"]) if spec["settings"]
+                         else t("ui.case.no_settings", lang), run["hash"]])
         if not run["detectors"]:
             rows.append([str(run["id"]), run["as_of"], run["finished_at"], run["outcome"], "", "", "", run["hash"]])
     return rows
@@ -106,7 +107,8 @@ def _finding_lines(f: dict[str, Any], lang: str) -> list[tuple[str, str]]:
             (t("casefile.label.detector", lang), t("casefile.detector_line", lang, version=f["detector_version"],
                                                    at=f["detected_at"], first=f["first_run_id"],
                                                    last=f["last_run_id"])),
-            (t("casefile.label.params", lang), _settings_text(f["params"])),
+            (t("casefile.label.params", lang), _settings_text(f["params"]) if f["params"]
+             else t("ui.case.no_settings", lang)),
             (t("casefile.label.finding_hash", lang), f["hash"])]
 
 
@@ -219,9 +221,14 @@ def render_pdf(file: dict[str, Any]) -> bytes:
         if steps:
             story += [listing(STEP_COLUMNS[1:], steps, [0.5, 5, 1.3, 2.2, 4.2]), Spacer(1, 3 * mm)]
     story += [Paragraph(escape(t("casefile.part.runs", lang)), heading),
-              listing(RUN_COLUMNS, _run_lines(file), [0.6, 1.2, 1.6, 0.8, 0.8, 0.6, 3, 3.6])]
+              listing(RUN_COLUMNS, _run_lines(file), [0.7, 1.3, 1.7, 0.9, 0.9, 0.7, 2.2, 3.8])]
     story += [Paragraph(escape(t("casefile.part.decisions", lang)), heading)]
-    story += [listing(DECISION_COLUMNS, _decision_rows(file), [0.5, 0.8, 2, 0.8, 1.3, 0.8, 0.8, 1.3, 1.2, 3.4])
+    # Seven columns on a portrait page: who with when, and the review with its note, in one cell each.
+    decisions = [[str(d["id"]), d["decision"], d["reason"], f"{d['by']} {d['at']}", d["state"],
+                  " ".join(v for v in (d["reviewed_by"], d["reviewed_at"], d["review_note"]) if v), d["hash"]]
+                 for d in file["decisions"]]
+    story += [listing(("decision_id", "decision", "reason", "by", "state", "reviewed_by", "hash"), decisions,
+                      [0.5, 0.8, 2.2, 1.5, 0.8, 1.6, 3.4])
               if file["decisions"] else Paragraph(escape(t("ui.case.no_decisions", lang)), body)]
     story += [Paragraph(escape(t("ui.case.rectification", lang)), subheading), facts(_rectification_lines(file))]
     story += [Paragraph(escape(t("casefile.part.events", lang)), heading),
