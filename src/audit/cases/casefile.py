@@ -36,7 +36,7 @@ from audit.detectors.base import yuan
 from audit.i18n import has, t
 from audit.importer.spec import BY_NAME
 from audit.masking import mask_key, mask_text
-from audit.models import AuditEntry, Case, CaseDecision, CaseEvent, DetectionRun, Finding, Rectification
+from audit.models import AuditEntry, CaseDecision, CaseEvent, DetectionRun, Finding, Rectification
 from audit.rowhash import hash_of, key_of, read_row, table_of
 
 # The verifier finds the list by this name in either language.
