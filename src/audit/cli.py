@@ -485,6 +485,30 @@ def log_verify() -> None:
         fail("cli.log.bad_checkpoints", reason=verdict.text(lang))
     say("cli.log.holds", entries=verdict.entries, reason=verdict.text(lang))
 
+casefile_app = typer.Typer(help=h("cli.help.casefile"), no_args_is_help=True)
+app.add_typer(casefile_app, name="casefile")
+
+@casefile_app.command("verify", help=h("cli.help.casefile.verify"))
+def casefile_verify(path: Path) -> None:
+    """Recompute every hash a case file's workbook lists (its 校验 sheet) against the store and
+    name each row changed or gone since; exit 1 when anything does not hold."""
+    from audit.cases import casefile
+    from audit.db import get_engine
+    from audit.migrate import ensure_current
+
+    if not path.is_file():
+        fail("cli.casefile.no_file", path=str(path))
+    engine = get_engine()
+    ensure_current(engine)
+    with engine.connect() as conn:
+        verdict = casefile.verify(conn, path.read_bytes())
+    lines = verdict.lines(language())
+    if not verdict.ok:
+        for line in lines:
+            error_line(line)
+        raise typer.Exit(1)
+    console.print(lines[0], markup=False, highlight=False, soft_wrap=True)
+
 def main() -> None:
     """Console entry point: a user sees one line per failure, never a traceback
     (``AUDIT_DEBUG=1`` shows it, for developers)."""

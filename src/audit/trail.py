@@ -93,6 +93,15 @@ def append(conn: Connection, actor: str, action: str, subject: str = "", detail:
 
 
 
+def entry_holds(row: Any) -> bool:
+    """Whether a stored entry's hash is still the one its content and link give (a case file's
+    verifier checks the entries it lists one by one; :func:`verify` walks the whole chain)."""
+    at = row.at if row.at.tzinfo else row.at.replace(tzinfo=UTC)
+    return hmac.compare_digest(_digest(row.id, at, row.actor, row.action, row.subject, row.detail, row.prev_hash),
+                               row.hash)
+
+
+
 
 # ---------------------------------------------------------------------- checkpoints
 

@@ -40,7 +40,7 @@ def _prose(page: Any) -> str:
 def _followable(base: str, href: str) -> str | None:
     url = urljoin(base + "/", href)
     parts = urlsplit(url)
-    if not url.startswith(base) or parts.path.startswith(NOT_CRAWLED) or parts.path.endswith(".xlsx"):
+    if not url.startswith(base) or parts.path.startswith(NOT_CRAWLED) or parts.path.endswith((".xlsx", ".pdf")):
         return None
     return parts.path + (f"?{parts.query}" if parts.query else "")
 

@@ -243,6 +243,44 @@ def case_page(request: Request, case_id: RowId, user: Inspector) -> Response:
     return _detail(request, user, case_id, masked=True)
 
 
+def _case_file(request: Request, case_id: int, user: Principal, fmt: str, reveal_reason: str | None = None
+               ) -> Response:
+    from urllib.parse import quote
+
+    from audit.cases import casefile
+
+    with get_engine().begin() as conn:
+        content, media, name = casefile.download(conn, case_id, user, language(request), fmt, reveal_reason)
+    return Response(content, media_type=media,
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
+
+
+@router.get("/cases/{case_id}/file.pdf")
+def case_file_pdf(request: Request, case_id: RowId, user: Inspector) -> Response:
+    """下载案件材料（PDF）: the case file, numbers masked, each record with its hash; on the trail."""
+    return _case_file(request, case_id, user, "pdf")
+
+
+@router.get("/cases/{case_id}/file.xlsx")
+def case_file_xlsx(request: Request, case_id: RowId, user: Inspector) -> Response:
+    """下载案件材料（Excel）: the same file as a workbook, with the 校验 sheet to verify it by."""
+    return _case_file(request, case_id, user, "xlsx")
+
+
+@router.post("/cases/{case_id}/file")
+def case_file_full(request: Request, case_id: RowId, user: Annotated[Principal, page_allowed("pii:reveal")],
+                   fmt: Annotated[str, Form(pattern="^(pdf|xlsx)$")] = "pdf",
+                   reason: Annotated[str, Form(max_length=500)] = "", _: None = Csrf) -> Response:
+    """案件材料 with the numbers in full (for a referral): a reveal with its reason, on the trail
+    before the download (a POST, so the reason never sits in a URL); without a reason, the
+    case page says one is needed."""
+    try:
+        return _case_file(request, case_id, user, fmt, reason)
+    except ServiceError as exc:
+        return _detail(request, user, case_id, masked=True, error=exc.message_id, fields=exc.fields,
+                       status=exc.status)
+
+
 @router.post("/cases/{case_id}/reveal", response_class=HTMLResponse)
 def reveal(request: Request, case_id: RowId, user: Annotated[Principal, page_allowed("pii:reveal")],
            reason: Annotated[str, Form(max_length=500)] = "", _: None = Csrf) -> Response:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, File, Query, Response, UploadFile
 from pydantic import BaseModel, Field
 
 from audit.api.deps import Lang, SessionDep, allowed
 from audit.api.types import Code, Day, LongText, Name, RowId, Yuan, normal_code
 from audit.auth.service import Principal
-from audit.cases import service
+from audit.cases import casefile, service
 from audit.detectors.base import yuan
 from audit.evidence import case_title
 
@@ -81,6 +81,54 @@ def get_case(case_id: RowId, conn: SessionDep, user: Inspector, lang: Lang, reve
     if reveal:
         service.reveal(conn, case_id, user, reason or "")
     return service.case_detail(conn, case_id, user, lang, masked=not reveal)
+
+
+def _case_file(conn: Any, case_id: int, user: Principal, lang: str, fmt: str, reveal: bool, reason: str | None
+               ) -> Response:
+    from urllib.parse import quote
+
+    content, media, name = casefile.download(conn, case_id, user, lang, fmt, (reason or "") if reveal else None)
+    return Response(content, media_type=media,
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
+
+
+@router.get("/cases/{case_id}/file.pdf", response_class=Response,
+            responses={200: {"content": {"application/pdf": {}}}})
+def case_file_pdf(case_id: RowId, conn: SessionDep, user: Inspector, lang: Lang, reveal: bool = False,
+                  reason: Annotated[str | None, Query(max_length=500)] = None) -> Response:
+    """案件材料 as a PDF: the subject, findings with evidence and each record's hash, detector
+    settings, decisions, rectification, history and trail entries; masked unless
+    ``reveal=true`` with a ``reason`` (on the trail). The download goes on the trail."""
+    return _case_file(conn, case_id, user, lang, "pdf", reveal, reason)
+
+
+@router.get("/cases/{case_id}/file.xlsx", response_class=Response,
+            responses={200: {"content": {casefile.XLSX_TYPE: {}}}})
+def case_file_xlsx(case_id: RowId, conn: SessionDep, user: Inspector, lang: Lang, reveal: bool = False,
+                   reason: Annotated[str | None, Query(max_length=500)] = None) -> Response:
+    """案件材料 as an .xlsx workbook, with the 校验 sheet that ``POST /cases/files/verify`` and
+    ``audit casefile verify`` check against the store; masked unless revealed with a reason."""
+    return _case_file(conn, case_id, user, lang, "xlsx", reveal, reason)
+
+
+class CaseFileVerdict(BaseModel):
+    case_id: int | None
+    ok: bool
+    rows: int
+    lines: list[str]
+
+
+@router.post("/cases/files/verify", response_model=CaseFileVerdict)
+def verify_case_file(conn: SessionDep, user: Inspector, lang: Lang,
+                     file: Annotated[UploadFile, File(description="a case file's .xlsx workbook")]
+                     ) -> CaseFileVerdict:
+    """Check an uploaded case file's workbook against the store: each listed row's hash
+    recomputed, each row changed or gone since named (in the reader's language)."""
+    data = file.file.read(casefile.MAX_UPLOAD + 1)
+    if len(data) > casefile.MAX_UPLOAD:
+        raise casefile.CaseFileError(413, "error.casefile_too_large", limit=casefile.MAX_UPLOAD // 1_000_000)
+    verdict = casefile.verify(conn, data, user)
+    return CaseFileVerdict(case_id=verdict.case_id, ok=verdict.ok, rows=verdict.rows, lines=verdict.lines(lang))
 
 
 class AssignIn(BaseModel):

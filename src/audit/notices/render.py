@@ -18,16 +18,10 @@ import csv
 import io
 import unicodedata
 from decimal import Decimal
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from audit.notices.service import NoticeError, Notice, _t
-
-FONT_PACKAGE = "@expo-google-fonts/noto-sans-sc"
-FONT_FILES = {"regular": "400Regular/NotoSansSC_400Regular.ttf", "bold": "700Bold/NotoSansSC_700Bold.ttf"}
-FONT_NAMES = {"regular": "NotoSansSC", "bold": "NotoSansSC-Bold"}
-
+from audit.pdf import numbered_canvas, register_fonts
 
 def render(notice: Notice, fmt: str) -> bytes:
     if fmt == "csv":
@@ -134,39 +128,16 @@ def _xlsx(notice: Notice) -> bytes:
     return buffer.getvalue()
 
 
-def font_path(style: str = "regular") -> Path:
-    """The notice font's file, from the installed npm package (``scripts/frontend``)."""
-    from audit.web.assets import node_modules
-
-    modules = node_modules()
-    path = modules / FONT_PACKAGE / FONT_FILES[style] if modules else None
-    if path is None or not path.is_file():
-        raise NoticeError(503, "error.notice_pdf_font", package=FONT_PACKAGE)
-    return path
-
-
-@lru_cache(maxsize=1)
-def _register_fonts() -> tuple[str, str]:
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
-
-    # TrueType outlines: reportlab embeds a subset of the glyphs used (never the whole 10 MB).
-    for style, name in FONT_NAMES.items():
-        pdfmetrics.registerFont(TTFont(name, str(font_path(style))))
-    return FONT_NAMES["regular"], FONT_NAMES["bold"]
-
-
 def _pdf(notice: Notice) -> bytes:
     from reportlab.lib import colors
     from reportlab.lib.enums import TA_CENTER, TA_RIGHT
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.pdfgen.canvas import Canvas
     from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
     from xml.sax.saxutils import escape
 
-    regular, bold = _register_fonts()
+    regular, bold = register_fonts()
     wide = len(notice.columns) > 6
     size = landscape(A4) if wide else A4
     margin = 14 * mm
@@ -186,25 +157,8 @@ def _pdf(notice: Notice) -> bytes:
         canvas.drawCentredString(size[0] / 2, size[1] - margin - 14, term)
         canvas.restoreState()
 
-    class Numbered(Canvas):
-        """第 N 页 共 M 页: the count is known only once every page is laid out."""
-
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self._pages: list[dict[str, Any]] = []
-
-        def showPage(self) -> None:  # noqa: N802 - reportlab's name
-            self._pages.append(dict(self.__dict__))
-            self._startPage()
-
-        def save(self) -> None:
-            count = len(self._pages)
-            for state in self._pages:
-                self.__dict__.update(state)
-                self.setFont(regular, 9)
-                self.drawCentredString(size[0] / 2, margin / 2, _t("notice.page", page=self._pageNumber, pages=count))
-                super().showPage()
-            super().save()
+    numbered = numbered_canvas(regular, size[0], margin / 2,
+                               lambda page, pages: _t("notice.page", page=page, pages=pages))
 
     columns = notice.columns
     data: list[list[Any]] = [[Paragraph(escape(c.label), head) for c in columns]]
@@ -237,7 +191,7 @@ def _pdf(notice: Notice) -> bytes:
                                  topMargin=margin + 24, bottomMargin=margin, title=title, author=notice.unit,
                                  invariant=1, initialFontName=regular,  # never a font it does not embed
                                  pageCompression=0)  # page text stays plain: the suite's sweep reads it for numbers
-    document.build(story, onFirstPage=header, onLaterPages=header, canvasmaker=Numbered)
+    document.build(story, onFirstPage=header, onLaterPages=header, canvasmaker=numbered)
     return buffer.getvalue()
 
 
