@@ -46,6 +46,7 @@ from audit.models.service import (
     Unit,
     User,
 )
+from audit.models.watch import Notification, Watch
 
 __all__ = [
     "Account",
@@ -73,6 +74,7 @@ __all__ = [
     "Job",
     "Kinship",
     "LoginAttempt",
+    "Notification",
     "Official",
     "Organization",
     "Pension",
@@ -96,4 +98,5 @@ __all__ = [
     "User",
     "Vehicle",
     "Village",
+    "Watch",
 ]
