@@ -26,6 +26,9 @@ POLICY: dict[str, dict[str, frozenset[str]]] = {
     # record by inspectors, a town's within its town.
     "complaints:read": {"inspector": ANY},
     "complaints:answer": {"inspector": ANY},
+    # Watchlists (我的关注): an inspector's own watches and the notifications they bring;
+    # a town's inspector watches what lives in their town.
+    "watches:use": {"inspector": ANY},
     "detect:run": {"inspector": CENTRAL, "admin": CENTRAL, "machine": CENTRAL},
     "log:verify": {"inspector": CENTRAL, "admin": CENTRAL},
     "checks:run": {"finance": ANY, "machine": CENTRAL},
