@@ -372,9 +372,7 @@ def notify_run(conn: Connection, run_id: int) -> int:
             found[row.id] = row
     if not found:
         return 0
-    told = set(conn.execute(select(Notification.user_id, Notification.finding_id)
-                            .where(Notification.finding_id.in_(sorted(found)))).tuples()) if len(found) <= CHUNK \
-        else _told_in_chunks(conn, sorted(found))
+    told = _told(conn, sorted(found))
     now = _now()
     rows = []
     for finding_id, row in sorted(found.items()):
@@ -391,11 +389,12 @@ def notify_run(conn: Connection, run_id: int) -> int:
     return len(rows)
 
 
-def _told_in_chunks(conn: Connection, finding_ids: list[int]) -> set[tuple[int, int]]:
+def _told(conn: Connection, finding_ids: list[int]) -> set[tuple[int, int]]:
+    """(user, finding) pairs already told: a hook run twice files nothing twice."""
     told: set[tuple[int, int]] = set()
     for chunk in _chunks(finding_ids):
-        told.update(conn.execute(select(Notification.user_id, Notification.finding_id)
-                                 .where(Notification.finding_id.in_(chunk))).tuples())
+        told.update((user_id, finding_id) for user_id, finding_id in conn.execute(
+            select(Notification.user_id, Notification.finding_id).where(Notification.finding_id.in_(chunk))))
     return told
 
 
