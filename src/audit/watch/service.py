@@ -48,6 +48,7 @@ from audit.errors import ServiceError
 from audit.masking import mask_key
 from audit.models import (
     Account,
+    CardPayment,
     Case,
     Finding,
     Household,
@@ -148,6 +149,13 @@ def _subject(conn: Connection, kind: str, key: str) -> tuple[str | None, str | N
                 (holder_kind, holder.holder_id), (None, None))
             return label, town, record_link("account", {"holder_kind": holder.holder_kind,
                                                         "holder_id": holder.holder_id}, key)
+        # A card only the payments know (a ring of shared cards, DC-08): its payee's.
+        payee = conn.execute(select(CardPayment.id_number).where(CardPayment.card_account == key)
+                             .order_by(CardPayment.paid_on, CardPayment.payment_id).limit(1)).scalar_one_or_none()
+        if payee is not None:
+            label = subject_labels(conn, [("person", payee)]).get(("person", payee))
+            _, town = subject_places(conn, [("person", payee)]).get(("person", payee), (None, None))
+            return label, town, _page(conn, "person", payee)
         raise WatchError(404, "error.watch.unknown_subject", kind=kind)
     label = subject_labels(conn, [(kind, key)]).get((kind, key))
     if label is None:
