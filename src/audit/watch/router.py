@@ -38,7 +38,7 @@ class NotificationPage(BaseModel):
 
 class ReadIn(BaseModel):
     # The notifications to mark read; none given: all of the reader's unread ones.
-    ids: Annotated[list[int] | None, Field(max_length=1000)] = None
+    ids: Annotated[list[Annotated[int, Field(ge=1, le=2_147_483_647)]] | None, Field(max_length=1000)] = None
 
 
 class ReadOut(BaseModel):

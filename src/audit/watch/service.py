@@ -43,6 +43,7 @@ from sqlalchemy import Connection, Text, cast, delete, func, insert, or_, select
 
 from audit import trail
 from audit.auth.service import Principal
+from audit.complaints.service import plain_text
 from audit.db import LIKE_ESCAPE, contains_pattern
 from audit.errors import ServiceError
 from audit.masking import mask_key
@@ -191,9 +192,9 @@ def add(conn: Connection, user: Principal, kind: str, key: str, note: str | None
     if kind not in KINDS:
         raise WatchError(422, "error.watch.kind", kind=kind)
     key = (key or "").strip()
-    if not key or len(key) > MAX_KEY:
+    if not key or len(key) > MAX_KEY or not key.isprintable():  # no key holds a control character (nor a NUL)
         raise WatchError(404, "error.watch.unknown_subject", kind=kind)
-    words = (note or "").strip() or None
+    words = plain_text(note or "") or None
     if words is not None and len(words) > MAX_NOTE:
         raise WatchError(422, "error.watch.note_long", max=MAX_NOTE)
     label, town, _ = _subject(conn, kind, key)
