@@ -24,6 +24,7 @@ from audit.importer.spec import BY_NAME
 from audit.masking import mask_account, mask_id
 from audit.models import AuditEntry, CardPayment, Household, Notification, Organization, Person, Town, Village, Watch
 from audit.watch import service as watches
+from tests.browser.test_crawl import ENGLISH_WORD
 from tests.conftest import COUNTY, PASSWORD, logged_in
 
 # A household of the shipped county no case is about, and one of its monthly payments.
@@ -228,6 +229,8 @@ def test_the_bell_counts_the_unread_and_the_watch_page_marks_them_read(county: E
     assert re.search(r'data-unread="2">2<', home) and 'id="watch-news"' in home and PLANTED in home
     listing = inspector.get("/watches").text
     assert "我的关注" in listing and PLANTED in listing and "P2017-W000002" in listing
+    prose = re.sub(r"<[^>]+>", " ", re.sub(r"<(script|style|head)\b.*?</\1>", " ", listing, flags=re.S))
+    assert not ENGLISH_WORD.findall(prose)  # as the browser crawl reads a Chinese page
     with county.connect() as conn:
         first = conn.execute(select(func.min(Notification.id))).scalar_one()
     token = _csrf(inspector, "/watches")
@@ -262,8 +265,10 @@ def test_a_case_page_watches_its_subject(county: Engine) -> None:
 
     with county.begin() as conn:
         create_user(conn, "inspector1", "inspector", PASSWORD)
-        case_id, kind, key = conn.execute(select(Case.id, Case.subject_kind, Case.subject_key)
-                                          .where(Case.subject_kind == "person").order_by(Case.id).limit(1)).one()
+        case_id, kind, key, home, name = conn.execute(
+            select(Case.id, Case.subject_kind, Case.subject_key, Person.household_id, Person.name)
+            .join(Person, Person.id_number == Case.subject_key)
+            .where(Case.subject_kind == "person").order_by(Case.id).limit(1)).one()
     inspector = TestClient(create_app(), follow_redirects=False)
     assert _sign_in(inspector, "inspector1").status_code == 303
     token = _csrf(inspector, f"/cases/{case_id}")
@@ -273,3 +278,6 @@ def test_a_case_page_watches_its_subject(county: Engine) -> None:
         assert conn.execute(select(Watch.subject_kind, Watch.subject_key)).one() == (kind, key)
     page = inspector.get(f"/cases/{case_id}").text
     assert 'data-watch="on"' in page and key not in inspector.get("/watches").text
+    # The person's own page knows the watch (found by household and name, as the page is).
+    own = inspector.get(f"/records/person/{home}/{name}").text
+    assert 'data-watch="on"' in own and "/remove" in own
