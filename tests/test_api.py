@@ -87,7 +87,8 @@ def test_every_role_scope_and_operation_triple_is_enforced(service: Any) -> None
             path = "/api" + (route.path.replace("{case_id}", str(case_id)).replace("{decision_id}", "999999")
                     .replace("{check_id}", "999999").replace("{release_id}", "999999").replace("{job_id}", "999999")
                     .replace("{token_id}", "999999").replace("{name}", "nobody")
-                    .replace("{complaint_id}", "999999").replace("{batch_id}", "999999"))
+                    .replace("{complaint_id}", "999999").replace("{batch_id}", "999999")
+                    .replace("{watch_id}", "999999"))
             for method in route.methods:
                 for (role, scope), name in PRINCIPALS.items():
                     response = client.request(method, path, headers=headers[name], json={})

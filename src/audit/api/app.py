@@ -189,8 +189,9 @@ def routers() -> list[Any]:
     from audit.jobs.router import router as jobs
     from audit.notices.router import router as notices
     from audit.records.router import router as records
+    from audit.watch.router import router as watches
 
-    return [auth, cases, complaints, handouts, checks, notices, records, admin, jobs]
+    return [auth, cases, complaints, handouts, checks, notices, records, admin, jobs, watches]
 
 
 def page_routers() -> list[Any]:
@@ -203,9 +204,10 @@ def page_routers() -> list[Any]:
     from audit.notices.pages import router as notices
     from audit.public.pages import router as public
     from audit.records.pages import router as records
+    from audit.watch.pages import router as watches
     from audit.web.router import router as web
 
-    return [web, cases, complaints, handouts, records, checks, notices, admin, public]
+    return [web, cases, complaints, handouts, records, checks, notices, admin, public, watches]
 
 
 app = create_app()

@@ -32,6 +32,9 @@ POLICY: dict[str, dict[str, frozenset[str]]] = {
     "handouts:create": {"inspector": CENTRAL},
     "handouts:return": {"inspector": ANY},
     "handouts:outcome": {"inspector": ANY},
+    # Watchlists (我的关注): an inspector's own watches and the notifications they bring;
+    # a town's inspector watches what lives in their town.
+    "watches:use": {"inspector": ANY},
     "detect:run": {"inspector": CENTRAL, "admin": CENTRAL, "machine": CENTRAL},
     "log:verify": {"inspector": CENTRAL, "admin": CENTRAL},
     "checks:run": {"finance": ANY, "machine": CENTRAL},

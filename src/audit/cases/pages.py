@@ -28,6 +28,8 @@ from audit.models import User
 from audit.records.links import record_link
 from audit.web import forms
 from audit.web.session import Csrf, page_allowed
+from audit.watch import service as watches
+from audit.watch.pages import case_button, may_watch
 from audit.web.templating import language, page
 
 router = APIRouter(include_in_schema=False)
@@ -54,10 +56,11 @@ def inspector_home(request: Request, user: Principal) -> Response:
         names, places = service.user_names(conn), service.place_names(conn)
         unseen = blind(conn)
         complaints_new = complaints.unanswered(conn, user)
+        watch_news = watches.latest_unread(conn, user) if may_watch(user) else []
     chart = {"labels": [name or t("ui.home.no_town", lang) for name, _, _ in towns[:15]],
              "values": [round(total / 100, 2) for _, _, total in towns[:15]], "unit": t("ui.yuan", lang),
              "format": "money", "color": "#b3261e"}
-    return page(request, "cases/home.html", stats=stats, complaints_new=complaints_new,
+    return page(request, "cases/home.html", stats=stats, complaints_new=complaints_new, watch_news=watch_news,
                 top=[service.summary(r, lang, True, names, places) for r in top],
                 mine=[service.summary(r, lang, True, names, places) for r in mine],
                 towns=towns, chart=json.dumps(chart, ensure_ascii=False), codes=codes,
@@ -222,6 +225,7 @@ def _detail(request: Request, user: Principal, case_id: int, masked: bool, error
     with read_connection() as conn:
         detail = service.case_detail(conn, case_id, user, lang, masked)
         inspectors = _inspectors(conn)
+        watching = case_button(conn, user, detail)  # 关注 / 取消关注 of the case's subject
     for finding in detail["findings"]:
         for step in finding["evidence"]:
             step["link"] = record_link(step["kind"], step.get("record"), step["key"])
@@ -231,7 +235,7 @@ def _detail(request: Request, user: Principal, case_id: int, masked: bool, error
     pending = next((d for d in detail["decisions"] if d["state"] == "pending"), None)
     effective = next((d for d in detail["decisions"] if d["state"] == "effective"), None)
     return page(request, "cases/detail.html", status=status, case=detail, masked=masked, inspectors=inspectors,
-                pending=pending, effective=effective, error=error, fields=fields or {},
+                pending=pending, effective=effective, error=error, fields=fields or {}, watching=watching,
                 today=date.today().isoformat(), subject_link=record_link(detail["subject"]["kind"], None,
                                                                          detail["subject"]["key"]))
 

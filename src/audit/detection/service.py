@@ -95,6 +95,10 @@ def run_detection(conn: Connection, *, codes: Iterable[str] | None = None, as_of
     if progress and detectors:
         progress(detectors[-1].code, len(detectors), len(detectors))
     _rescore(conn, touched, run_id, now)
+    # Those who watch a subject of a new finding are told (one query when nobody watches).
+    from audit.watch.service import notify_run
+
+    notify_run(conn, run_id)
     report.seconds = time.perf_counter() - started
     conn.execute(update(DetectionRun).where(DetectionRun.id == run_id).values(
         finished_at=datetime.now(UTC), outcome="completed", detectors=report.detectors))

@@ -583,6 +583,12 @@ def import_into(conn: Connection, dataset: Dataset, *, partial: bool, who: str,
     if report.stored:
         savepoint.commit()
         refresh_statistics(conn, {t: c.inserted + c.updated for t, c in report.counts.items()})
+        # Those who watch a subject of a record this import wrote are told (one query when
+        # nobody watches anything).
+        from audit.watch.service import notify_import
+
+        if report.batch_id is not None:
+            notify_import(conn, report.batch_id)
         trail.append(conn, who, "import", dataset.source, _trail_detail(report))
         return report
     savepoint.rollback()

@@ -47,6 +47,7 @@ from audit.models.service import (
     Unit,
     User,
 )
+from audit.models.watch import Notification, Watch
 
 __all__ = [
     "Account",
@@ -77,6 +78,7 @@ __all__ = [
     "Job",
     "Kinship",
     "LoginAttempt",
+    "Notification",
     "Official",
     "Organization",
     "Pension",
@@ -100,4 +102,5 @@ __all__ = [
     "User",
     "Vehicle",
     "Village",
+    "Watch",
 ]

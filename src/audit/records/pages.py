@@ -30,11 +30,14 @@ def _show(request: Request, user: Principal, template: str, load: Callable[[Any,
     lang = language(request)
     from audit.cases.service import place_names, user_names
 
+    from audit.watch.pages import record_button
+
     with read_connection() as conn:
         content = load(conn, masked)
         names, places = user_names(conn), place_names(conn)
+        watching = record_button(conn, user, request)  # 关注 / 取消关注 of this page's subject
     cases = [summary(c, lang, True, names, places) for c in content.pop("cases", [])]
-    return page(request, template, masked=masked, cases=cases, reveal_path=f"{request.url.path}/reveal"
+    return page(request, template, masked=masked, cases=cases, watching=watching, reveal_path=f"{request.url.path}/reveal"
                 if not request.url.path.endswith("/reveal") else request.url.path, what=what, error=error, **content)
 
 

@@ -18,7 +18,7 @@ from audit.i18n import enum, money, negotiate, t
 from audit.web.session import CSRF_FIELD, csrf_for, session_token
 
 SOURCE = Path(__file__).resolve().parents[1]
-DOMAINS = ("web", "cases", "records", "checks", "notices", "admin", "complaints", "public", "handouts")
+DOMAINS = ("web", "cases", "records", "checks", "notices", "admin", "complaints", "public", "handouts", "watch")
 
 # The menu: (message id, path, the operation that shows it).
 NAVIGATION = (
@@ -65,12 +65,27 @@ def page(request: Request, template: str, status: int = 200, **context: Any) -> 
 
     nav = [(translate(label), path) for label, path, operation in NAVIGATION
            if user is not None and (operation is None or role_may(user.role, operation))]
+    context.setdefault("bell", lambda: _unread(user))
     body = environment().get_template(template).render(
         request=request, lang=lang, user=user, _=translate, enum=lambda kind, code: enum(kind, code, lang),
         change=lambda text: change_text(text, lang),
         csrf=csrf_for(token) if token else "", csrf_field=CSRF_FIELD, nav=nav, path=request.url.path,
         notice=_notice(request, translate), import_profiles=import_profiles, **context)
     return HTMLResponse(body, status_code=status)
+
+
+def _unread(user: Any) -> int | None:
+    """The bell's count of unread notifications (我的关注), for a user who may watch; None
+    for one who may not. Called by the header only (a partial costs nothing): one count on
+    the index (user_id, read_at)."""
+    from audit.db import read_connection
+    from audit.watch.pages import may_watch
+    from audit.watch.service import unread_count
+
+    if not may_watch(user):
+        return None
+    with read_connection() as conn:
+        return unread_count(conn, user.id)
 
 
 def import_profiles(table: str | None = None) -> list[dict[str, Any]]:
