@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, bindparam, insert, update
 from sqlalchemy.exc import OperationalError
 
 from audit import trail
+from audit.cases import triage
 from audit.config import get_settings
 from audit.county import service as county
 from audit.db import statement_deadline, temp_file_bound, work_memory
@@ -95,6 +96,8 @@ def run_detection(conn: Connection, *, codes: Iterable[str] | None = None, as_of
     if progress and detectors:
         progress(detectors[-1].code, len(detectors), len(detectors))
     _rescore(conn, touched, run_id, now)
+    # Tiers read every open case (repeat subjects cross cases): all of them, after the scores.
+    triage.refresh(conn)
     report.seconds = time.perf_counter() - started
     conn.execute(update(DetectionRun).where(DetectionRun.id == run_id).values(
         finished_at=datetime.now(UTC), outcome="completed", detectors=report.detectors))
@@ -250,6 +253,8 @@ def _rescore(conn: Connection, touched: dict[int, list[str]], run_id: int, now: 
     for start in range(0, len(ids), 500):
         for row in conn.execute(Case.__table__.select().where(Case.id.in_(ids[start:start + 500]))):
             statuses[row.id] = row
+    settings = get_settings()
+    rates = triage.hit_rates(conn, settings)
     updates, events = [], []
     for case_id in ids:
         case = statuses[case_id]
@@ -270,16 +275,15 @@ def _rescore(conn: Connection, touched: dict[int, list[str]], run_id: int, now: 
                 amount = fen_of(record["amount"]) if "amount" in record else 0
                 key = (record["kind"], record["key"])
                 at_risk[key] = max(at_risk.get(key, 0), amount)
-        miss = 1.0
-        for value in strongest.values():
-            miss *= 1.0 - value
-        score = round(1.0 - miss, 3) if mine else 0.0
+        # Each code's strongest score moved by the code's learned hit rate (triage.case_score).
+        score, basis = triage.case_score(strongest, rates, settings)
         amount = sum(at_risk.values())
         # Money owed (ME findings) is summed apart: each finding owes its own entitlement.
         owed = sum(int(f.amount_owed_fen or 0) for f in mine)
         codes = sorted({f.code for f in mine})
         label = case.title.split(":")[0]
-        updates.append({"case_id": case_id, "score": score, "amount_at_risk_fen": amount, "amount_owed_fen": owed,
+        updates.append({"case_id": case_id, "score": score, "score_basis": basis, "amount_at_risk_fen": amount,
+                        "amount_owed_fen": owed,
                         "codes": codes,
                         "title": f"{label}: {', '.join(codes)}" if codes else label, "updated_at": now,
                         "search_text": search_text(case, mine)})
@@ -289,7 +293,7 @@ def _rescore(conn: Connection, touched: dict[int, list[str]], run_id: int, now: 
                                       **({"amount_owed": yuan(owed)} if owed else {})}})
     if updates:
         conn.execute(update(Case).where(Case.id == bindparam("case_id")).values(
-            score=bindparam("score"), amount_at_risk_fen=bindparam("amount_at_risk_fen"),
+            score=bindparam("score"), score_basis=bindparam("score_basis"), amount_at_risk_fen=bindparam("amount_at_risk_fen"),
             amount_owed_fen=bindparam("amount_owed_fen"), codes=bindparam("codes"),
             title=bindparam("title"), updated_at=bindparam("updated_at"), search_text=bindparam("search_text")),
             updates)
