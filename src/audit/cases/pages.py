@@ -37,9 +37,10 @@ STATUSES = ("open", "confirmed", "dismissed", "referred", "closed")
 
 
 def inspector_home(request: Request, user: Principal) -> Response:
-    """工作台: open cases by tier (一级 first) and score, each red flag's learned hit rate, money at risk by town, findings by red flag, rectifications
-    due and overdue, colleagues' decisions awaiting me, the cases assigned to me, and the
-    residents' complaints waiting for an answer."""
+    """工作台: open cases by tier (一级 first) and score, each red flag's learned hit rate (the
+    county's), money at risk by town, findings by red flag, rectifications due and overdue,
+    colleagues' decisions awaiting me, the cases assigned to me, and the residents'
+    complaints waiting for an answer."""
     lang = language(request)
     today = date.today()
     with read_connection() as conn:
@@ -112,7 +113,8 @@ def case_list(request: Request, user: Inspector, status: Status = "open", code: 
               max_amount: OptionalYuan = None, since: Annotated[str | None, Query(max_length=10)] = None,
               until: Annotated[str | None, Query(max_length=10)] = None,
               q: Annotated[str | None, Query(max_length=80)] = None, sort: Sort = "tier",
-              tier: OptionalTier = None, page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1) -> Response:
+              tier: OptionalTier = None,
+              page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1) -> Response:
     """案件列表: filter (by tier too), search (a name or part of it, an ID or its last digits, a
     project's or a company's name), sort (一级 first, then by score, unless asked otherwise)
     and page; the table alone when htmx asks for it."""
@@ -121,7 +123,8 @@ def case_list(request: Request, user: Inspector, status: Status = "open", code: 
                        min_amount, max_amount, forms.form_day(since), forms.form_day(until), q)
     with read_connection() as conn:
         total, rows = service.list_cases(conn, user, **filters, sort=sort, limit=PAGE_SIZE,
-                                         offset=(page_number - 1) * PAGE_SIZE, tier=int(tier) if tier else None)
+                                         offset=(page_number - 1) * PAGE_SIZE,
+                                         tier=int(tier) if tier else None)
         names, places = service.user_names(conn), service.place_names(conn)
         towns = forms.towns(conn, user)
         villages = forms.villages(conn, user, town)

@@ -191,14 +191,15 @@ def _repeat_counts(findings: list[Any]) -> tuple[dict[int, int], dict[tuple[str,
     return counts, cases_of
 
 
-def refresh(conn: Connection, case_ids: Iterable[int] | None = None) -> int:
+def refresh(conn: Connection, case_ids: Iterable[int] | None = None, findings: list[Any] | None = None) -> int:
     """Rescore and re-tier open cases (every open case when ``case_ids`` is None); writes
-    only the cases whose score, tier or basis changed and returns how many."""
+    only the cases whose score, tier or basis changed and returns how many. ``findings``:
+    the open findings of open cases when the caller has just read them."""
     from audit.complaints import service as complaints
 
     settings = get_settings()
     rates = hit_rates(conn, settings)
-    findings = _open_findings(conn)
+    findings = _open_findings(conn) if findings is None else findings
     repeats, _ = _repeat_counts(findings)
     strongest: dict[int, dict[str, float]] = defaultdict(dict)
     for row in findings:
@@ -238,14 +239,15 @@ def after_decision(conn: Connection, case_id: int, actor: str) -> None:
     from audit import trail
 
     codes = conn.execute(select(Case.codes).where(Case.id == case_id)).scalar_one() or []
-    subjects = {(s.get("kind"), s.get("key")) for (subjects,) in conn.execute(
-        select(Finding.subjects).where(Finding.case_id == case_id)) for s in subjects or []}
-    touched = set(conn.execute(select(Finding.case_id).join(Case, Case.id == Finding.case_id).where(
-        Finding.status == "open", Case.status == "open", Finding.code.in_(codes))).scalars()) if codes else set()
-    _, cases_of = _repeat_counts(_open_findings(conn))
+    subjects = {(s["kind"], s["key"]) for (subjects,) in conn.execute(
+        select(Finding.subjects).where(Finding.case_id == case_id)) for s in subjects or []
+        if s.get("kind") and s.get("key")}
+    findings = _open_findings(conn)
+    touched = {row.case_id for row in findings if row.code in set(codes)}
+    _, cases_of = _repeat_counts(findings)
     for key in subjects:
-        touched |= cases_of.get(key, set())  # type: ignore[arg-type]
-    changed = refresh(conn, touched)
+        touched |= cases_of.get(key, set())
+    changed = refresh(conn, touched, findings)
     rates = hit_rates(conn)
     trail.append(conn, actor, "hit_rates", f"case {case_id}", {
         "codes": {code: rates[code].as_dict() for code in codes if code in rates}, "rescored": changed})

@@ -3,8 +3,9 @@
 Findings are keyed by a fingerprint (code + the records they name): a second run updates
 them instead of adding copies, and marks stale (never deletes) those whose facts are gone.
 Findings gather into cases by their first subject. An open case is rescored from its open
-findings; a decided case keeps its decision and score, and a finding arriving after the
-decision is written into the case's history instead. A detector that raises fails the
+findings, each code's score moved by its learned hit rate, and every open case is tiered
+(audit.cases.triage); a decided case keeps its decision and score, and a finding arriving
+after the decision is written into the case's history instead. A detector that raises fails the
 whole run: nothing is half-written, and the failure is recorded.
 """
 
@@ -283,8 +284,7 @@ def _rescore(conn: Connection, touched: dict[int, list[str]], run_id: int, now: 
         codes = sorted({f.code for f in mine})
         label = case.title.split(":")[0]
         updates.append({"case_id": case_id, "score": score, "score_basis": basis, "amount_at_risk_fen": amount,
-                        "amount_owed_fen": owed,
-                        "codes": codes,
+                        "amount_owed_fen": owed, "codes": codes,
                         "title": f"{label}: {', '.join(codes)}" if codes else label, "updated_at": now,
                         "search_text": search_text(case, mine)})
         if changes or score != case.score:
@@ -293,7 +293,8 @@ def _rescore(conn: Connection, touched: dict[int, list[str]], run_id: int, now: 
                                       **({"amount_owed": yuan(owed)} if owed else {})}})
     if updates:
         conn.execute(update(Case).where(Case.id == bindparam("case_id")).values(
-            score=bindparam("score"), score_basis=bindparam("score_basis"), amount_at_risk_fen=bindparam("amount_at_risk_fen"),
+            score=bindparam("score"), score_basis=bindparam("score_basis"),
+            amount_at_risk_fen=bindparam("amount_at_risk_fen"),
             amount_owed_fen=bindparam("amount_owed_fen"), codes=bindparam("codes"),
             title=bindparam("title"), updated_at=bindparam("updated_at"), search_text=bindparam("search_text")),
             updates)
