@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
 from audit.config import Settings, get_settings
 from audit.models import Case, CaseDecision, Finding
@@ -256,8 +256,6 @@ def after_decision(conn: Connection, case_id: int, actor: str) -> None:
 def tier_counts(conn: Connection, scope: Any) -> dict[int, int]:
     """Open cases per tier in a user's scope ({1: n, 2: n, 3: n}; a case not yet tiered
     counts under none)."""
-    from sqlalchemy import func
-
     found = dict(conn.execute(select(Case.tier, func.count()).where(scope, Case.status == "open",
                                                                      Case.tier.is_not(None))
                               .group_by(Case.tier)).all())
