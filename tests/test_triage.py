@@ -186,7 +186,7 @@ def test_decisions_on_the_shipped_county_change_rates_scores_and_tiers(county: E
     assert third["total"] == 47 and {item["codes"][0] for item in third["items"]} == {"AN-01"}
 
 
-def test_a_detection_run_keeps_the_learned_scores(county: Engine) -> None:
+def test_a_detection_run_keeps_the_learned_scores_and_audit_stats_shows_the_rates(county: Engine) -> None:
     logged_in(county, {"inspector1": "inspector"})
     one = _inspector(county, "inspector1")
     anomalies = _open_cases(county, ["AN-01"])
@@ -197,6 +197,11 @@ def test_a_detection_run_keeps_the_learned_scores(county: Engine) -> None:
     detect(county)
     after = {c.id: (c.score, c.tier) for c in _open_cases(county, ["AN-01"])}
     assert after == before and {tier for _, tier in after.values()} == {3}
+    # `audit stats` says the same.
+    from audit.stats import collect
+
+    assert collect(county)["hit_rates"] == {"prior": 0.5, "weight": 4.0, "codes": [
+        {"code": "AN-01", "decided": 5, "confirmed": 0, "rate": 0.2222, "low_yield": True}]}
 
 
 def test_the_home_screen_and_the_case_page_explain_rates_tiers_and_scores(county: Engine) -> None:
