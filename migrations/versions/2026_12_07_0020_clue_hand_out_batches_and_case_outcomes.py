@@ -1,7 +1,7 @@
 """clue hand-out batches and case outcomes
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0019
 Create Date: 2026-12-07 07:01:44
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision: str = '0020'
-down_revision: str | None = '0018'
+down_revision: str | None = '0019'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -162,7 +162,7 @@ def _print_counts(report: Any, lang: str) -> None:
 
 @app.command("stats", help=h("cli.help.stats"))
 def stats(as_json: Annotated[bool, typer.Option("--json", help=h("cli.help.opt.json"))] = False) -> None:
-    """Counts and money per table, town and year."""
+    """Counts and money per table, town and year, and the red flags' learned hit rates."""
     from audit.db import get_engine
     from audit.migrate import ensure_current
     from audit.stats import collect
@@ -196,6 +196,15 @@ def stats(as_json: Annotated[bool, typer.Option("--json", help=h("cli.help.opt.j
         towns.add_row(row["town"], str(row["year"]), f"{row['card_payments']:,}", row["card_yuan"],
                       f"{row['disbursements']:,}", row["disbursed_yuan"])
     console.print(towns)
+    learned = data["hit_rates"]
+    rates = Table(title=text("cli.stats.hit_rates_title", prior=round(learned["prior"] * 100),
+                             weight=f"{learned['weight']:g}"))
+    for heading in ("code", "decided", "confirmed", "rate", "low_yield"):
+        rates.add_column(text(f"cli.stats.heading.{heading}"), justify="left" if heading == "code" else "right")
+    for row in learned["codes"]:
+        rates.add_row(row["code"], f"{row['decided']:,}", f"{row['confirmed']:,}", f"{row['rate'] * 100:.1f}%",
+                      text("cli.stats.low_yield") if row["low_yield"] else "")
+    console.print(rates)
 
 @profiles_app.command("list", help=h("cli.help.profiles.list"))
 def profiles_list() -> None:

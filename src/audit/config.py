@@ -89,6 +89,23 @@ class Settings(BaseSettings):
     # their own account, has time to notice and say so.
     four_eyes_after_reset_hours: int = 24
 
+    # Learned hit rates (audit.cases.triage): a code's rate of confirmation is read through
+    # a Beta prior of mean hit_rate_prior worth hit_rate_prior_weight decisions,
+    # (confirmed + k·p0) / (decided + k); a code with at least low_yield_min_decided cases
+    # decided and a rate below low_yield_rate is shown as low-yield (低效).
+    hit_rate_prior: float = Field(default=0.5, gt=0, lt=1)
+    hit_rate_prior_weight: float = Field(default=4.0, gt=0)
+    low_yield_rate: float = Field(default=0.25, ge=0, le=1)
+    low_yield_min_decided: int = Field(default=5, ge=1)
+    # Triage tiers (triage.tier_of): 一级 at or above this money at risk, with this many
+    # complaints linked, or with a repeat subject and a best code's rate at least
+    # tier1_min_rate; 三级 a low-yield code's case below tier3_max_amount with no complaint
+    # and no repeat subject; 二级 the rest.
+    tier1_min_amount: Decimal = Decimal("10000.00")
+    tier1_min_complaints: int = Field(default=1, ge=1)
+    tier1_min_rate: float = Field(default=0.6, ge=0, le=1)
+    tier3_max_amount: Decimal = Decimal("1000.00")
+
     # Logins: this many failures for one name, or from one address, within the window
     # lock that name or address out (429) until the window has passed.
     login_failures_per_name: int = 5

@@ -1,4 +1,5 @@
-"""Counts and money per table, town and year (the ``audit stats`` command)."""
+"""Counts and money per table, town and year, and the red flags' learned hit rates (the
+``audit stats`` command)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from sqlalchemy import Engine, extract, func, select, union_all
 from sqlalchemy.orm import aliased
 
 from audit import models
+from audit.cases import triage
+from audit.config import get_settings
 from audit.detectors.moved import CardPayment, Disbursement
 from audit.importer.spec import TABLES
 from audit.models import Household, Person, Project, Town, Village
@@ -86,4 +89,10 @@ def collect(engine: Engine) -> dict[str, Any]:
                 "card_payments": int(payments or 0), "card_yuan": yuan(card_fen),
                 "disbursements": int(disbursements or 0), "disbursed_yuan": yuan(disbursed_fen),
             })
+
+        # Each red flag's learned hit rate (audit.cases.triage): decided, confirmed, the rate
+        # through the prior, and whether it is low-yield.
+        settings = get_settings()
+        result["hit_rates"] = {"prior": settings.hit_rate_prior, "weight": settings.hit_rate_prior_weight,
+                               "codes": [rate.as_dict() for rate in triage.hit_rates(conn, settings).values()]}
     return result

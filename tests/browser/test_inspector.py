@@ -1,6 +1,6 @@
 """The inspector's whole job in the browser, in Chinese: sign in, find a planted case by a
 person's name, read its evidence, reveal a number with a reason, confirm; a second
-inspector approves; rectify and close."""
+inspector approves (and the home screen's hit rates learn from it); rectify and close."""
 
 from __future__ import annotations
 
@@ -64,6 +64,13 @@ def test_an_inspector_takes_a_planted_case_from_the_list_to_its_close(browser: A
 
     one = sign_in(browser, live, "inspector1")
     page = one.page
+    # The approved confirmation taught DC-06's hit rate: (1 + 2) / (1 + 4) = 60% on the home
+    # screen, which leads with the open cases by tier.
+    page.goto(f"{live.base}/")
+    tiers = page.inner_text("#tiers")
+    assert "一级待办案件" in tiers and "二级待办案件" in tiers and "三级待办案件" in tiers
+    rate_row = page.inner_text("#hit-rates tr:has-text('DC-06')")
+    assert re.split(r"\s+", rate_row.strip())[-3:] == ["1", "1", "60%"], rate_row
     page.goto(case_url)
     deadline = (date.today() + timedelta(days=30)).isoformat()
     page.fill("input[name=deadline]", deadline)

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from audit.api.types import RowId, normal_code
 from audit.auth.service import Principal
-from audit.cases import service
+from audit.cases import service, triage
 from audit.complaints import service as complaints
 from audit.db import get_engine, read_connection
 from audit.detection.coverage import blind
@@ -39,14 +39,17 @@ STATUSES = ("open", "confirmed", "dismissed", "referred", "closed")
 
 
 def inspector_home(request: Request, user: Principal) -> Response:
-    """工作台: open cases by score, money at risk by town, findings by red flag, rectifications
-    due and overdue, colleagues' decisions awaiting me, the cases assigned to me, and the
-    residents' complaints waiting for an answer."""
+    """工作台: open cases by tier (一级 first) and score, each red flag's learned hit rate (the
+    county's), money at risk by town, findings by red flag, rectifications due and overdue,
+    colleagues' decisions awaiting me, the cases assigned to me, and the residents'
+    complaints waiting for an answer."""
     lang = language(request)
     today = date.today()
     with read_connection() as conn:
         stats = service.overview(conn, user)
-        _, top = service.list_cases(conn, user, status="open", sort="score", limit=10)
+        _, top = service.list_cases(conn, user, status="open", sort="tier", limit=10)
+        tiers = triage.tier_counts(conn, service.in_scope(user))
+        rates = triage.hit_rates(conn)
         towns = service.money_by_town(conn, user)
         codes = service.findings_by_code(conn, user)
         _, mine = service.list_cases(conn, user, status=None, assigned_to=user.name, sort="updated", limit=10)
@@ -61,6 +64,7 @@ def inspector_home(request: Request, user: Principal) -> Response:
              "values": [round(total / 100, 2) for _, _, total in towns[:15]], "unit": t("ui.yuan", lang),
              "format": "money", "color": "#b3261e"}
     return page(request, "cases/home.html", stats=stats, complaints_new=complaints_new, watch_news=watch_news,
+                tiers=tiers, rates=list(rates.values()),
                 top=[service.summary(r, lang, True, names, places) for r in top],
                 mine=[service.summary(r, lang, True, names, places) for r in mine],
                 towns=towns, chart=json.dumps(chart, ensure_ascii=False), codes=codes,
@@ -96,7 +100,8 @@ OptionalCode = Annotated[str | None, Query(pattern=r"^([A-Za-z]{2}-?[0-9]{2})?$"
 OptionalFamily = Annotated[str | None, Query(pattern="^(FP|DC|DV|AN|ME)?$")]
 Text64 = Annotated[str | None, Query(max_length=64)]
 OptionalYuan = Annotated[str | None, Query(pattern=r"^([0-9]{1,13}(\.[0-9]{1,2})?)?$")]
-Sort = Annotated[str, Query(pattern="^(score|amount|updated|created|id)$")]
+Sort = Annotated[str, Query(pattern="^(tier|score|amount|updated|created|id)$")]
+OptionalTier = Annotated[str | None, Query(pattern="^[123]?$")]
 
 
 def _blank_is_none(value: str | None) -> str | None:
@@ -110,16 +115,19 @@ def case_list(request: Request, user: Inspector, status: Status = "open", code: 
               min_score: Annotated[float | None, Query(ge=0, le=1)] = None, min_amount: OptionalYuan = None,
               max_amount: OptionalYuan = None, since: Annotated[str | None, Query(max_length=10)] = None,
               until: Annotated[str | None, Query(max_length=10)] = None,
-              q: Annotated[str | None, Query(max_length=80)] = None, sort: Sort = "score",
+              q: Annotated[str | None, Query(max_length=80)] = None, sort: Sort = "tier",
+              tier: OptionalTier = None,
               page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1) -> Response:
-    """案件列表: filter, search (a name or part of it, an ID or its last digits, a project's or a
-    company's name), sort and page; the table alone when htmx asks for it."""
+    """案件列表: filter (by tier too), search (a name or part of it, an ID or its last digits, a
+    project's or a company's name), sort (一级 first, then by score, unless asked otherwise)
+    and page; the table alone when htmx asks for it."""
     lang = language(request)
     filters = _filters(None if status == "all" else status, code, family, town, village, assigned_to, min_score,
                        min_amount, max_amount, forms.form_day(since), forms.form_day(until), q)
     with read_connection() as conn:
         total, rows = service.list_cases(conn, user, **filters, sort=sort, limit=PAGE_SIZE,
-                                         offset=(page_number - 1) * PAGE_SIZE)
+                                         offset=(page_number - 1) * PAGE_SIZE,
+                                         tier=int(tier) if tier else None)
         names, places = service.user_names(conn), service.place_names(conn)
         towns = forms.towns(conn, user)
         villages = forms.villages(conn, user, town)
@@ -129,11 +137,11 @@ def case_list(request: Request, user: Inspector, status: Status = "open", code: 
         "items": [service.summary(r, lang, True, names, places) for r in rows], "total": total,
         "page_number": page_number, "pages": max(1, -(-total // PAGE_SIZE)), "query": query,
         "query_string": urlencode(query), "statuses": STATUSES, "codes": CODES, "families": FAMILIES,
-        "towns": towns, "villages": villages, "inspectors": inspectors, "sort": sort,
+        "towns": towns, "villages": villages, "inspectors": inspectors, "sort": sort, "tiers": triage.TIERS,
         "selected": {"status": status or "", "code": code or "", "family": family or "", "town": town or "",
                      "village": village or "", "assigned_to": assigned_to or "", "min_score": min_score,
                      "min_amount": min_amount or "", "max_amount": max_amount or "", "since": since or "",
-                     "until": until or "", "q": q or ""},
+                     "until": until or "", "q": q or "", "tier": tier or ""},
     }
     template = "cases/_results.html" if request.headers.get("hx-request") else "cases/list.html"
     return page(request, template, **context)
@@ -167,7 +175,8 @@ def export_cases(request: Request, user: Inspector, status: Status = "open", cod
                  min_score: Annotated[float | None, Query(ge=0, le=1)] = None, min_amount: OptionalYuan = None,
                  max_amount: OptionalYuan = None, since: Annotated[str | None, Query(max_length=10)] = None,
                  until: Annotated[str | None, Query(max_length=10)] = None,
-                 q: Annotated[str | None, Query(max_length=80)] = None, sort: Sort = "score") -> Response:
+                 q: Annotated[str | None, Query(max_length=80)] = None, sort: Sort = "tier",
+                 tier: OptionalTier = None) -> Response:
     """The filtered list as an .xlsx workbook (numbers masked; amounts as numbers)."""
     from urllib.parse import quote
 
@@ -179,7 +188,8 @@ def export_cases(request: Request, user: Inspector, status: Status = "open", cod
     filters = _filters(None if status == "all" else status, code, family, town, village, assigned_to, min_score,
                        min_amount, max_amount, forms.form_day(since), forms.form_day(until), q)
     with get_engine().begin() as conn:
-        total, rows = service.list_cases(conn, user, **filters, sort=sort, limit=100_000, offset=0)
+        total, rows = service.list_cases(conn, user, **filters, sort=sort, limit=100_000, offset=0,
+                                         tier=int(tier) if tier else None)
         names, places = service.user_names(conn), service.place_names(conn)
         items = [service.summary(r, lang, True, names, places) for r in rows]
         trail.append(conn, user.name, "cases_exported", "case list",

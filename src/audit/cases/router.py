@@ -11,7 +11,8 @@ from pydantic import BaseModel, Field
 from audit.api.deps import Lang, SessionDep, allowed
 from audit.api.types import Code, Day, LongText, Name, RowId, Yuan, normal_code
 from audit.auth.service import Principal
-from audit.cases import casefile, service
+from audit.cases import casefile, service, triage
+from audit.config import get_settings
 from audit.detectors.base import yuan
 from audit.evidence import case_title
 
@@ -36,6 +37,7 @@ class CaseSummary(BaseModel):
     assigned_to: str | None
     created_at: str
     updated_at: str
+    tier: int | None = None  # 1 | 2 | 3 (一级 / 二级 / 三级) for an open case (audit.cases.triage)
 
 
 class CasePage(BaseModel):
@@ -59,17 +61,43 @@ def list_cases(
     = None,
     since: Day | None = None,
     until: Day | None = None,
-    sort: Literal["score", "amount", "updated", "created", "id"] = "score",
+    tier: Annotated[int | None, Query(ge=1, le=3)] = None,
+    sort: Literal["tier", "score", "amount", "updated", "created", "id"] = "tier",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> CasePage:
-    """Cases, filtered, searched and sorted, paged in SQL; numbers are masked in this list."""
+    """Cases, filtered, searched and sorted (by default the first tier first, then by
+    score), paged in SQL; numbers are masked in this list."""
     total, rows = service.list_cases(
         conn, user, status=case_status, code=normal_code(code) if code else None, family=family, town=town,
         village=village, min_score=min_score, min_amount=min_amount, max_amount=max_amount, assigned_to=assigned_to,
-        search=q, since=since, until=until, sort=sort, limit=limit, offset=offset)
+        search=q, since=since, until=until, sort=sort, limit=limit, offset=offset, tier=tier)
     names, places = service.user_names(conn), service.place_names(conn)
     return CasePage(total=total, items=[CaseSummary(**service.summary(r, lang, True, names, places)) for r in rows])
+
+
+class HitRateOut(BaseModel):
+    code: str
+    decided: int  # cases of the code whose decision is in force
+    confirmed: int  # of them confirmed or referred
+    rate: float  # (confirmed + k·p0) / (decided + k): the Beta prior of the settings
+    low_yield: bool
+
+
+class HitRates(BaseModel):
+    prior: float
+    weight: float
+    codes: list[HitRateOut]
+
+
+@router.get("/stats/hit-rates", response_model=HitRates)
+def hit_rates(conn: SessionDep, user: Inspector) -> HitRates:
+    """Each red flag's learned hit rate in the county: of its decided cases, how many were
+    confirmed, and the rate through the prior that the cases' scores are moved by."""
+    settings = get_settings()
+    rates = triage.hit_rates(conn, settings)
+    return HitRates(prior=settings.hit_rate_prior, weight=settings.hit_rate_prior_weight,
+                    codes=[HitRateOut(**rate.as_dict()) for rate in rates.values()])
 
 
 @router.get("/cases/{case_id}")

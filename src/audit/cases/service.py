@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from audit import trail
 from audit.auth import four_eyes
 from audit.auth.service import Principal
+from audit.cases import triage
 from audit.complaints import service as complaints
 from audit.config import get_settings
 from audit.db import LIKE_ESCAPE, contains_pattern
@@ -33,8 +34,10 @@ from audit.masking import mask_fields, mask_key
 from audit.models import Case, CaseDecision, CaseEvent, Finding, Rectification, Town, User, Village
 
 DECISIONS = ("confirmed", "dismissed", "referred")
-SORTS = {"score": Case.score.desc(), "amount": Case.amount_at_risk_fen.desc(), "updated": Case.updated_at.desc(),
-         "created": Case.created_at.desc(), "id": Case.id}
+# "tier" (the default): the first tier first (cases not yet tiered last), then by score.
+SORTS = {"tier": (Case.tier.asc().nulls_last(), Case.score.desc()), "score": (Case.score.desc(),),
+         "amount": (Case.amount_at_risk_fen.desc(),), "updated": (Case.updated_at.desc(),),
+         "created": (Case.created_at.desc(),), "id": (Case.id,)}
 
 
 class ReviewError(ServiceError):
@@ -85,9 +88,11 @@ def list_cases(conn: Connection, user: Principal, *, status: str | None = "open"
                family: str | None = None, town: str | None = None, village: str | None = None,
                min_score: float | None = None, min_amount: str | None = None, max_amount: str | None = None,
                assigned_to: str | None = None, search: str | None = None, since: date | None = None,
-               until: date | None = None, sort: str = "score", limit: int = 50, offset: int = 0
-               ) -> tuple[int, list[Any]]:
+               until: date | None = None, sort: str = "tier", limit: int = 50, offset: int = 0,
+               tier: int | None = None) -> tuple[int, list[Any]]:
     query = select(Case).where(in_scope(user))
+    if tier is not None:
+        query = query.where(Case.tier == tier)
     if status:
         query = query.where(Case.status == status)
     if code or family:
@@ -118,7 +123,7 @@ def list_cases(conn: Connection, user: Principal, *, status: str | None = "open"
     if search and search.strip():
         query = query.where(search_condition(search))
     total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    rows = conn.execute(query.order_by(SORTS[sort], Case.id).limit(limit).offset(offset)).all()
+    rows = conn.execute(query.order_by(*SORTS[sort], Case.id).limit(limit).offset(offset)).all()
     return total, rows
 
 
@@ -136,6 +141,7 @@ def summary(row: Any, lang: str, masked: bool, names: dict[int, str] | None = No
         "status": row.status, "town_code": row.town_code, "village_code": row.village_code,
         "town": town, "village": village, "assigned_to": (names or {}).get(row.assigned_to),
         "created_at": row.created_at.isoformat(), "updated_at": row.updated_at.isoformat(),
+        "tier": row.tier,
     }
 
 
@@ -208,6 +214,8 @@ def case_detail(conn: Connection, case_id: int, user: Principal, lang: str, mask
     return {
         **summary(case, lang, masked, names, place_names(conn)), "findings": resolved,
         "owed": owed_to(findings, resolved),
+        # What the score and the tier were computed from (audit.cases.triage).
+        "score_basis": case.score_basis, "tier_basis": case.tier_basis,
         "decisions": [{"id": d.id, "decision": d.decision, "reason": d.reason, "by": names.get(d.decided_by),
                        "at": d.decided_at.isoformat(), "state": d.state, "reviewed_by": names.get(d.reviewed_by),
                        "reviewed_at": d.reviewed_at.isoformat() if d.reviewed_at else None,
@@ -309,6 +317,9 @@ def decide(conn: Connection, case_id: int, decision: str, reason: str, user: Pri
         conn.execute(update(Case).where(Case.id == case_id).values(status=decision, updated_at=_now()))
     _event(conn, case_id, user, "decided", {"decision": decision, "reason": reason, "state": state,
                                             "decision_id": decision_id})
+    if state == "effective":
+        # The decision teaches its codes' hit rates: the open cases it touches are rescored.
+        triage.after_decision(conn, case_id, user.name)
     return decision_id, state
 
 
@@ -330,6 +341,7 @@ def approve(conn: Connection, case_id: int, decision_id: int, user: Principal) -
                      decision_id=decision_id)
     conn.execute(update(Case).where(Case.id == case_id).values(status=row.decision, updated_at=_now()))
     _event(conn, case_id, user, "approved", {"decision_id": decision_id, "decision": row.decision})
+    triage.after_decision(conn, case_id, user.name)
 
 
 def reject(conn: Connection, case_id: int, decision_id: int, note: str, user: Principal) -> None:

@@ -3,8 +3,9 @@
 Findings are keyed by a fingerprint (code + the records they name): a second run updates
 them instead of adding copies, and marks stale (never deletes) those whose facts are gone.
 Findings gather into cases by their first subject. An open case is rescored from its open
-findings; a decided case keeps its decision and score, and a finding arriving after the
-decision is written into the case's history instead. A detector that raises fails the
+findings, each code's score moved by its learned hit rate, and every open case is tiered
+(audit.cases.triage); a decided case keeps its decision and score, and a finding arriving
+after the decision is written into the case's history instead. A detector that raises fails the
 whole run: nothing is half-written, and the failure is recorded.
 """
 
@@ -21,6 +22,7 @@ from sqlalchemy import Connection, Engine, bindparam, insert, update
 from sqlalchemy.exc import OperationalError
 
 from audit import trail
+from audit.cases import triage
 from audit.config import get_settings
 from audit.county import service as county
 from audit.db import statement_deadline, temp_file_bound, work_memory
@@ -95,6 +97,8 @@ def run_detection(conn: Connection, *, codes: Iterable[str] | None = None, as_of
     if progress and detectors:
         progress(detectors[-1].code, len(detectors), len(detectors))
     _rescore(conn, touched, run_id, now)
+    # Tiers read every open case (repeat subjects cross cases): all of them, after the scores.
+    triage.refresh(conn)
     # Those who watch a subject of a new finding are told (one query when nobody watches).
     from audit.watch.service import notify_run
 
@@ -254,6 +258,8 @@ def _rescore(conn: Connection, touched: dict[int, list[str]], run_id: int, now: 
     for start in range(0, len(ids), 500):
         for row in conn.execute(Case.__table__.select().where(Case.id.in_(ids[start:start + 500]))):
             statuses[row.id] = row
+    settings = get_settings()
+    rates = triage.hit_rates(conn, settings)
     updates, events = [], []
     for case_id in ids:
         case = statuses[case_id]
@@ -274,17 +280,15 @@ def _rescore(conn: Connection, touched: dict[int, list[str]], run_id: int, now: 
                 amount = fen_of(record["amount"]) if "amount" in record else 0
                 key = (record["kind"], record["key"])
                 at_risk[key] = max(at_risk.get(key, 0), amount)
-        miss = 1.0
-        for value in strongest.values():
-            miss *= 1.0 - value
-        score = round(1.0 - miss, 3) if mine else 0.0
+        # Each code's strongest score moved by the code's learned hit rate (triage.case_score).
+        score, basis = triage.case_score(strongest, rates, settings)
         amount = sum(at_risk.values())
         # Money owed (ME findings) is summed apart: each finding owes its own entitlement.
         owed = sum(int(f.amount_owed_fen or 0) for f in mine)
         codes = sorted({f.code for f in mine})
         label = case.title.split(":")[0]
-        updates.append({"case_id": case_id, "score": score, "amount_at_risk_fen": amount, "amount_owed_fen": owed,
-                        "codes": codes,
+        updates.append({"case_id": case_id, "score": score, "score_basis": basis, "amount_at_risk_fen": amount,
+                        "amount_owed_fen": owed, "codes": codes,
                         "title": f"{label}: {', '.join(codes)}" if codes else label, "updated_at": now,
                         "search_text": search_text(case, mine)})
         if changes or score != case.score:
@@ -293,7 +297,8 @@ def _rescore(conn: Connection, touched: dict[int, list[str]], run_id: int, now: 
                                       **({"amount_owed": yuan(owed)} if owed else {})}})
     if updates:
         conn.execute(update(Case).where(Case.id == bindparam("case_id")).values(
-            score=bindparam("score"), amount_at_risk_fen=bindparam("amount_at_risk_fen"),
+            score=bindparam("score"), score_basis=bindparam("score_basis"),
+            amount_at_risk_fen=bindparam("amount_at_risk_fen"),
             amount_owed_fen=bindparam("amount_owed_fen"), codes=bindparam("codes"),
             title=bindparam("title"), updated_at=bindparam("updated_at"), search_text=bindparam("search_text")),
             updates)

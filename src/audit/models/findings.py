@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Date, DateTime, Float, ForeignKey, Index, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from audit.models.base import Base
@@ -62,6 +62,13 @@ class Case(Base):
     town_code: Mapped[str | None] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # What the score was computed from (audit.cases.triage: each code's detector score and
+    # hit rate, the prior, the formula's version), so a score can be explained.
+    score_basis: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # 1 | 2 | 3 (一级 / 二级 / 三级) for an open case, and why (money, complaints, repeat
+    # subjects, the best code's rate); None until triage has run over the case.
+    tier: Mapped[int | None] = mapped_column(SmallInteger)
+    tier_basis: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     __table_args__ = (Index("ix_cases_subject", "subject_kind", "subject_key", unique=True),
                       Index("ix_cases_score", "score"),
@@ -69,7 +76,9 @@ class Case(Base):
                       Index("ix_cases_status_amount", "status", "amount_at_risk_fen"),
                       # The case list's first page: open cases by score, read in the index's order.
                       Index("ix_cases_status_score", "status", "score"),
-                      Index("ix_cases_status_town_amount", "status", "town_code", "amount_at_risk_fen"))
+                      Index("ix_cases_status_town_amount", "status", "town_code", "amount_at_risk_fen"),
+                      # The case list's default order: open cases by tier, then score.
+                      Index("ix_cases_status_tier_score", "status", "tier", "score"))
 
 
 class Finding(Base):

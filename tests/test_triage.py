@@ -1,0 +1,228 @@
+"""Learned hit rates and triage tiers (audit.cases.triage) on the shipped county: decisions in
+force (not pending, not rejected) change their codes' rates, the scores of the open cases of
+those codes, and the tiers; the arithmetic is pinned with the numbers the module's docstring
+gives, and the tier rule branch by branch."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+
+from audit.auth.service import Principal
+from audit.cases import service, triage
+from audit.config import Settings
+from audit.detection.service import detect
+from audit.importer.service import import_path
+from audit.models import AuditEntry, Case, User
+from tests.conftest import COUNTY, logged_in
+
+SETTINGS = Settings(_env_file=None)
+
+
+def _inspector(engine: Engine, name: str) -> Principal:
+    with engine.connect() as conn:
+        user_id = conn.execute(select(User.id).where(User.name == name)).scalar_one()
+    return Principal(id=user_id, name=name, role="inspector", unit_id=1, unit_name="县级", scope="county",
+                     town_code=None, language=None, must_change_password=False)
+
+
+def _open_cases(engine: Engine, codes: list[str]) -> list[Any]:
+    with engine.connect() as conn:
+        return [row for row in conn.execute(select(Case).where(Case.status == "open").order_by(Case.id))
+                if row.codes == codes]
+
+
+def _case(engine: Engine, case_id: int) -> Any:
+    with engine.connect() as conn:
+        return conn.execute(select(Case).where(Case.id == case_id)).one()
+
+
+# ---------------------------------------------------------------------- the arithmetic
+
+def test_a_rate_is_read_through_the_prior_and_low_yield_needs_enough_decisions() -> None:
+    assert triage.rate_of("DC-05", 0, 0, SETTINGS).rate == 0.5
+    assert triage.rate_of("DC-05", 2, 2, SETTINGS).rate == 0.6667  # (2 + 2) / (2 + 4)
+    assert triage.rate_of("DC-18", 1, 1, SETTINGS).rate == 0.6  # (1 + 2) / (1 + 4)
+    five_dismissed = triage.rate_of("AN-01", 5, 0, SETTINGS)
+    assert (five_dismissed.rate, five_dismissed.low_yield) == (0.2222, True)  # 2 / 9 < 0.25
+    four_dismissed = triage.rate_of("AN-01", 4, 0, SETTINGS)
+    assert (four_dismissed.rate, four_dismissed.low_yield) == (0.25, False)  # too few, and not below
+
+
+def test_a_score_moves_in_odds_by_the_rate_against_the_prior() -> None:
+    assert triage.adjusted(0.8, 0.5, 0.5) == 0.8  # no decisions: the detector's own score
+    assert round(triage.adjusted(0.8, 4 / 6, 0.5), 4) == 0.8889  # odds 4 × 2 = 8: 8 / 9
+    assert round(triage.adjusted(0.3, 2 / 9, 0.5), 4) == 0.1091  # odds 3/7 × 2/7 = 6/49: 6 / 55
+    assert triage.adjusted(1.0, 0.1, 0.5) == 1.0 and triage.adjusted(0.0, 0.9, 0.5) == 0.0
+    rates = {"DC-05": triage.rate_of("DC-05", 2, 2, SETTINGS), "DC-18": triage.rate_of("DC-18", 1, 1, SETTINGS)}
+    score, basis = triage.case_score({"DC-05": 0.8, "DC-18": 0.8}, rates, SETTINGS)
+    assert score == 0.984  # 1 - (1/9)(1/7)
+    assert basis["detector_score"] == 0.96 and basis["version"] == 1
+    assert [(p["code"], p["rate"], p["adjusted"]) for p in basis["codes"]] == [("DC-05", 0.6667, 0.8889),
+                                                                               ("DC-18", 0.6, 0.8571)]
+
+
+def _rate(rate: float, decided: int = 10, low: bool = False) -> triage.HitRate:
+    return triage.HitRate("DC-05", decided, round(rate * decided), rate, low)
+
+
+@pytest.mark.parametrize(("amount_fen", "rate", "repeats", "complaints", "expected"), [
+    (1_000_000, _rate(0.5), 0, 0, (1, ["money"])),  # 10,000 yuan: the line itself
+    (999_999, _rate(0.5), 0, 0, (2, ["ordinary"])),  # a fen below it
+    (0, _rate(0.5), 0, 1, (1, ["complaints"])),
+    (0, _rate(0.6), 1, 0, (1, ["repeat_and_rate"])),
+    (0, _rate(0.59), 1, 0, (2, ["ordinary"])),  # a repeat subject, but the code hits too rarely
+    (0, _rate(0.6), 0, 0, (2, ["ordinary"])),  # a good code, but no repeat subject
+    (2_000_000, _rate(0.7), 2, 3, (1, ["money", "complaints", "repeat_and_rate"])),
+    (99_999, _rate(0.2, low=True), 0, 0, (3, ["low_yield_small"])),
+    (100_000, _rate(0.2, low=True), 0, 0, (2, ["ordinary"])),  # 1,000 yuan is not small
+    (0, _rate(0.2, low=True), 1, 0, (2, ["ordinary"])),  # a repeat subject keeps it out of 三级
+    (0, _rate(0.2, low=True), 0, 1, (1, ["complaints"])),  # a complaint lifts even a low-yield code
+    (0, _rate(0.2, decided=3), 0, 0, (2, ["ordinary"])),  # a low rate on too few decisions
+])
+def test_the_tier_rule_branch_by_branch(amount_fen: int, rate: triage.HitRate, repeats: int, complaints: int,
+                                        expected: tuple[int, list[str]]) -> None:
+    assert triage.tier_of(amount_fen, rate, repeats, complaints, SETTINGS) == expected
+
+
+def test_the_tier_lines_are_settings() -> None:
+    strict = Settings(_env_file=None, tier1_min_amount=Decimal("500.00"), tier3_max_amount=Decimal("100.00"))
+    assert triage.tier_of(50_000, _rate(0.5), 0, 0, strict) == (1, ["money"])
+    assert triage.tier_of(10_000, _rate(0.2, low=True), 0, 0, strict) == (2, ["ordinary"])
+
+
+# ---------------------------------------------------------------------- decisions on the shipped county
+
+@pytest.fixture
+def county(engine: Engine) -> Engine:
+    assert import_path(engine, COUNTY).outcome == "committed"
+    detect(engine)
+    return engine
+
+
+def test_decisions_on_the_shipped_county_change_rates_scores_and_tiers(county: Engine) -> None:
+    client, headers = logged_in(county, {"inspector1": "inspector", "inspector2": "inspector"})
+    one, two = _inspector(county, "inspector1"), _inspector(county, "inspector2")
+    with county.connect() as conn:
+        assert triage.hit_rates(conn) == {}
+        assert triage.tier_counts(conn, service.in_scope(one)) == {1: 30, 2: 98, 3: 0}
+    anomalies = _open_cases(county, ["AN-01"])
+    dc05, dc18 = _open_cases(county, ["DC-05"]), _open_cases(county, ["DC-18"])
+    both = _open_cases(county, ["DC-05", "DC-18"])[0]
+    assert len(anomalies) == 52 and len(dc05) == 5 and len(dc18) == 4
+    # With no decision a score is the detectors' own, and its basis says so.
+    assert (both.score, both.tier) == (0.96, 2)
+    assert both.score_basis["codes"] == [
+        {"code": "DC-05", "detector": 0.8, "decided": 0, "confirmed": 0, "rate": 0.5, "adjusted": 0.8},
+        {"code": "DC-18", "detector": 0.8, "decided": 0, "confirmed": 0, "rate": 0.5, "adjusted": 0.8}]
+
+    # Five AN-01 leads dismissed (small and of low score: no second inspector needed).
+    with county.begin() as conn:
+        for case in anomalies[:5]:
+            assert service.decide(conn, case.id, "dismissed", "正常波动", one)[1] == "effective"
+    # Two DC-05 confirmations, the first approved at once; the second waits, then is approved.
+    with county.begin() as conn:
+        first, state = service.decide(conn, dc05[0].id, "confirmed", "核实属实", one)
+        assert state == "pending"
+        assert "DC-05" not in triage.hit_rates(conn)  # a pending decision teaches nothing yet
+        service.approve(conn, dc05[0].id, first, two)
+        second, _ = service.decide(conn, dc05[1].id, "confirmed", "核实属实", one)
+        service.approve(conn, dc05[1].id, second, two)
+    # A DC-18 referral of a case at 0.8 waits for the second inspector; a rejected one does not count.
+    with county.begin() as conn:
+        rejected, _ = service.decide(conn, dc18[2].id, "referred", "移送", one)
+        service.reject(conn, dc18[2].id, rejected, "证据不足", two)
+        referral, state = service.decide(conn, dc18[3].id, "referred", "移送公安", one)
+        assert state == "pending"
+        service.approve(conn, dc18[3].id, referral, two)
+
+    with county.connect() as conn:
+        rates = triage.hit_rates(conn)
+        assert {code: (r.decided, r.confirmed, r.rate, r.low_yield) for code, r in rates.items()} == {
+            "AN-01": (5, 0, 0.2222, True), "DC-05": (2, 2, 0.6667, False), "DC-18": (1, 1, 0.6, False)}
+        assert triage.tier_counts(conn, service.in_scope(one)) == {1: 32, 2: 41, 3: 47}
+        trail = conn.execute(select(AuditEntry.detail).where(AuditEntry.action == "hit_rates")
+                             .order_by(AuditEntry.id.desc())).first()
+        assert trail.detail["codes"] == {"DC-18": {"code": "DC-18", "decided": 1, "confirmed": 1, "rate": 0.6,
+                                                   "low_yield": False}}
+
+    # The open DC-05 cases at 0.8: odds 4 × 2 = 8, so 8/9.
+    assert {_case(county, c.id).score for c in dc05[2:]} == {0.889}
+    # The case of both codes: 1 - (1/9)(1/7).
+    moved = _case(county, both.id)
+    assert moved.score == 0.984 and moved.score_basis["detector_score"] == 0.96
+    # Two DC-18 cases at 0.85 share a person: 0.6 and a repeat subject make them 一级;
+    # odds 17/3 × 3/2 = 8.5, so 8.5 / 9.5.
+    for case in dc18[:2]:
+        now = _case(county, case.id)
+        assert (now.score, now.tier, now.tier_basis["reasons"]) == (0.895, 1, ["repeat_and_rate"])
+        assert (now.tier_basis["repeat_subjects"], now.tier_basis["rate"]) == (1, 0.6)
+    assert _case(county, dc18[2].id).tier == 2  # the rejected referral's case: open, no repeat
+    # The remaining AN-01 leads are 三级, their scores moved down in odds by 2/7.
+    rest = {(lead.score, _case(county, lead.id).score, _case(county, lead.id).tier) for lead in anomalies[5:]}
+    assert {tier for _, _, tier in rest} == {3}
+    assert {(detector, score) for detector, score, _ in rest} >= {(0.3, 0.109), (0.308, 0.113), (0.357, 0.137)}
+    assert all(score == round(triage.adjusted(detector, 2 / 9, 0.5), 3) for detector, score, _ in rest)
+    # Decided cases keep the score they were decided with.
+    assert _case(county, dc05[0].id).score == 0.8
+
+    # The API: the hit rates, and a case's tier and score basis; the list leads with 一级.
+    body = client.get("/api/stats/hit-rates", headers=headers["inspector1"]).json()
+    assert (body["prior"], body["weight"]) == (0.5, 4.0)
+    assert [(r["code"], r["decided"], r["confirmed"], r["rate"], r["low_yield"]) for r in body["codes"]] == [
+        ("AN-01", 5, 0, 0.2222, True), ("DC-05", 2, 2, 0.6667, False), ("DC-18", 1, 1, 0.6, False)]
+    case = client.get(f"/api/cases/{dc18[0].id}", headers=headers["inspector1"]).json()
+    assert case["tier"] == 1 and case["tier_basis"]["reasons"] == ["repeat_and_rate"]
+    assert case["score_basis"]["codes"][0]["adjusted"] == 0.8947
+    page = client.get("/api/cases", params={"limit": 500}, headers=headers["inspector1"]).json()
+    tiers = [item["tier"] for item in page["items"]]
+    assert tiers == sorted(tiers) and tiers.count(3) == 47
+    first = [item for item in page["items"] if item["tier"] == 1]
+    assert [item["score"] for item in first] == sorted((item["score"] for item in first), reverse=True)
+    third = client.get("/api/cases", params={"tier": 3, "limit": 500}, headers=headers["inspector1"]).json()
+    assert third["total"] == 47 and {item["codes"][0] for item in third["items"]} == {"AN-01"}
+
+
+def test_a_detection_run_keeps_the_learned_scores_and_audit_stats_shows_the_rates(county: Engine) -> None:
+    logged_in(county, {"inspector1": "inspector"})
+    one = _inspector(county, "inspector1")
+    anomalies = _open_cases(county, ["AN-01"])
+    with county.begin() as conn:
+        for case in anomalies[:5]:
+            service.decide(conn, case.id, "dismissed", "正常波动", one)
+    before = {c.id: (c.score, c.tier) for c in _open_cases(county, ["AN-01"])}
+    detect(county)
+    after = {c.id: (c.score, c.tier) for c in _open_cases(county, ["AN-01"])}
+    assert after == before and {tier for _, tier in after.values()} == {3}
+    # `audit stats` says the same.
+    from audit.stats import collect
+
+    assert collect(county)["hit_rates"] == {"prior": 0.5, "weight": 4.0, "codes": [
+        {"code": "AN-01", "decided": 5, "confirmed": 0, "rate": 0.2222, "low_yield": True}]}
+
+
+def test_the_home_screen_and_the_case_page_explain_rates_tiers_and_scores(county: Engine) -> None:
+    from fastapi.testclient import TestClient
+
+    from audit.api.app import create_app
+    from tests.test_web import _sign_in
+
+    logged_in(county, {"inspector1": "inspector"})
+    one = _inspector(county, "inspector1")
+    anomalies = _open_cases(county, ["AN-01"])
+    with county.begin() as conn:
+        for case in anomalies[:5]:
+            service.decide(conn, case.id, "dismissed", "正常波动", one)
+    browser = TestClient(create_app(), follow_redirects=False)
+    assert _sign_in(browser, "inspector1").status_code == 303
+    home = browser.get("/").text
+    assert "线索命中率" in home and "低效" in home and "22%" in home
+    assert "一级待办案件" in home and "三级待办案件" in home
+    listed = browser.get("/cases", params={"tier": "3"}).text
+    assert "共 47 件" in listed
+    shown = browser.get(f"/cases/{anomalies[5].id}").text
+    assert "评分依据" in shown and "AN-01：检测得分" in shown and "命中率 22%" in shown
+    assert "三级" in shown and "低效线索" in shown
