@@ -226,3 +226,31 @@ def test_the_home_screen_and_the_case_page_explain_rates_tiers_and_scores(county
     shown = browser.get(f"/cases/{anomalies[5].id}").text
     assert "评分依据" in shown and "AN-01：检测得分" in shown and "命中率 22%" in shown
     assert "三级" in shown and "低效线索" in shown
+
+
+def test_a_residents_complaint_lifts_its_cases_to_the_first_tier_at_once(county: Engine) -> None:
+    """A complaint filed from the public window re-tiers the open cases it is linked to in
+    the same transaction: an inspector sees it first without waiting for a detection run."""
+    from audit.complaints import service as complaints
+    from audit.models import Household, Person
+
+    with county.connect() as conn:
+        homes = {hid for (hid,) in conn.execute(select(Household.household_id))}
+        person_home = dict(conn.execute(select(Person.id_number, Person.household_id)).all())
+        second = [row for row in conn.execute(select(Case).where(Case.status == "open", Case.tier == 2)
+                                                  .order_by(Case.id))
+                  if (row.subject_kind == "household" and row.subject_key in homes)
+                  or (row.subject_kind == "person" and person_home.get(row.subject_key))]
+    case = second[0]
+    household = case.subject_key if case.subject_kind == "household" else person_home[case.subject_key]
+    assert case.tier_basis["complaints"] == 0
+    with county.begin() as conn:
+        complaints.file(conn, household_id=household, payment_id=None, name="村民", phone="13800000000",
+                        text="补贴没有发到我家", actor="public")
+    after = _case(county, case.id)
+    assert after.tier == 1 and after.tier_basis["complaints"] == 1
+    assert "complaint" in " ".join(str(reason) for reason in after.tier_basis["reasons"])
+    # The other tier-2 cases about other households are left as they were.
+    others = [row for row in second[1:] if row.subject_key != case.subject_key
+              and (row.subject_key if row.subject_kind == "household" else person_home[row.subject_key]) != household]
+    assert others and _case(county, others[0].id).tier == 2

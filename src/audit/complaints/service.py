@@ -142,6 +142,7 @@ def file(conn: Connection, *, household_id: str, payment_id: str | None, name: s
         raise ComplaintError(503, "error.complaint.busy")
     trail.append(conn, actor, "complaint_filed", f"complaint {reference}",
                  {"household_id": household_id, "payment_id": payment_id, **(detail or {})})
+    _retier_linked(conn, household_id, payment_id)
     return complaint_id, reference
 
 
@@ -292,10 +293,9 @@ def _findings_naming(conn: Connection, payment_id: str) -> set[int]:
     return found
 
 
-def linked_cases(conn: Connection, household_id: str, payment_id: str | None, user: Principal) -> list[Any]:
-    """The cases a complaint is linked to, within the reader's scope: about the household,
-    about one of its members or its head, or naming the payment among their findings'
-    records; highest score first."""
+def _linking(conn: Connection, household_id: str, payment_id: str | None) -> Any:
+    """The condition on cases a complaint is linked to: about the household, about one of
+    its members or its head, or naming the payment among their findings' records."""
     subjects = [("household", household_id)] + [("person", n) for n in
                                                 sorted(_members(conn, [household_id]).get(household_id, ()))]
     conditions = [(Case.subject_kind == kind) & (Case.subject_key == key) for kind, key in subjects]
@@ -303,9 +303,26 @@ def linked_cases(conn: Connection, household_id: str, payment_id: str | None, us
         naming = _findings_naming(conn, payment_id)
         if naming:
             conditions.append(Case.id.in_(sorted(naming)))
+    return or_(*conditions)
+
+
+def linked_cases(conn: Connection, household_id: str, payment_id: str | None, user: Principal) -> list[Any]:
+    """The cases a complaint is linked to (:func:`_linking`), within the reader's scope;
+    highest score first."""
     scope = Case.town_code == user.town if user.town else true()
-    return list(conn.execute(select(Case).where(or_(*conditions), scope).order_by(Case.score.desc(), Case.id)
-                             .limit(100)))
+    return list(conn.execute(select(Case).where(_linking(conn, household_id, payment_id), scope)
+                             .order_by(Case.score.desc(), Case.id).limit(100)))
+
+
+def _retier_linked(conn: Connection, household_id: str, payment_id: str | None) -> None:
+    """A complaint raises the tier of the open cases it is linked to at once, not at the
+    next detection run: a resident's complaint is a lead an inspector should see first."""
+    from audit.cases import triage
+
+    ids = list(conn.execute(select(Case.id).where(_linking(conn, household_id, payment_id),
+                                                  Case.status == "open")).scalars())
+    if ids:
+        triage.refresh(conn, ids)
 
 
 def _case_links(conn: Connection, case_ids: Iterable[int]) -> dict[int, tuple[set[str], set[str]]]:
