@@ -42,7 +42,7 @@ amount.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -53,6 +53,7 @@ from audit.detectors.base import Context, Detector, Evidence, Found, Ref, msg, y
 from audit.detectors.facts import Facts
 from audit.detectors.members import payment_household
 from audit.detectors.moved import CardPayment, EveryCardPayment
+from audit.detectors.sql import ValueLists
 from audit.models import (
     Death,
     DisabilityCertificate,
@@ -65,7 +66,6 @@ from audit.models import (
 
 REACHED = ("paid", "pending")  # a payment that reached them, or is on its way
 LEFT, BACK = ("move_out", "marry_out"), ("move_in", "marry_in")
-CHUNK = 500
 
 
 @dataclass
@@ -96,10 +96,6 @@ def overlaps(a: str, b: str) -> bool:
     return a == b or a == b[:4] or b == a[:4]
 
 
-def chunks(items: Iterable[Any]) -> Iterator[list[Any]]:
-    items = sorted(set(items))
-    for start in range(0, len(items), CHUNK):
-        yield items[start:start + CHUNK]
 
 
 class EligibleButUnpaid(Detector):
@@ -213,33 +209,36 @@ class EligibleButUnpaid(Detector):
         people = {o.person for o in owed if o.program.basis == "person"}
         homes = {o.household for o in owed if o.program.basis == "household"}
         received: dict[str, list[tuple[str, str]]] = {}
+        values = ValueLists(context.conn)
         # The programs are kept in Python, not in the SQL: a condition on the program lets a
         # planner read the program's index (every payment of the county's largest program,
         # once per chunk) instead of the person's or household's, a few rows each.
         reached = (EveryCardPayment.status.in_(REACHED), EveryCardPayment.paid_on <= context.as_of)
         columns = (EveryCardPayment.id_number, EveryCardPayment.household_id, EveryCardPayment.program_code,
                    EveryCardPayment.period)
-        for part in chunks(people):
-            for row in context.conn.execute(select(*columns).where(*reached, EveryCardPayment.id_number.in_(part))):
+        for part in values.chunks(people):
+            for row in context.conn.execute(select(*columns).where(
+                    *reached, values.among(EveryCardPayment.id_number, part))):
                 if row.program_code in related:
                     received.setdefault(row.id_number, []).append((row.program_code, row.period))
         if homes:
             member_of: dict[str, str] = {}
-            for part in chunks(homes):
+            for part in values.chunks(homes):
                 member_of.update(dict(context.conn.execute(select(Person.id_number, Person.household_id)
-                                                           .where(Person.household_id.in_(part))).all()))
+                                                           .where(values.among(Person.household_id, part))).all()))
                 member_of.update(dict(context.conn.execute(select(Household.head_id_number, Household.household_id)
-                                                           .where(Household.household_id.in_(part))).all()))
+                                                           .where(values.among(Household.household_id, part))).all()))
             # Two queries, each on its own index (no OR of the two, which no index serves):
             # the payments that name the household, and those to its people that name none.
-            for part in chunks(homes):
+            for part in values.chunks(homes):
                 for row in context.conn.execute(select(*columns).where(
-                        *reached, EveryCardPayment.household_id.in_(part))):
+                        *reached, values.among(EveryCardPayment.household_id, part))):
                     if row.program_code in related:
                         received.setdefault(row.household_id, []).append((row.program_code, row.period))
-            for part in chunks(member_of):
+            for part in values.chunks(member_of):
                 for row in context.conn.execute(select(*columns).where(
-                        *reached, EveryCardPayment.household_id.is_(None), EveryCardPayment.id_number.in_(part))):
+                        *reached, EveryCardPayment.household_id.is_(None),
+                        values.among(EveryCardPayment.id_number, part))):
                     home = member_of[row.id_number]
                     if home in homes and row.program_code in related:
                         received.setdefault(home, []).append((row.program_code, row.period))
@@ -346,23 +345,25 @@ class Registers:
     def __init__(self, context: Context, people: set[str], alive_of: set[str]) -> None:
         conn, as_of = context.conn, context.as_of
         self.as_of = as_of
+        values = ValueLists(conn)
         self.died: dict[str, date] = {}
         self.events: dict[str, list[tuple[date, str]]] = {}
         self.certificates: dict[str, list[Any]] = {}
         self.enrolments: dict[tuple[str, int], Any] = {}
-        for part in chunks(alive_of):
+        for part in values.chunks(alive_of):
             self.died.update(dict(conn.execute(select(Death.id_number, Death.died_on).where(
-                Death.id_number.in_(part), Death.died_on <= as_of)).all()))
-        for part in chunks(people):
+                values.among(Death.id_number, part), Death.died_on <= as_of)).all()))
+        for part in values.chunks(people):
             for row in conn.execute(select(HouseholdEvent.id_number, HouseholdEvent.event_on, HouseholdEvent.event)
-                                    .where(HouseholdEvent.id_number.in_(part), HouseholdEvent.event_on <= as_of,
+                                    .where(values.among(HouseholdEvent.id_number, part),
+                                           HouseholdEvent.event_on <= as_of,
                                            HouseholdEvent.event.in_(LEFT + BACK))):
                 self.events.setdefault(row.id_number, []).append((row.event_on, row.event))
             for row in conn.execute(select(DisabilityCertificate).where(
-                    DisabilityCertificate.id_number.in_(part), DisabilityCertificate.issued_on <= as_of)
+                    values.among(DisabilityCertificate.id_number, part), DisabilityCertificate.issued_on <= as_of)
                     .order_by(DisabilityCertificate.issued_on)):
                 self.certificates.setdefault(row.id_number, []).append(row)
-            for row in conn.execute(select(SchoolEnrolment).where(SchoolEnrolment.id_number.in_(part))):
+            for row in conn.execute(select(SchoolEnrolment).where(values.among(SchoolEnrolment.id_number, part))):
                 self.enrolments[(row.id_number, row.school_year)] = row
 
     def alive(self, id_number: str, dates: set[date]) -> bool:

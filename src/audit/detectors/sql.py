@@ -133,3 +133,30 @@ def _bytewise_sqlite(element: bytewise, compiler: Any, **kw: Any) -> str:
 def _bytewise_postgres(element: bytewise, compiler: Any, **kw: Any) -> str:
     (column,) = list(element.clauses)
     return f'(({compiler.process(column, **kw)}) COLLATE "C")'
+
+
+class ValueLists:
+    """Long lists of keys in a WHERE (a detector that found its few thousand people first,
+    then reads their rows): chunks of 500 bound as ``IN (…)`` on SQLite, chunks of 20,000
+    bound as one array (``= ANY(:keys)``) on PostgreSQL, where a statement of 500 expanded
+    parameters costs more to build and parse than to run (ME-01 at 100,000 households sent
+    900 of them: a third of its time)."""
+
+    def __init__(self, conn: Any) -> None:
+        self.postgres = conn.dialect.name == "postgresql"
+        self.size = 20_000 if self.postgres else 500
+
+    def chunks(self, items: Any) -> Any:
+        """The distinct items, sorted, in lists of the dialect's size."""
+        ordered = sorted(set(items))
+        for start in range(0, len(ordered), self.size):
+            yield ordered[start:start + self.size]
+
+    def among(self, column: Any, part: list[Any]) -> Any:
+        """``column`` is one of ``part`` (strings)."""
+        if self.postgres:
+            from sqlalchemy import any_, bindparam
+            from sqlalchemy.dialects.postgresql import ARRAY
+
+            return column == any_(bindparam(None, part, type_=ARRAY(String())))
+        return column.in_(part)
