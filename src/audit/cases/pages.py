@@ -52,6 +52,8 @@ def inspector_home(request: Request, user: Principal) -> Response:
         _, top = service.list_cases(conn, user, status="open", sort="tier", limit=10)
         tiers = triage.tier_counts(conn, service.in_scope(user))
         rates = triage.hit_rates(conn)
+        # A code's variants as sub-rows, only where decisions reached more than one of them.
+        variants = {code: found for code, found in triage.variant_rates(conn).items() if len(found) > 1}
         towns = service.money_by_town(conn, user)
         codes = service.findings_by_code(conn, user)
         _, mine = service.list_cases(conn, user, status=None, assigned_to=user.name, sort="updated", limit=10)
@@ -68,7 +70,7 @@ def inspector_home(request: Request, user: Principal) -> Response:
              "format": "money", "color": "#b3261e"}
     return page(request, "cases/home.html", stats=stats, complaints_new=complaints_new, watch_news=watch_news,
                 handouts_late=handouts_late,
-                tiers=tiers, rates=list(rates.values()),
+                tiers=tiers, rates=list(rates.values()), variants=variants,
                 top=[service.summary(r, lang, True, names, places) for r in top],
                 mine=[service.summary(r, lang, True, names, places) for r in mine],
                 towns=towns, chart=json.dumps(chart, ensure_ascii=False), codes=codes,
