@@ -117,10 +117,11 @@ def test_a_case_file_verifies_and_names_exactly_the_row_changed_since(service: A
         # The trail entries of the decision, approval and rectification, by their chain hashes.
         entries = conn.execute(select(AuditEntry.id, AuditEntry.action, AuditEntry.hash)
                                .where(AuditEntry.subject == f"case {case_id}").order_by(AuditEntry.id)).all()
-        assert [e.action for e in entries] == ["case_decided", "case_approved", "case_rectification",
+        # (the approval made the decision effective: the new hit rates are on the trail too)
+        assert [e.action for e in entries] == ["case_decided", "case_approved", "hit_rates", "case_rectification",
                                                "casefile_downloaded"]
-        assert [("audit_log", str(e.id), e.hash) for e in entries[:3]] == [r for r in listed if r[0] == "audit_log"]
-        download = entries[3]
+        assert [("audit_log", str(e.id), e.hash) for e in entries[:4]] == [r for r in listed if r[0] == "audit_log"]
+        download = entries[4]
         detail = conn.execute(select(AuditEntry.detail).where(AuditEntry.id == download.id)).scalar_one()
         assert detail == {"format": "xlsx", "masked": True, "digest": claimed, "rows": len(listed)}
         verdict = casefile.verify(conn, workbook)
@@ -210,4 +211,56 @@ def test_the_pdf_embeds_its_font_and_prints_the_hashes(service: Any, tmp_path: P
     assert "重复领取" in flat and "1234.56" in flat and "村会计张某" in flat  # decision, rectification
     # The history in words, as the case page reads it.
     assert "确认（待复核）重复领取" in flat and "整改期限2018-03-31，追回金额1,234.56" in flat
-    assert "一、风险发现与证据" in flat and "六、校验" in flat
+    assert "一、风险发现与证据" in flat and "七、校验" in flat
+    assert "五、居民投诉无关联的居民投诉。" in flat  # the part is there, saying so when none is linked
+
+
+def test_the_case_file_lists_the_residents_complaints_with_their_hashes(service: Any) -> None:
+    """A complaint about a payment the case names, answered: the file's 居民投诉 sheet shows
+    its reference, date, text and answer, the phone masked to its last four digits (in full
+    in a revealed file); the 校验 list fingerprints it, and an edit of it since is named."""
+    from audit.auth.service import principal_for_user
+    from audit.complaints import service as complaints
+    from audit.models import Complaint
+
+    client, headers, engine = service
+    case_id, payment = _case_with_payments_and_a_person(engine)
+    with engine.begin() as conn:
+        household = conn.execute(select(CardPayment.household_id)
+                                 .where(CardPayment.payment_id == payment)).scalar_one()
+        complaint_id, reference = complaints.file(conn, household_id=household, payment_id=payment, name="王某某",
+                                                  phone="13812345678", text="这一笔没收到。", actor="test")
+        complaints.answer(conn, complaint_id, "已转镇纪委核查。", principal_for_user(conn, "inspector1"))
+        assert complaints.counts_by_case(conn, [case_id]) == {case_id: 1}
+
+    workbook = client.get(f"/api/cases/{case_id}/file.xlsx", headers=headers["inspector1"]).content
+    book = load_workbook(io.BytesIO(workbook), read_only=True)
+    rows = [tuple("" if v is None else str(v) for v in row) for row in book["居民投诉"].iter_rows(values_only=True)]
+    assert rows[0][:7] == ("查询编号", "收到时间", "投诉人", "联系电话", "投诉内容", "状态", "答复")
+    with engine.connect() as conn:
+        stored = conn.execute(select(Complaint).where(Complaint.id == complaint_id)).one()
+        fingerprint = row_hash(conn, "complaints", str(complaint_id))
+    assert len(rows) == 2
+    assert rows[1][0] == reference and rows[1][1].startswith(stored.received_at.strftime("%Y-%m-%d"))
+    assert rows[1][2:7] == ("王某某", "*******5678", "这一笔没收到。", "已答复", "已转镇纪委核查。")
+    assert rows[1][8] == fingerprint and "13812345678" not in json.dumps(rows, ensure_ascii=False)
+    claimed, listed = _hash_list(workbook)
+    assert ("complaints", str(complaint_id), fingerprint) in listed
+    with engine.connect() as conn:
+        assert casefile.verify(conn, workbook).ok
+
+    # An answer rewritten since the download: the verifier names the complaint.
+    with engine.begin() as conn:
+        conn.execute(update(Complaint).where(Complaint.id == complaint_id).values(answer="经核查属实。"))
+    with engine.connect() as conn:
+        changed = casefile.verify(conn, workbook)
+    assert [(message, fields["key"]) for message, fields in changed.problems] == [
+        ("casefile.verify.changed", str(complaint_id))]
+    assert changed.lines("zh")[1].startswith(f"居民投诉 {complaint_id}（居民投诉 {reference}）")
+
+    # A full-number file (a reason, on the trail) shows the phone in full.
+    revealed = client.get(f"/api/cases/{case_id}/file.xlsx", params={"reveal": "true", "reason": "移送公安机关"},
+                          headers=headers["inspector1"])
+    assert revealed.status_code == 200
+    sheet = load_workbook(io.BytesIO(revealed.content), read_only=True)["居民投诉"]
+    assert list(sheet.iter_rows(values_only=True))[1][3] == "13812345678"

@@ -318,3 +318,36 @@ def test_the_pages_hand_out_decide_refuse_and_report(county: Engine) -> None:
     lines = {r[0]: r for r in book["按批次"].iter_rows(min_row=2, values_only=True)}
     assert lines["2026年第5批"][2:5] == (2, 2, 2) and f"{lines['2026年第5批'][5]:.2f}" == "0.10"
     assert "0.10" in chief.get("/handouts/report").text
+
+
+def test_the_inspector_home_counts_late_batches_of_their_scope(county: Engine) -> None:
+    """The home screen's count is the batch list's late rule: past the deadline with a case
+    undecided; the county sees every town's, a town its own; it links to the open batches."""
+    import re
+
+    from sqlalchemy import update
+
+    town, other = county.info["towns"]  # type: ignore[attr-defined]
+    chief = _who(county, "inspector1")
+    a, b = _open_cases(county, town, 2)
+    (c,) = _open_cases(county, other, 1)
+    with county.begin() as conn:
+        late_here = service.create_batch(conn, chief, "逾期一", town, TODAY + timedelta(days=1), [a.id])
+        service.create_batch(conn, chief, "未到期", town, TODAY + timedelta(days=3), [b.id])
+        late_there = service.create_batch(conn, chief, "逾期二", other, TODAY + timedelta(days=1), [c.id])
+        # Two of them were due yesterday (a batch cannot be made with a past deadline).
+        conn.execute(update(HandoutBatch).where(HandoutBatch.id.in_([late_here, late_there]))
+                     .values(deadline=TODAY - timedelta(days=1)))
+
+    def shown(name: str) -> int:
+        client, _ = _page_client(name)
+        home = client.get("/").text
+        card = re.search(r'<a class="card stat-link" id="handouts-late" href="([^"]+)">.*?'
+                         r'<div class="stat">(\d+)</div>', home, re.S)
+        assert card and card.group(1) == "/handouts?status=open"
+        return int(card.group(2))
+
+    assert shown("inspector1") == 2
+    assert shown("town1a") == 1 and shown("town2a") == 1
+    with county.connect() as conn:
+        assert service.late_count(conn, chief, TODAY) == 2

@@ -5,6 +5,7 @@ gives, and the tier rule branch by branch."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -16,7 +17,7 @@ from audit.cases import service, triage
 from audit.config import Settings
 from audit.detection.service import detect
 from audit.importer.service import import_path
-from audit.models import AuditEntry, Case, User
+from audit.models import AuditEntry, Case, Finding, User
 from tests.conftest import COUNTY, logged_in
 
 SETTINGS = Settings(_env_file=None)
@@ -201,7 +202,7 @@ def test_a_detection_run_keeps_the_learned_scores_and_audit_stats_shows_the_rate
     from audit.stats import collect
 
     assert collect(county)["hit_rates"] == {"prior": 0.5, "weight": 4.0, "codes": [
-        {"code": "AN-01", "decided": 5, "confirmed": 0, "rate": 0.2222, "low_yield": True}]}
+        {"code": "AN-01", "decided": 5, "confirmed": 0, "rate": 0.2222, "low_yield": True}], "variants": []}
 
 
 def test_the_home_screen_and_the_case_page_explain_rates_tiers_and_scores(county: Engine) -> None:
@@ -254,3 +255,102 @@ def test_a_residents_complaint_lifts_its_cases_to_the_first_tier_at_once(county:
     others = [row for row in second[1:] if row.subject_key != case.subject_key
               and (row.subject_key if row.subject_kind == "household" else person_home[row.subject_key]) != household]
     assert others and _case(county, others[0].id).tier == 2
+
+
+# ---------------------------------------------------------------------- variants
+
+def test_a_findings_variant_is_read_from_its_evidence() -> None:
+    steps = [{"kind": "household"}, {"kind": "person"}, {"kind": "shareholder"}, {"kind": "card_payment"}]
+    assert triage.variant_of("DC-07", steps) == "organization"  # a shareholder: the company
+    assert triage.variant_of("DC-07", [{"kind": "vehicle"}, {"kind": "public_employee"}]) == "public_employee+vehicle"
+    assert triage.variant_of("DC-18", [{"kind": "program"}, {"kind": "search"}]) == "no_certificate"
+    assert triage.variant_of("DC-18", [{"kind": "program"}, {"kind": "person"}]) is None  # names none
+    assert triage.variant_of("DC-05", steps) is None  # a code without variants
+
+
+def test_every_variant_has_its_words() -> None:
+    from audit.i18n import catalogue
+
+    for lang in ("zh", "en"):
+        words = catalogue(lang)
+        for code, names in triage.VARIANTS.items():
+            for variant in set(names.values()):
+                assert f"ui.variant.{code}.{variant}" in words, (lang, code, variant)
+
+
+def _decide_in_force(conn: Any, case_id: int, decision: str, one: Principal, two: Principal) -> None:
+    """A decision that takes effect (approved by the second inspector when it waits for one)."""
+    decision_id, state = service.decide(conn, case_id, decision, "核查", one)
+    if state == "pending":
+        service.approve(conn, case_id, decision_id, two)
+
+
+def test_variants_of_one_code_have_their_own_rates_on_the_home_screen_and_in_audit_stats(county: Engine) -> None:
+    """DC-18 on the shipped county: three cases with no certificate (two confirmed, one
+    dismissed) and one whose certificate does not count (dismissed). The variants' rates are
+    pinned; the code's own rate, which the score uses, counts all four."""
+    from fastapi.testclient import TestClient
+
+    from audit.api.app import create_app
+    from audit.stats import collect
+    from tests.test_web import _sign_in
+
+    logged_in(county, {"inspector1": "inspector", "inspector2": "inspector"})
+    one, two = _inspector(county, "inspector1"), _inspector(county, "inspector2")
+    dc18 = _open_cases(county, ["DC-18"])
+    with county.connect() as conn:
+        evidence = {row.id: triage.variant_of("DC-18", row.evidence) for row in conn.execute(
+            select(Finding.case_id.label("id"), Finding.evidence).where(Finding.code == "DC-18"))}
+    missing = [c.id for c in dc18 if evidence[c.id] == "no_certificate"]
+    short = [c.id for c in dc18 if evidence[c.id] == "certificate_not_counting"]
+    assert (len(missing), len(short)) == (3, 1)
+    with county.begin() as conn:
+        _decide_in_force(conn, missing[0], "confirmed", one, two)
+        _decide_in_force(conn, missing[1], "referred", one, two)  # a referral counts as a hit
+        _decide_in_force(conn, missing[2], "dismissed", one, two)
+        _decide_in_force(conn, short[0], "dismissed", one, two)
+    with county.connect() as conn:
+        variants = triage.variant_rates(conn)
+        code = triage.hit_rates(conn)["DC-18"]
+    # No certificate: (2 + 4 × 0.5) / (3 + 4) = 4/7; one that does not count: (0 + 2) / (1 + 4).
+    assert [(v.variant, v.decided, v.confirmed, v.rate) for v in variants["DC-18"]] == [
+        ("certificate_not_counting", 1, 0, 0.4), ("no_certificate", 3, 2, 0.5714)]
+    assert (code.decided, code.confirmed, code.rate) == (4, 2, 0.5)  # (2 + 2) / (4 + 4): what scores use
+    assert collect(county)["hit_rates"]["variants"] == [
+        {"code": "DC-18", "variant": "certificate_not_counting", "decided": 1, "confirmed": 0, "rate": 0.4,
+         "low_yield": False},
+        {"code": "DC-18", "variant": "no_certificate", "decided": 3, "confirmed": 2, "rate": 0.5714,
+         "low_yield": False}]
+
+    browser = TestClient(create_app(), follow_redirects=False)
+    assert _sign_in(browser, "inspector1").status_code == 303
+    table = browser.get("/").text.split('id="hit-rates"')[1].split("</section>")[0]
+    rows = [re.sub(r"<[^>]+>|&emsp;|\s+", " ", row).split() for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table, re.S)]
+    assert len(rows) == 4 and rows[1][0] == "DC-18" and rows[1][-3:] == ["4", "2", "50%"]  # header, code, 2 variants
+    assert rows[2] == ["└", "残疾证不符", "1", "0", "40%"] and rows[3] == ["└", "无残疾证", "3", "2", "57%"]
+
+
+def test_audit_stats_prints_the_variants_under_the_codes(county: Engine, database_url: str) -> None:
+    """DC-07's vehicle case confirmed, its payroll case dismissed: two variants, in the
+    text and in --json."""
+    import json
+
+    from tests.test_cli import audit
+
+    logged_in(county, {"inspector1": "inspector", "inspector2": "inspector"})
+    one, two = _inspector(county, "inspector1"), _inspector(county, "inspector2")
+    with county.connect() as conn:
+        variant = {row.case_id: triage.variant_of("DC-07", row.evidence) for row in conn.execute(
+            select(Finding.case_id, Finding.evidence).where(Finding.code == "DC-07"))}
+    by_variant = {name: case_id for case_id, name in variant.items()}
+    with county.begin() as conn:
+        _decide_in_force(conn, by_variant["vehicle"], "confirmed", one, two)
+        _decide_in_force(conn, by_variant["public_employee"], "dismissed", one, two)
+    printed = audit("stats", url=database_url)
+    assert printed.returncode == 0, printed.stderr
+    text = re.sub(r"\s+", " ", printed.stdout)
+    assert "DC-07 · 车辆" in text and "DC-07 · 财政供养人员" in text
+    assert "60.0%" in text and "40.0%" in text  # (1 + 2) / (1 + 4) and (0 + 2) / (1 + 4)
+    as_json = json.loads(audit("stats", "--json", url=database_url).stdout)
+    assert [(v["variant"], v["decided"], v["confirmed"], v["rate"]) for v in as_json["hit_rates"]["variants"]] == [
+        ("public_employee", 1, 0, 0.4), ("vehicle", 1, 1, 0.6)]

@@ -172,6 +172,28 @@ def test_the_case_list_exports_to_excel_with_numbers_masked(site: Any) -> None:
     assert len(rows) > 5 and all(isinstance(r[3], float | int) for r in rows[1:])
 
 
+def test_the_case_list_export_carries_each_case_tier(site: Any) -> None:
+    """The last column is the tier in words, the same as the case's stored tier."""
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+    from sqlalchemy import select
+
+    from audit.models import Case
+
+    engine, clients = site
+    answer = clients["inspector1"].get("/cases/export.xlsx", params={"status": "open"})
+    assert answer.status_code == 200
+    rows = list(load_workbook(BytesIO(answer.content)).active.iter_rows(values_only=True))
+    assert rows[0][10] == "分级"
+    with engine.connect() as conn:
+        tiers = dict(conn.execute(select(Case.id, Case.tier).where(Case.status == "open")).all())
+    words = {1: "一级", 2: "二级", 3: "三级"}
+    assert len(rows) - 1 == len(tiers)
+    assert {row[0]: row[10] for row in rows[1:]} == {case_id: words[tier] for case_id, tier in tiers.items()}
+    assert {row[10] for row in rows[1:]} >= {"一级", "二级"}  # the shipped county has both
+
+
 def test_the_api_documentation_loads_nothing_from_another_host(site: Any) -> None:
     _, clients = site
     docs = clients["inspector1"].get("/docs").text

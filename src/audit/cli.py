@@ -204,6 +204,11 @@ def stats(as_json: Annotated[bool, typer.Option("--json", help=h("cli.help.opt.j
     for row in learned["codes"]:
         rates.add_row(row["code"], f"{row['decided']:,}", f"{row['confirmed']:,}", f"{row['rate'] * 100:.1f}%",
                       text("cli.stats.low_yield") if row["low_yield"] else "")
+    for row in learned["variants"]:  # a code's variants, after the codes
+        variant = text(f"ui.variant.{row['code']}.{row['variant']}")
+        rates.add_row(f"{row['code']} · {variant}", f"{row['decided']:,}",
+                      f"{row['confirmed']:,}", f"{row['rate'] * 100:.1f}%",
+                      text("cli.stats.low_yield") if row["low_yield"] else "")
     console.print(rates)
 
 @profiles_app.command("list", help=h("cli.help.profiles.list"))

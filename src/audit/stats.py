@@ -94,5 +94,8 @@ def collect(engine: Engine) -> dict[str, Any]:
         # through the prior, and whether it is low-yield.
         settings = get_settings()
         result["hit_rates"] = {"prior": settings.hit_rate_prior, "weight": settings.hit_rate_prior_weight,
-                               "codes": [rate.as_dict() for rate in triage.hit_rates(conn, settings).values()]}
+                               "codes": [rate.as_dict() for rate in triage.hit_rates(conn, settings).values()],
+                               # and per variant, for the codes whose evidence tells kinds apart
+                               "variants": [variant.as_dict() for variants in
+                                            triage.variant_rates(conn, settings).values() for variant in variants]}
     return result

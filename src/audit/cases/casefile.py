@@ -4,7 +4,9 @@ built from one :func:`build` (the same data in both), and its verification.
 The file holds the subject; each finding with its stored parameters and detector version
 and its evidence steps, each with the record it names; the detection runs that produced the
 findings with the detectors' versions and settings in force; every decision, approval,
-rectification and case event with who and when; and the audit-trail entries about the case.
+rectification and case event with who and when; the residents' complaints linked to the case
+(each with its reference, date, text and answer; the phone number masked to its last four
+digits unless the file reveals numbers); and the audit-trail entries about the case.
 Every stored row it shows is listed with its fingerprint (:mod:`audit.rowhash`; a trail
 entry with the chain hash it is stored with) in a 校验 list, and the list's own SHA-256 is
 the file's digest (材料摘要), which the PDF prints and the download's trail entry records.
@@ -35,6 +37,7 @@ from audit.cases.service import KINDS, ReviewError, _case, place_names, render_f
 from audit.detectors.base import yuan
 from audit.i18n import has, t
 from audit.importer.spec import BY_NAME
+from audit.complaints.service import rows_for_case as complaints_of_case
 from audit.masking import mask_key, mask_text
 from audit.models import AuditEntry, CaseDecision, CaseEvent, DetectionRun, Finding, Rectification
 from audit.rowhash import hash_of, key_of, read_row, table_of
@@ -206,13 +209,26 @@ def build(conn: Connection, case_id: int, user: Principal, lang: str, masked: bo
                        if has(f"ui.event.{e.kind}") else e.kind, "by": str(detail.pop("by", "") or ""),
                        "detail": text(event_text(e.kind, detail, lang)),
                        "hash": fingerprint("case_events", e, t("casefile.what.event", lang, id=e.id))})
+    complaints = [{"id": c.id, "reference": c.reference, "received_at": _when(c.received_at), "name": c.name,
+                   "phone": c.phone if not masked else mask_phone(c.phone), "text": text(c.text),
+                   "status": t(f"enum.complaint_status.{c.status}", lang),
+                   "answer": text(c.answer), "answered_by": names.get(c.answered_by, "") if c.answered_by else "",
+                   "answered_at": _when(c.answered_at),
+                   "hash": fingerprint("complaints", c, t("casefile.what.complaint", lang, reference=c.reference))}
+                  for c in sorted(complaints_of_case(conn, case_id), key=lambda c: c.id)]
     entries = [{"id": r.id, "at": _when(r.at), "actor": r.actor, "action": action_label(r.action, lang),
                 "hash": fingerprint("audit_log", r, t("casefile.what.trail", lang, id=r.id))}
                for r in _trail_rows(conn, case_id)]
     return {"case": about, "findings": shown_findings, "runs": runs, "decisions": decisions,
-            "rectification": rectification, "events": events, "trail": entries, "hashes": hashes,
+            "rectification": rectification, "events": events, "complaints": complaints, "trail": entries, "hashes": hashes,
             "digest": digest(case_id, hashes), "masked": masked, "lang": lang,
             "generated_at": _when(datetime.now(UTC)), "generated_by": user.name}
+
+
+def mask_phone(phone: str) -> str:
+    """A resident's phone number as a masked file shows it: its last four digits."""
+    digits = phone.strip()
+    return "*" * max(len(digits) - 4, 0) + digits[-4:]
 
 
 def event_text(kind: str, detail: dict[str, Any], lang: str) -> str:

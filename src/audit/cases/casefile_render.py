@@ -1,6 +1,6 @@
 """A case file (:func:`audit.cases.casefile.build`) as an .xlsx workbook or a PDF.
 
-- XLSX: one sheet a part (案件, 发现与证据, 筛查与设置, 决定与整改, 审计日志) and the 校验 sheet
+- XLSX: one sheet a part (案件, 发现与证据, 筛查与设置, 决定与整改, 案件记录, 居民投诉, 审计日志) and the 校验 sheet
   the verifier reads: the case's id and the digest at the top, then one line a row (table,
   its name, key, hash, what it is). Written with xlsxwriter, as the other exports are.
 - PDF: A4, Noto Sans SC embedded (:mod:`audit.pdf`, as notices are), 第 N 页 共 M 页, the
@@ -68,6 +68,8 @@ STEP_COLUMNS = ("finding", "step", "fact", "record", "key", "hash")
 DECISION_COLUMNS = ("decision_id", "decision", "reason", "by", "at", "state", "reviewed_by", "reviewed_at",
                     "review_note", "hash")
 EVENT_COLUMNS = ("event", "at", "kind", "by", "detail", "hash")
+COMPLAINT_COLUMNS = ("reference", "received", "resident", "phone", "complaint", "complaint_status", "answer",
+                     "answered", "hash")
 TRAIL_COLUMNS = ("entry", "at", "actor", "action", "hash")
 HASH_COLUMNS = ("table", "table_name", "key", "hash", "what")
 
@@ -80,6 +82,11 @@ def _finding_rows(file: dict[str, Any]) -> list[list[str]]:
                          step["key"] if step["table"] else "",
                          step["hash"] or (t("casefile.record_missing", file["lang"]) if step["missing"] else "")])
     return rows
+
+
+def _complaint_rows(file: dict[str, Any]) -> list[list[str]]:
+    return [[c["reference"], c["received_at"], c["name"], c["phone"], c["text"], c["status"], c["answer"],
+             f"{c['answered_by']} {c['answered_at']}".strip(), c["hash"]] for c in file["complaints"]]
 
 
 def _decision_rows(file: dict[str, Any]) -> list[list[str]]:
@@ -156,6 +163,8 @@ def render_xlsx(file: dict[str, Any]) -> bytes:
     table("casefile.sheet.events", _headings(lang, *EVENT_COLUMNS),
           [[str(e["id"]), e["at"], e["kind"], e["by"], e["detail"], e["hash"]] for e in file["events"]],
           [8, 24, 14, 12, 70, 68])
+    table("casefile.sheet.complaints", _headings(lang, *COMPLAINT_COLUMNS), _complaint_rows(file),
+          [22, 24, 10, 16, 60, 10, 50, 30, 68])
     table("casefile.sheet.trail", _headings(lang, *TRAIL_COLUMNS),
           [[str(e["id"]), e["at"], e["actor"], e["action"], e["hash"]] for e in file["trail"]], [8, 24, 14, 24, 68])
     hashes = book.add_worksheet(t(HASH_SHEET, lang))
@@ -234,6 +243,9 @@ def render_pdf(file: dict[str, Any]) -> bytes:
     story += [Paragraph(escape(t("casefile.part.events", lang)), heading),
               listing(EVENT_COLUMNS, [[str(e["id"]), e["at"], e["kind"], e["by"], e["detail"], e["hash"]]
                                       for e in file["events"]], [0.5, 1.4, 0.9, 0.8, 3.2, 3.6])]
+    story += [Paragraph(escape(t("casefile.part.complaints", lang)), heading),
+              listing(COMPLAINT_COLUMNS, _complaint_rows(file), [1.4, 1.2, 0.7, 1, 2.4, 0.6, 2, 1.2, 3])
+              if file["complaints"] else Paragraph(escape(t("casefile.no_complaints", lang)), body)]
     story += [Paragraph(escape(t("casefile.part.trail", lang)), heading),
               listing(TRAIL_COLUMNS, [[str(e["id"]), e["at"], e["actor"], e["action"], e["hash"]]
                                       for e in file["trail"]], [0.5, 1.6, 1, 1.6, 4])]

@@ -23,6 +23,7 @@ from audit.detectors.base import yuan
 from audit.detectors.catalogue import CODES, FAMILIES
 from audit.errors import ServiceError
 from audit.evidence import case_title, field_value, flag_title, key_shown
+from audit.handouts import service as handouts
 from audit.i18n import t
 from audit.models import User
 from audit.records.links import record_link
@@ -41,8 +42,9 @@ STATUSES = ("open", "confirmed", "dismissed", "referred", "closed")
 def inspector_home(request: Request, user: Principal) -> Response:
     """工作台: open cases by tier (一级 first) and score, each red flag's learned hit rate (the
     county's), money at risk by town, findings by red flag, rectifications due and overdue,
-    colleagues' decisions awaiting me, the cases assigned to me, and the residents'
-    complaints waiting for an answer."""
+    colleagues' decisions awaiting me, the cases assigned to me, the residents'
+    complaints waiting for an answer, and the clue hand-out batches of my scope that are late
+    (the hand-out service's own rule)."""
     lang = language(request)
     today = date.today()
     with read_connection() as conn:
@@ -50,6 +52,8 @@ def inspector_home(request: Request, user: Principal) -> Response:
         _, top = service.list_cases(conn, user, status="open", sort="tier", limit=10)
         tiers = triage.tier_counts(conn, service.in_scope(user))
         rates = triage.hit_rates(conn)
+        # A code's variants as sub-rows, only where decisions reached more than one of them.
+        variants = {code: found for code, found in triage.variant_rates(conn).items() if len(found) > 1}
         towns = service.money_by_town(conn, user)
         codes = service.findings_by_code(conn, user)
         _, mine = service.list_cases(conn, user, status=None, assigned_to=user.name, sort="updated", limit=10)
@@ -59,12 +63,14 @@ def inspector_home(request: Request, user: Principal) -> Response:
         names, places = service.user_names(conn), service.place_names(conn)
         unseen = blind(conn)
         complaints_new = complaints.unanswered(conn, user)
+        handouts_late = handouts.late_count(conn, user, today)
         watch_news = watches.latest_unread(conn, user) if may_watch(user) else []
     chart = {"labels": [name or t("ui.home.no_town", lang) for name, _, _ in towns[:15]],
              "values": [round(total / 100, 2) for _, _, total in towns[:15]], "unit": t("ui.yuan", lang),
              "format": "money", "color": "#b3261e"}
     return page(request, "cases/home.html", stats=stats, complaints_new=complaints_new, watch_news=watch_news,
-                tiers=tiers, rates=list(rates.values()),
+                handouts_late=handouts_late,
+                tiers=tiers, rates=list(rates.values()), variants=variants,
                 top=[service.summary(r, lang, True, names, places) for r in top],
                 mine=[service.summary(r, lang, True, names, places) for r in mine],
                 towns=towns, chart=json.dumps(chart, ensure_ascii=False), codes=codes,
@@ -177,7 +183,8 @@ def export_cases(request: Request, user: Inspector, status: Status = "open", cod
                  until: Annotated[str | None, Query(max_length=10)] = None,
                  q: Annotated[str | None, Query(max_length=80)] = None, sort: Sort = "tier",
                  tier: OptionalTier = None) -> Response:
-    """The filtered list as an .xlsx workbook (numbers masked; amounts as numbers)."""
+    """The filtered list as an .xlsx workbook (numbers masked; amounts as numbers; the tier,
+    一级/二级/三级, in the last column)."""
     from urllib.parse import quote
 
     import xlsxwriter
@@ -200,7 +207,7 @@ def export_cases(request: Request, user: Inspector, status: Status = "open", cod
     bold = book.add_format({"bold": True, "bg_color": "#EEF2F7", "border": 1})
     amount = book.add_format({"num_format": "#,##0.00"})
     headings = [t(f"ui.cases.col.{c}", lang) for c in ("id", "title", "score", "amount", "town", "village",
-                                                      "status", "assigned", "created", "owed")]
+                                                      "status", "assigned", "created", "owed", "tier")]
     sheet.write_row(0, 0, headings, bold)
     for index, item in enumerate(items, start=1):
         sheet.write_number(index, 0, item["id"])
@@ -213,12 +220,15 @@ def export_cases(request: Request, user: Inspector, status: Status = "open", cod
         sheet.write_string(index, 7, item["assigned_to"] or "")
         sheet.write_string(index, 8, item["created_at"][:10])
         sheet.write_number(index, 9, float(item["amount_owed"]), amount)  # owed to households (ME), apart
+        # The tier last, so the columns a reader's sheet already uses keep their places.
+        sheet.write_string(index, 10, t(f"ui.tier.{item['tier']}", lang) if item["tier"] else "")
     sheet.set_column(0, 0, 8)
     sheet.set_column(1, 1, 60)
     sheet.set_column(2, 3, 14)
     sheet.set_column(4, 5, 12)
     sheet.set_column(6, 8, 12)
     sheet.set_column(9, 9, 14)
+    sheet.set_column(10, 10, 8)
     sheet.freeze_panes(1, 0)
     sheet.autofilter(0, 0, max(1, len(items)), len(headings) - 1)
     book.close()

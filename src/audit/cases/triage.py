@@ -28,6 +28,15 @@ independent signals (noisy-or): ``score = 1 - prod(1 - a)``, rounded to 3 places
 is kept with the case (``score_basis``: each code's detector score, decided, confirmed, rate
 and adjusted score, the prior and the version) so the case page can explain it.
 
+**Variants.** Where the evidence tells two kinds of the same red flag apart, the rate is also
+kept per variant (:func:`variant_of`, :data:`VARIANTS`): DC-07 by the register that shows
+the wealth (a vehicle, the payroll of a public employee, a company as shareholder or legal
+representative), DC-18 by whether the person has no certificate at all or one that does not
+count. A decided case counts once under each variant its findings of that code have
+(:func:`variant_rates`). Variant rates are shown beside the code's (the home screen, ``audit
+stats``); the score keeps using the code's rate: a variant has fewer decisions, and one
+detector's score is already what tells its variants apart.
+
 **Tier** (一级 / 二级 / 三级): :func:`tier_of`, one function, its lines in the settings.
 
 **When.** Both are recomputed for every open case at the end of each detection run, and,
@@ -82,7 +91,8 @@ def rate_of(code: str, decided: int, confirmed: int, settings: Settings) -> HitR
 
 def hit_rates(conn: Connection, settings: Settings | None = None) -> dict[str, HitRate]:
     """{code: its hit rate} for every code some decision in force has reached, in code order
-    (a code absent here is at the prior: :func:`rate_for`)."""
+    (a code absent here is at the prior: :func:`rate_for`). Scores use these, the code's
+    rates, not its variants' (:func:`variant_rates` is for reading only)."""
     settings = settings or get_settings()
     decided: dict[str, int] = defaultdict(int)
     confirmed: dict[str, int] = defaultdict(int)
@@ -94,6 +104,70 @@ def hit_rates(conn: Connection, settings: Settings | None = None) -> dict[str, H
             decided[code] += 1
             confirmed[code] += decision in CONFIRMING
     return {code: rate_of(code, decided[code], confirmed[code], settings) for code in sorted(decided)}
+
+
+# Variants: for each code whose evidence tells kinds of it apart, the evidence-step kind that
+# names the variant ({step kind: variant}). Steps every finding of the code carries (the
+# person, the household, the payments, the program's criterion) name none. A code not here
+# has one variant, the code itself. Each variant has its message ``ui.variant.<code>.<name>``.
+VARIANTS: dict[str, dict[str, str]] = {
+    # DC-07 (a well-off household paid): the register that shows the wealth.
+    "DC-07": {"vehicle": "vehicle", "public_employee": "public_employee", "organization": "organization",
+              "shareholder": "organization"},  # a shareholder or a legal representative: the company
+    # DC-18 (disability money without a certificate): none found, or one that does not count.
+    "DC-18": {"search": "no_certificate", "disability_certificate": "certificate_not_counting"},
+}
+
+
+def variant_of(code: str, evidence: list[dict[str, Any]] | None) -> str | None:
+    """A finding's variant from its evidence: the distinct variants its steps name (see
+    :data:`VARIANTS`), sorted and joined with "+" should one finding name two; None for a
+    code without variants, or evidence that names none."""
+    names = VARIANTS.get(code)
+    if not names:
+        return None
+    found = sorted({names[step["kind"]] for step in evidence or [] if step.get("kind") in names})
+    return "+".join(found) or None
+
+
+@dataclass(frozen=True)
+class VariantRate:
+    code: str
+    variant: str
+    decided: int
+    confirmed: int
+    rate: float
+    low_yield: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "variant": self.variant, "decided": self.decided, "confirmed": self.confirmed,
+                "rate": self.rate, "low_yield": self.low_yield}
+
+
+def variant_rates(conn: Connection, settings: Settings | None = None) -> dict[str, list[VariantRate]]:
+    """{code: its variants' rates, in variant order} for the codes with variants that some
+    decision in force has reached: the same counting and prior as :func:`hit_rates`, a case
+    counting once under each variant of its findings of the code (a case's findings of a code
+    are of one variant as a rule; of two, it counts under both)."""
+    settings = settings or get_settings()
+    decided: dict[tuple[str, str], set[int]] = defaultdict(set)
+    confirmed: dict[tuple[str, str], set[int]] = defaultdict(set)
+    query = (select(CaseDecision.case_id, CaseDecision.decision, Finding.code, Finding.evidence)
+             .join(Finding, Finding.case_id == CaseDecision.case_id)
+             .where(CaseDecision.state == "effective", Finding.code.in_(sorted(VARIANTS))))
+    for case_id, decision, code, evidence in conn.execute(query):
+        variant = variant_of(code, evidence)
+        if variant is None:
+            continue
+        decided[(code, variant)].add(case_id)
+        if decision in CONFIRMING:
+            confirmed[(code, variant)].add(case_id)
+    found: dict[str, list[VariantRate]] = defaultdict(list)
+    for code, variant in sorted(decided):
+        counted = rate_of(code, len(decided[(code, variant)]), len(confirmed[(code, variant)]), settings)
+        found[code].append(VariantRate(code, variant, counted.decided, counted.confirmed, counted.rate,
+                                       counted.low_yield))
+    return dict(found)
 
 
 def rate_for(code: str, rates: dict[str, HitRate], settings: Settings) -> HitRate:

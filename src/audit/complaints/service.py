@@ -379,8 +379,9 @@ def counts_by_case(conn: Connection, case_ids: Iterable[int]) -> dict[int, int]:
             for case_id, (homes, paid) in links.items()}
 
 
-def for_case(conn: Connection, case_id: int) -> list[dict[str, Any]]:
-    """The complaints linked to a case (its page), as :func:`counts_by_case` links them."""
+def rows_for_case(conn: Connection, case_id: int) -> list[Any]:
+    """The stored complaints linked to a case, as :func:`counts_by_case` links them, newest
+    first (at most 200): the rows the case page shows and the case file fingerprints."""
     homes, paid = _case_links(conn, [case_id]).get(case_id, (set(), set()))
     if not homes and not paid:
         return []
@@ -389,6 +390,10 @@ def for_case(conn: Connection, case_id: int) -> list[dict[str, Any]]:
         conditions.append(Complaint.household_id.in_(sorted(homes)))
     if paid:
         conditions.append(Complaint.payment_id.in_(sorted(paid)))
-    rows = conn.execute(select(Complaint).where(or_(*conditions))
-                        .order_by(Complaint.received_at.desc(), Complaint.id.desc()).limit(200)).all()
-    return _summaries(conn, list(rows))
+    return list(conn.execute(select(Complaint).where(or_(*conditions))
+                             .order_by(Complaint.received_at.desc(), Complaint.id.desc()).limit(200)).all())
+
+
+def for_case(conn: Connection, case_id: int) -> list[dict[str, Any]]:
+    """The complaints linked to a case (its page), as :func:`counts_by_case` links them."""
+    return _summaries(conn, rows_for_case(conn, case_id))
