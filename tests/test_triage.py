@@ -175,6 +175,8 @@ def test_decisions_on_the_shipped_county_change_rates_scores_and_tiers(county: E
     assert (body["prior"], body["weight"]) == (0.5, 4.0)
     assert [(r["code"], r["decided"], r["confirmed"], r["rate"], r["low_yield"]) for r in body["codes"]] == [
         ("AN-01", 5, 0, 0.2222, True), ("DC-05", 2, 2, 0.6667, False), ("DC-18", 1, 1, 0.6, False)]
+    # Per variant, for the codes whose evidence tells them apart: DC-18's one referral.
+    assert [(r["code"], r["decided"], r["confirmed"], r["rate"]) for r in body["variants"]] == [("DC-18", 1, 1, 0.6)]
     case = client.get(f"/api/cases/{dc18[0].id}", headers=headers["inspector1"]).json()
     assert case["tier"] == 1 and case["tier_basis"]["reasons"] == ["repeat_and_rate"]
     assert case["score_basis"]["codes"][0]["adjusted"] == 0.8947

@@ -84,20 +84,28 @@ class HitRateOut(BaseModel):
     low_yield: bool
 
 
+class VariantRateOut(HitRateOut):
+    variant: str  # what the evidence tells apart (DC-07: vehicle, public_employee, organization)
+
+
 class HitRates(BaseModel):
     prior: float
     weight: float
     codes: list[HitRateOut]
+    variants: list[VariantRateOut]  # per code and variant, for the codes whose evidence tells variants apart
 
 
 @router.get("/stats/hit-rates", response_model=HitRates)
 def hit_rates(conn: SessionDep, user: Inspector) -> HitRates:
     """Each red flag's learned hit rate in the county: of its decided cases, how many were
-    confirmed, and the rate through the prior that the cases' scores are moved by."""
+    confirmed, and the rate through the prior that the cases' scores are moved by; and the
+    same per variant, where a code's evidence tells its variants apart."""
     settings = get_settings()
     rates = triage.hit_rates(conn, settings)
+    variants = triage.variant_rates(conn, settings)
     return HitRates(prior=settings.hit_rate_prior, weight=settings.hit_rate_prior_weight,
-                    codes=[HitRateOut(**rate.as_dict()) for rate in rates.values()])
+                    codes=[HitRateOut(**rate.as_dict()) for rate in rates.values()],
+                    variants=[VariantRateOut(**rate.as_dict()) for rows in variants.values() for rate in rows])
 
 
 @router.get("/cases/{case_id}")
