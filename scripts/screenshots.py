@@ -114,6 +114,18 @@ def _shoot(browser: object, base: str, out: Path, truth: dict, county: Path) -> 
         link.click()
         inspector.wait_for_load_state("networkidle")  # type: ignore[attr-defined]
         shot(inspector, "05-household.png")
+        # Watch the household from its page, then 我的关注 (the import below tells nothing
+        # new yet; the page lists the watch).
+        inspector.click("button[data-watch=off]")  # type: ignore[attr-defined]
+        inspector.wait_for_load_state("networkidle")  # type: ignore[attr-defined]
+        inspector.goto(f"{base}/watches")  # type: ignore[attr-defined]
+        shot(inspector, "17-watches.png", full=False)
+    # 集中交办: a new batch for the town with the most open cases, its cases to pick.
+    inspector.goto(f"{base}/handouts/new")  # type: ignore[attr-defined]
+    town = inspector.locator("select[name=town] option").nth(1)  # type: ignore[attr-defined]
+    if town.count():
+        inspector.goto(f"{base}/handouts/new?town={town.get_attribute('value')}")  # type: ignore[attr-defined]
+    shot(inspector, "16-handout-new.png", full=False)
     for name, file in (("finance1", "06-finance-home.png"), ("disclosure1", "07-disclosure-home.png"),
                        ("admin1", "08-admin-home.png")):
         shot(page_as(name), file, full=False)
