@@ -67,9 +67,15 @@ def _case(conn: Connection, case_id: int, user: Principal, lock: bool = False) -
     return case
 
 
-def _event(conn: Connection, case_id: int, user: Principal, kind: str, detail: dict[str, Any]) -> None:
+def history(conn: Connection, case_id: int, user: Principal, kind: str, detail: dict[str, Any]) -> None:
+    """A line in the case's history (the case page shows it), by ``user``; the caller puts
+    the action on the trail."""
     conn.execute(insert(CaseEvent).values(case_id=case_id, at=_now(), kind=kind, run_id=None,
                                           detail={"by": user.name, **detail}))
+
+
+def _event(conn: Connection, case_id: int, user: Principal, kind: str, detail: dict[str, Any]) -> None:
+    history(conn, case_id, user, kind, detail)
     trail.append(conn, user.name, f"case_{kind}", f"case {case_id}", detail)
 
 

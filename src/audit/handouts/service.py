@@ -34,7 +34,6 @@ from audit.errors import ServiceError
 from audit.models import (
     Case,
     CaseDecision,
-    CaseEvent,
     CaseOutcome,
     HandoutBatch,
     HandoutBatchCase,
@@ -75,12 +74,6 @@ def _batch(conn: Connection, batch_id: int, user: Principal, lock: bool = False)
     if row is None:
         raise HandoutError(404, "error.no_handout", batch_id=batch_id)
     return row
-
-
-def _case_event(conn: Connection, case_id: int, user: Principal, kind: str, detail: dict[str, Any]) -> None:
-    """A line in the case's history (the case page shows it) beside the trail entry."""
-    conn.execute(insert(CaseEvent).values(case_id=case_id, at=_now(), kind=kind, run_id=None,
-                                          detail={"by": user.name, **detail}))
 
 
 def _decisions(conn: Connection, case_ids: Iterable[int]) -> dict[int, Any]:
@@ -144,7 +137,7 @@ def create_batch(conn: Connection, user: Principal, title: str, town_code: str, 
         raise HandoutError(409, "error.handout_case_taken", case_id=taken.case_id if taken else wanted[0],
                            batch_id=taken.batch_id if taken else 0) from None
     for case_id in wanted:
-        _case_event(conn, case_id, user, "handed_out", {"batch_id": batch_id, "title": title})
+        cases.history(conn, case_id, user, "handed_out", {"batch_id": batch_id, "title": title})
     trail.append(conn, user.name, "handout_created", f"handout {batch_id}",
                  {"title": title, "town_code": town_code, "deadline": deadline.isoformat(), "cases": wanted})
     return batch_id
@@ -302,7 +295,7 @@ def record_outcome(conn: Connection, case_id: int, user: Principal, kind: str, a
         recorded_by=user.id, recorded_at=_now()).returning(CaseOutcome.id)).scalar_one()
     detail = {"outcome_id": outcome_id, "kind": kind, "amount": yuan(amount_fen), "people": people,
               "accountability_kind": accountability_kind, "note": note, "batch_id": batch.id if batch else None}
-    _case_event(conn, case_id, user, "outcome", detail)
+    cases.history(conn, case_id, user, "outcome", detail)
     trail.append(conn, user.name, "case_outcome", f"case {case_id}", detail)
     return outcome_id
 
